@@ -1,0 +1,1 @@
+"""Checks over the state and the built site (integrity, and later dependency confusion)."""

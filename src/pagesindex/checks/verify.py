@@ -1,0 +1,141 @@
+"""``pagesindex verify``: the state and the built site agree with themselves.
+
+Checks that every recorded distribution file exists with the recorded size and sha256, that every
+wheel's METADATA matches the recorded core-metadata hash, that ``packages/`` holds no unrecorded
+file, and, when a built site exists, that every sidecar is byte-identical to its wheel's METADATA
+(PEP 658), every ``#sha256=`` fragment matches the bytes served, and every relative link resolves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Dict, List, Optional
+from urllib.parse import unquote, urlsplit
+
+from ..errors import PagesIndexError
+from ..inspect import hash_file, read_wheel_metadata
+from ..model import WHEEL
+from ..state import Index
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: List[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        for key, value in attrs:
+            if key in ("href", "src") and value is not None:
+                self.links.append(value)
+
+
+def _check_state(index: Index, problems: List[str]) -> None:
+    recorded = set()
+    for name in index.project_names():
+        try:
+            project = index.get_project(name)
+        except PagesIndexError as exc:
+            problems.append(str(exc))
+            continue
+        for release in project.releases.values():
+            for f in release.files:
+                path = index.file_path(name, f.filename)
+                recorded.add(path)
+                rel = path.relative_to(index.root).as_posix()
+                if not path.is_file():
+                    problems.append(f"{rel}: missing (recorded in projects/{name}.json)")
+                    continue
+                digest, size = hash_file(path)
+                if size != f.size or digest != f.sha256:
+                    problems.append(f"{rel}: size {size} / sha256 {digest[:12]}… differ from the record ({f.size} / {f.sha256[:12]}…)")
+                    continue
+                if f.kind == WHEEL and f.core_metadata_sha256:
+                    try:
+                        meta = read_wheel_metadata(path, f.filename)
+                    except PagesIndexError as exc:
+                        problems.append(str(exc))
+                        continue
+                    if hashlib.sha256(meta).hexdigest() != f.core_metadata_sha256:
+                        problems.append(f"{rel}: METADATA differs from the recorded core-metadata hash")
+    if index.packages_dir.is_dir():
+        for path in sorted(index.packages_dir.rglob("*")):
+            if path.is_file() and not path.name.startswith(".") and path not in recorded:
+                problems.append(f"{path.relative_to(index.root).as_posix()}: not recorded in any project (redo 'pagesindex add' or delete it)")
+
+
+def _check_site(index: Index, site: Path, problems: List[str]) -> None:
+    hashes: Dict[Path, str] = {}
+
+    def digest_of(path: Path) -> str:
+        if path not in hashes:
+            hashes[path] = hash_file(path)[0]
+        return hashes[path]
+
+    root = site.resolve()
+
+    def resolve(page: Path, link: str) -> Optional[Path]:
+        parts = urlsplit(link)
+        if parts.scheme or parts.netloc or link.startswith("#") or not parts.path:
+            return None
+        target = (page.parent / unquote(parts.path)).resolve()
+        if parts.path.endswith("/") or target.is_dir():
+            target = target / "index.html"
+        return target
+
+    for page in sorted(site.rglob("*.html")):
+        rel_page = page.relative_to(site).as_posix()
+        parser = _Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for link in parser.links:
+            target = resolve(page, link)
+            if target is None:
+                continue
+            if root not in target.parents and target != root:
+                problems.append(f"{rel_page}: link {link!r} leaves the site")
+                continue
+            if not target.is_file():
+                problems.append(f"{rel_page}: broken link {link!r}")
+                continue
+            fragment = urlsplit(link).fragment
+            if fragment.startswith("sha256=") and digest_of(target) != fragment[7:]:
+                problems.append(f"{rel_page}: {link!r} does not match the bytes served")
+    for page in sorted(site.rglob("index.json")):
+        rel_page = page.relative_to(site).as_posix()
+        try:
+            data = json.loads(page.read_bytes())
+        except ValueError:
+            problems.append(f"{rel_page}: invalid JSON")
+            continue
+        for f in data.get("files", []):
+            target = resolve(page, f.get("url", ""))
+            if target is None or not target.is_file():
+                problems.append(f"{rel_page}: broken url {f.get('url')!r}")
+            elif digest_of(target) != f.get("hashes", {}).get("sha256"):
+                problems.append(f"{rel_page}: hash of {f.get('url')!r} does not match the bytes served")
+    for sidecar in sorted(site.rglob("*.whl.metadata")):
+        wheel = sidecar.with_name(sidecar.name[: -len(".metadata")])
+        rel = sidecar.relative_to(site).as_posix()
+        if not wheel.is_file():
+            problems.append(f"{rel}: no wheel beside it")
+            continue
+        try:
+            if read_wheel_metadata(wheel) != sidecar.read_bytes():
+                problems.append(f"{rel}: differs from the wheel's METADATA")
+        except PagesIndexError as exc:
+            problems.append(str(exc))
+
+
+def verify(index: Index, site: Optional[Path] = None) -> List[str]:
+    """Return the list of problems found (empty when all is well).
+
+    ``site`` defaults to ``<index>/_site`` and is checked only when it exists.
+    """
+    problems: List[str] = []
+    _check_state(index, problems)
+    site = Path(site) if site is not None else index.root / "_site"
+    if site.is_dir():
+        _check_site(index, site, problems)
+    return problems

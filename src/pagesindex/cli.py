@@ -1,0 +1,282 @@
+"""The ``pagesindex`` command line: one thin command per user action.
+
+Every command that fails prints one line ``error: <message>`` on stderr and exits with status 1
+(2 for a usage error), having written nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import __version__
+from .errors import PagesIndexError
+from .inspect import inspect_file
+from .model import normalize_name, parse_version
+from .render import build_site
+from .state import Index, find_index
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Group(click.Group):
+    """Turns :class:`PagesIndexError` into a one-line error and exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PagesIndexError as exc:
+            err_console.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+            sys.exit(1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+def open_index(ctx: click.Context) -> Index:
+    root = ctx.obj.get("index")
+    return Index(Path(root)) if root else Index(find_index())
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--index",
+    "index_dir",
+    envvar="PAGESINDEX_INDEX",
+    type=click.Path(file_okay=False),
+    help="Index folder (holds index.toml). Default: the current folder or the nearest one above.",
+)
+@click.version_option(__version__, prog_name="pagesindex")
+@click.pass_context
+def main(ctx: click.Context, index_dir: Optional[str]) -> None:
+    """A private Python package index made of static files (GitHub Pages ready)."""
+    ctx.ensure_object(dict)
+    ctx.obj["index"] = index_dir
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False), default=".")
+@click.option("--title", default="Python package index", show_default=True, help="Title of the site.")
+@click.option("--url", default="", help="Public URL of the site (for the install commands it shows).")
+@click.option("--description", default="", help="One paragraph shown on the landing page.")
+def init(directory: str, title: str, url: str, description: str) -> None:
+    """Create an empty index (index.toml, projects/, packages/) in DIRECTORY."""
+    index = Index.init(Path(directory), title=title, url=url, description=description)
+    console.print(f"created an index in {index.root}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--summary", default=None, help="Project summary (default: from the newest file's metadata).")
+@click.option("--author", default=None, help="Project author (default: from the metadata).")
+@click.option("--homepage", default=None, help="Project homepage URL (default: from the metadata).")
+@click.pass_context
+def add(ctx: click.Context, files: List[str], summary: Optional[str], author: Optional[str], homepage: Optional[str]) -> None:
+    """Add local wheels and sdists (FILES) to the index."""
+    index = open_index(ctx)
+    if homepage is not None:
+        check_url(homepage, "--homepage")
+    inspected = []
+    with _progress() as progress:
+        task = progress.add_task("inspecting", total=len(files))
+        for name in files:
+            inspected.append(inspect_file(Path(name)))
+            progress.advance(task)
+    with index.lock():
+        result = index.add_files(inspected, summary=summary, author=author, homepage=homepage)
+    for f in result.added:
+        console.print(f"added     {f.filename}  sha256={f.sha256}")
+    for f in result.unchanged:
+        console.print(f"unchanged {f.filename}  (already on the index)")
+    console.print(f"{len(result.added)} added, {len(result.unchanged)} unchanged")
+
+
+def check_url(value: str, what: str) -> str:
+    """Accept only http(s) URLs with a host; raise naming the value otherwise."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if value and (parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in "\"'<> \n\r\t")):
+        raise PagesIndexError(f"invalid {what}: {value!r} (expected an http:// or https:// URL)")
+    return value
+
+
+@main.command()
+@click.argument("name")
+@click.argument("version", required=False)
+@click.pass_context
+def remove(ctx: click.Context, name: str, version: Optional[str]) -> None:
+    """Remove project NAME, or only its release VERSION, with the files."""
+    index = open_index(ctx)
+    normalize_name(name)
+    if version is not None:
+        parse_version(version)
+    with index.lock():
+        removed = index.remove(name, version)
+    for filename in removed:
+        console.print(f"removed {filename}")
+    console.print(f"{len(removed)} files removed")
+
+
+@main.command()
+@click.argument("name")
+@click.argument("version")
+@click.option("--reason", default="", help="Why it is yanked (shown by pip and uv).")
+@click.pass_context
+def yank(ctx: click.Context, name: str, version: str, reason: str) -> None:
+    """Yank release VERSION of NAME (PEP 592): installed only when pinned exactly."""
+    index = open_index(ctx)
+    normalize_name(name)
+    parse_version(version)
+    if any(ord(c) < 32 for c in reason):
+        raise PagesIndexError(f"invalid --reason: {reason!r} (one line of text)")
+    with index.lock():
+        release = index.set_yanked(name, version, True, reason)
+    console.print(f"yanked {normalize_name(name)} {release.version}" + (f": {reason}" if reason else ""))
+
+
+@main.command()
+@click.argument("name")
+@click.argument("version")
+@click.pass_context
+def unyank(ctx: click.Context, name: str, version: str) -> None:
+    """Undo a yank of release VERSION of NAME."""
+    index = open_index(ctx)
+    normalize_name(name)
+    parse_version(version)
+    with index.lock():
+        release = index.set_yanked(name, version, False)
+    console.print(f"unyanked {normalize_name(name)} {release.version}")
+
+
+def _build(index: Index, out: Optional[str]) -> Path:
+    out_path = Path(out) if out else index.root / "_site"
+    started = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("rendering", total=None)
+        result = build_site(index, out_path, progress=lambda name: progress.update(task, description=f"rendering {name}"))
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"built {result.projects} projects into {out_path}: {len(result.rendered)} rendered, "
+        f"{len(result.written)} files written, {len(result.removed)} removed in {elapsed:.2f} s"
+    )
+    return out_path
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: _site/ in the index).")
+@click.pass_context
+def build(ctx: click.Context, out: Optional[str]) -> None:
+    """Render the static site (incremental: only what changed is written)."""
+    _build(open_index(ctx), out)
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Built site to check (default: _site/ in the index).")
+@click.pass_context
+def verify(ctx: click.Context, out: Optional[str]) -> None:
+    """Check files, hashes, sidecars and links; exit 1 listing the problems."""
+    from .checks.verify import verify as run_verify
+
+    index = open_index(ctx)
+    problems = run_verify(index, Path(out) if out else None)
+    if problems:
+        for problem in problems:
+            err_console.print(f"problem: {problem}", soft_wrap=True, markup=False)
+        err_console.print(f"{len(problems)} problems found", markup=False)
+        sys.exit(1)
+    console.print(f"ok: {len(index.project_names())} projects verified")
+
+
+def install_hints(url: str, project: str) -> List[str]:
+    return [
+        f"pip install {project} --extra-index-url {url}",
+        f"uv pip install {project} --extra-index-url {url}",
+    ]
+
+
+def _serve(site: Path, port: int, example: Optional[str]) -> None:
+    from .serve import make_server
+
+    server = make_server(site, port, quiet=False)
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    console.print(f"serving {site} at {url}  (Ctrl-C stops)")
+    if example:
+        console.print("install from it with:")
+        for line in install_hints(url, example):
+            console.print(f"  {line}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Site folder (default: _site/ in the index).")
+@click.pass_context
+def serve(ctx: click.Context, port: int, out: Optional[str]) -> None:
+    """Build if needed, then serve the site on 127.0.0.1 (PEP 691 content negotiation)."""
+    index = open_index(ctx)
+    site = _build(index, out)
+    names = index.project_names()
+    _serve(site, port, names[0] if names else None)
+
+
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None, help="Where to make the demo index (default: a new temporary folder).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--no-serve", is_flag=True, help="Build the demo index and stop.")
+def demo(directory: Optional[str], port: int, no_serve: bool) -> None:
+    """Build an index from the bundled example projects and serve it."""
+    root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="pagesindex-demo-"))
+    index = Index.init(root, title="pagesindex demo", description="Example projects built from source by 'pagesindex demo'.")
+    dist = root / ".dist"
+    for project in sorted(p for p in EXAMPLES.iterdir() if (p / "pyproject.toml").is_file()):
+        console.print(f"building {project.name} (python -m build)")
+        proc = subprocess.run(
+            [sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(dist), str(project)],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+            raise PagesIndexError(f"building {project.name} failed:\n{tail}")
+    files = sorted(dist.iterdir())
+    with index.lock():
+        result = index.add_files([inspect_file(p) for p in files])
+    for f in result.added:
+        console.print(f"added {f.filename}")
+    site = _build(index, None)
+    if no_serve:
+        console.print(f"demo index in {root}; serve it with: pagesindex --index {root} serve")
+        return
+    _serve(site, port, "kavli-hello")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

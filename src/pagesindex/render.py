@@ -1,0 +1,388 @@
+"""Render the state into a static site (simple repository API plus pages for people).
+
+Site layout (every link relative, so the site works at any base URL):
+
+``index.html`` / ``index.json``
+    root page (PEP 503) and its PEP 691 JSON form.
+``<normalized-name>/index.html`` / ``index.json``
+    project page (PEP 503, 592, 629, 658, 714) and its PEP 691 JSON form (PEP 700 fields).
+``packages/<normalized-name>/<filename>`` and ``<filename>.metadata``
+    distribution files byte for byte, and the wheels' core metadata sidecars (PEP 658).
+``_static/``
+    style sheet and scripts (``_`` cannot start a normalized name, so no project collides).
+``.nojekyll``
+    tells GitHub Pages to serve folders that start with ``_``.
+
+Builds are incremental: ``.pagesindex-build.json`` in the output folder remembers, per project,
+the record it was rendered from and the outputs it owns. A project whose record did not change is
+not read again; a file is written only when its bytes differ; a build with no change writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set
+
+import jinja2
+
+from . import __version__
+from .errors import IndexStateError
+from .inspect import hash_file, read_wheel_metadata
+from .model import WHEEL, Project
+from .state import Index, atomic_write
+
+#: PEP 629 / PEP 691 API version of the pages (1.1: PEP 700 fields).
+API_VERSION = "1.1"
+MANIFEST = ".pagesindex-build.json"
+STATIC_DIR = "_static"
+SITE_PACKAGES = "packages"
+JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_CONTENT_TYPE = "application/vnd.pypi.simple.v1+html"
+
+_HERE = Path(__file__).parent
+
+
+@dataclass
+class BuildResult:
+    """Relative paths written and removed, and the projects rendered again."""
+
+    written: List[str] = field(default_factory=list)
+    removed: List[str] = field(default_factory=list)
+    rendered: List[str] = field(default_factory=list)
+    projects: int = 0
+
+
+def make_environment(index: Optional[Index] = None) -> jinja2.Environment:
+    """A Jinja2 environment with autoescape on; templates in ``<index>/templates/`` override ours."""
+    loaders: List[jinja2.BaseLoader] = []
+    if index is not None and (index.root / "templates").is_dir():
+        loaders.append(jinja2.FileSystemLoader(str(index.root / "templates")))
+    loaders.append(jinja2.FileSystemLoader(str(_HERE / "templates")))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env
+
+
+def _dir_fingerprint(folder: Path, digest: "hashlib._Hash") -> None:
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+
+
+def static_files(index: Optional[Index] = None) -> Dict[str, bytes]:
+    """The static assets as ``{relative path under _static/: bytes}`` (index overrides win)."""
+    files: Dict[str, bytes] = {}
+    for base in [_HERE / "static"] + ([index.root / "static"] if index else []):
+        if base.is_dir():
+            for path in sorted(base.rglob("*")):
+                if path.is_file():
+                    files[path.relative_to(base).as_posix()] = path.read_bytes()
+    return files
+
+
+def fingerprint(index: Index) -> str:
+    """What every page depends on besides its record: code version, templates, static, config."""
+    digest = hashlib.sha256(__version__.encode())
+    _dir_fingerprint(_HERE / "templates", digest)
+    _dir_fingerprint(index.root / "templates", digest)
+    digest.update(json.dumps(index.config.raw, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def file_url(project: Project, filename: str) -> str:
+    """The URL of a distribution file, relative to the project page's folder."""
+    return f"../{SITE_PACKAGES}/{project.normalized_name}/{filename}"
+
+
+def project_json(project: Project) -> Dict[str, Any]:
+    """The PEP 691 project detail (api-version 1.1, with PEP 700 ``versions``/``size``/``upload-time``)."""
+    files = []
+    for release in project.sorted_releases(newest_first=False):
+        for f in sorted(release.files, key=lambda f: f.filename):
+            entry: Dict[str, Any] = {
+                "filename": f.filename,
+                "url": file_url(project, f.filename),
+                "hashes": {"sha256": f.sha256},
+            }
+            if f.requires_python:
+                entry["requires-python"] = f.requires_python
+            if f.core_metadata_sha256:
+                entry["core-metadata"] = {"sha256": f.core_metadata_sha256}
+                entry["dist-info-metadata"] = {"sha256": f.core_metadata_sha256}
+            else:
+                entry["core-metadata"] = False
+                entry["dist-info-metadata"] = False
+            entry["yanked"] = (release.yanked_reason or True) if release.yanked else False
+            entry["size"] = f.size
+            entry["upload-time"] = f.upload_time
+            files.append(entry)
+    return {
+        "meta": {"api-version": API_VERSION},
+        "name": project.normalized_name,
+        "versions": [r.version for r in project.sorted_releases(newest_first=False)],
+        "files": files,
+    }
+
+
+def _json_bytes(data: Any) -> bytes:
+    return (json.dumps(data, indent=1, sort_keys=False, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def project_card(project: Project) -> Dict[str, Any]:
+    """The few fields the root page shows for a project (kept in the build manifest)."""
+    stable = project.latest()
+    pre = project.latest(prereleases=True)
+    return {
+        "name": project.name,
+        "normalized": project.normalized_name,
+        "summary": project.summary,
+        "latest": stable.version if stable else None,
+        "latest_pre": pre.version if pre and (stable is None or pre.parsed_version > stable.parsed_version) else None,
+    }
+
+
+class Renderer:
+    """Renders pages for one index into one output folder."""
+
+    def __init__(self, index: Index, out: Path):
+        self.index = index
+        self.out = Path(out)
+        self.env = make_environment(index)
+        self.result = BuildResult()
+
+    # -- low-level writes -----------------------------------------------------------------
+    def write(self, rel: str, data: bytes) -> None:
+        path = self.out / rel
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                return
+        except FileNotFoundError:
+            pass
+        atomic_write(path, data)
+        self.result.written.append(rel)
+
+    def place_file(self, rel: str, src: Path, sha256: str, size: int) -> None:
+        """Put a distribution file at ``rel``: a hard link to the state's file, else a copy."""
+        dst = self.out / rel
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.samefile(src, dst):
+                return
+            if dst.stat().st_size == size and hash_file(dst)[0] == sha256:
+                return
+        if not src.is_file():
+            raise IndexStateError(f"missing distribution file {str(src)!r} (recorded in the state)")
+        actual, actual_size = hash_file(src)
+        if actual != sha256 or actual_size != size:
+            raise IndexStateError(
+                f"{str(src)!r} does not match its record (sha256 {actual[:12]}…, recorded {sha256[:12]}…); run 'pagesindex verify'"
+            )
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(f".tmp-{dst.name}")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+        self.result.written.append(rel)
+
+    def remove(self, rels: Iterable[str]) -> None:
+        for rel in sorted(rels):
+            path = self.out / rel
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            self.result.removed.append(rel)
+            parent = path.parent
+            while parent != self.out:
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+                parent = parent.parent
+
+    # -- pages ----------------------------------------------------------------------------
+    def project_outputs(self, project: Project) -> Set[str]:
+        """Render and write every output of one project; return their relative paths."""
+        name = project.normalized_name
+        outputs: Set[str] = set()
+        releases = []
+        for release in project.sorted_releases():
+            files = []
+            for f in sorted(release.files, key=lambda f: f.filename):
+                files.append(
+                    {
+                        "filename": f.filename,
+                        "url": file_url(project, f.filename),
+                        "sha256": f.sha256,
+                        "requires_python": f.requires_python,
+                        "core_metadata": f.core_metadata_sha256,
+                        "size": f.size,
+                        "upload_time": f.upload_time,
+                        "kind": f.kind,
+                    }
+                )
+                rel = f"{SITE_PACKAGES}/{name}/{f.filename}"
+                src = self.index.file_path(name, f.filename)
+                self.place_file(rel, src, f.sha256, f.size)
+                outputs.add(rel)
+                if f.kind == WHEEL and f.core_metadata_sha256:
+                    meta_rel = rel + ".metadata"
+                    existing = self.out / meta_rel
+                    current = None
+                    with contextlib.suppress(FileNotFoundError):
+                        current = hashlib.sha256(existing.read_bytes()).hexdigest()
+                    if current != f.core_metadata_sha256:
+                        metadata = read_wheel_metadata(src, f.filename)
+                        if hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
+                            raise IndexStateError(f"{f.filename}: METADATA does not match its record; run 'pagesindex verify'")
+                        self.write(meta_rel, metadata)
+                    outputs.add(meta_rel)
+            releases.append(
+                {
+                    "version": release.version,
+                    "prerelease": release.parsed_version.is_prerelease,
+                    "yanked": release.yanked,
+                    "yanked_reason": release.yanked_reason,
+                    "files": files,
+                    "extra": release.extra,
+                }
+            )
+        html = self.env.get_template("project.html").render(
+            project=project,
+            releases=releases,
+            config=self.index.config,
+            api_version=API_VERSION,
+            static=f"../{STATIC_DIR}/",
+        )
+        self.write(f"{name}/index.html", html.encode("utf-8"))
+        self.write(f"{name}/index.json", _json_bytes(project_json(project)))
+        outputs.update({f"{name}/index.html", f"{name}/index.json"})
+        return outputs
+
+    def root_outputs(self, cards: List[Dict[str, Any]]) -> Set[str]:
+        cards = sorted(cards, key=lambda c: c["normalized"])
+        html = self.env.get_template("root.html").render(
+            projects=cards, config=self.index.config, api_version=API_VERSION, static=f"{STATIC_DIR}/"
+        )
+        self.write("index.html", html.encode("utf-8"))
+        root_json = {
+            "meta": {"api-version": API_VERSION},
+            "projects": [{"name": c["name"]} for c in cards],
+        }
+        self.write("index.json", _json_bytes(root_json))
+        self.write(".nojekyll", b"")
+        outputs = {"index.html", "index.json", ".nojekyll"}
+        for rel, data in static_files(self.index).items():
+            self.write(f"{STATIC_DIR}/{rel}", data)
+            outputs.add(f"{STATIC_DIR}/{rel}")
+        return outputs
+
+
+def _load_manifest(out: Path) -> Dict[str, Any]:
+    try:
+        data = json.loads((out / MANIFEST).read_bytes())
+        if isinstance(data, dict) and data.get("format") == 1:
+            return data
+    except (FileNotFoundError, ValueError):
+        pass
+    return {"format": 1, "fingerprint": None, "projects": {}, "root": []}
+
+
+def build_site(
+    index: Index,
+    out: Optional[Path] = None,
+    *,
+    progress: Optional[Callable[[str], None]] = None,
+) -> BuildResult:
+    """Build (or bring up to date) the static site of ``index`` in ``out`` (default ``_site/``).
+
+    Returns a :class:`BuildResult`. Raises :class:`~pagesindex.errors.IndexStateError` when a
+    record is invalid or a distribution file is missing or does not match its record (nothing of
+    that project is written then).
+    """
+    out = Path(out) if out is not None else index.root / "_site"
+    out.mkdir(parents=True, exist_ok=True)
+    renderer = Renderer(index, out)
+    manifest = _load_manifest(out)
+    fp = fingerprint(index)
+    full = manifest.get("fingerprint") != fp
+    old_projects: Dict[str, Any] = manifest.get("projects", {})
+    new_projects: Dict[str, Any] = {}
+    changed = full
+
+    records = {}
+    if index.projects_dir.is_dir():
+        with os.scandir(index.projects_dir) as it:
+            for entry in it:
+                if entry.name.endswith(".json") and not entry.name.startswith(".") and entry.is_file():
+                    records[entry.name[:-5]] = entry
+    for name in sorted(records):
+        entry = records[name]
+        st = entry.stat()
+        stat_key = [st.st_mtime_ns, st.st_size]
+        old = old_projects.get(name)
+        if not full and old and old.get("stat") == stat_key:
+            new_projects[name] = old
+            continue
+        data = Path(entry.path).read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if not full and old and old.get("sha256") == digest:
+            new_projects[name] = dict(old, stat=stat_key)
+            continue
+        project = Index._parse_record(Path(entry.path), data)
+        if progress:
+            progress(name)
+        outputs = renderer.project_outputs(project)
+        stale = set(old.get("outputs", [])) - outputs if old else set()
+        renderer.remove(stale)
+        new_projects[name] = {
+            "stat": stat_key,
+            "sha256": digest,
+            "outputs": sorted(outputs),
+            "card": project_card(project),
+        }
+        renderer.result.rendered.append(name)
+        changed = True
+    for name in sorted(set(old_projects) - set(new_projects)):
+        renderer.remove(old_projects[name].get("outputs", []))
+        changed = True
+
+    root_outputs = set(manifest.get("root", []))
+    if changed or not (out / "index.html").exists():
+        new_root = renderer.root_outputs([p["card"] for p in new_projects.values()])
+        renderer.remove(root_outputs - new_root)
+        root_outputs = new_root
+    new_manifest = {
+        "format": 1,
+        "fingerprint": fp,
+        "projects": new_projects,
+        "root": sorted(root_outputs),
+    }
+    data = json.dumps(new_manifest, sort_keys=True, separators=(",", ":")).encode()
+    try:
+        unchanged = (out / MANIFEST).read_bytes() == data
+    except FileNotFoundError:
+        unchanged = False
+    if not unchanged:
+        atomic_write(out / MANIFEST, data)
+    renderer.result.projects = len(new_projects)
+    return renderer.result
