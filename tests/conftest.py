@@ -1,0 +1,172 @@
+"""Shared fixtures: example files, a fresh index, a served site, clean clients (pip, uv)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from factory import make_sdist, make_wheel  # noqa: E402
+
+from pagesindex.state import Index  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SEED = SHARED / "seed-index"
+
+
+@pytest.fixture
+def seed_index() -> Path:
+    """The institute's current index (../shared/seed-index); skips when absent."""
+    if not (SEED / "packages").is_dir():
+        pytest.skip("../shared/seed-index is absent")
+    return SEED
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Index:
+    """A fresh, empty index in a temporary folder."""
+    return Index.init(tmp_path / "index", title="Test index", url="https://example.org/index/")
+
+
+@pytest.fixture
+def dist_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "dist"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def wheel(dist_dir: Path) -> Callable[..., Path]:
+    return lambda *a, **k: make_wheel(dist_dir, *a, **k)
+
+
+@pytest.fixture
+def sdist(dist_dir: Path) -> Callable[..., Path]:
+    return lambda *a, **k: make_sdist(dist_dir, *a, **k)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Path], str]]:
+    """Serve a built site on 127.0.0.1 (any free port); returns its base URL."""
+    from pagesindex.serve import serve_in_thread
+
+    servers = []
+
+    def start(site: Path) -> str:
+        server, url = serve_in_thread(site)
+        servers.append(server)
+        return url
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def state_snapshot(root: Path) -> Dict[str, bytes]:
+    """Every file under ``root`` (except the lock file) with its bytes, to assert nothing changed."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(Path(root).rglob("*"))
+        if p.is_file() and p.name != ".pagesindex.lock"
+    }
+
+
+def clean_env(tmp: Path) -> Dict[str, str]:
+    """An environment where pip and uv see no machine configuration, only what a test passes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "VIRTUAL_ENV"))}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PIP_NO_CACHE_DIR"] = "1"
+    env["UV_NO_CONFIG"] = "1"
+    env["UV_CACHE_DIR"] = str(tmp / "uv-cache")
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    return env
+
+
+class Clients:
+    """Run real pip and uv against an index URL, each in a fresh virtual environment."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.env = clean_env(tmp)
+        self.count = 0
+        self.uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+        if self.uv is None:
+            try:
+                from uv import find_uv_bin
+
+                self.uv = find_uv_bin()
+            except ImportError:  # pragma: no cover
+                pass
+
+    def venv(self) -> Path:
+        self.count += 1
+        path = self.tmp / f"venv{self.count}"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+        return path
+
+    @staticmethod
+    def python(venv: Path) -> Path:
+        return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+    def pip(self, url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """``pip install --index-url URL ARGS`` into a fresh venv (pip run with --python)."""
+        venv = self.venv()
+        cmd = [sys.executable, "-m", "pip", "--python", str(self.python(venv)), "install", "--index-url", url, *args]
+        proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True)
+        proc.venv = venv  # type: ignore[attr-defined]
+        if check and proc.returncode != 0:
+            raise AssertionError(f"pip failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def uv_pip(self, url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """``uv pip install --index-url URL ARGS`` into a fresh venv."""
+        if self.uv is None:
+            pytest.skip("uv is not installed")
+        venv = self.venv()
+        cmd = [self.uv, "pip", "install", "--python", str(self.python(venv)), "--index-url", url, *args]
+        proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True)
+        proc.venv = venv  # type: ignore[attr-defined]
+        if check and proc.returncode != 0:
+            raise AssertionError(f"uv failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def installed(self, venv: Path) -> Dict[str, str]:
+        """``{normalized name: version}`` of what is installed in ``venv``."""
+        code = (
+            "import importlib.metadata as m, re, json;"
+            "print(json.dumps({re.sub(r'[-_.]+','-',d.metadata['Name']).lower(): d.version for d in m.distributions()}))"
+        )
+        out = subprocess.run([str(self.python(venv)), "-c", code], capture_output=True, text=True, check=True)
+        import json
+
+        return json.loads(out.stdout)
+
+
+@pytest.fixture
+def clients(tmp_path: Path) -> Clients:
+    return Clients(tmp_path)
+
+
+def run_cli(*args: str, index: Path = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the installed ``pagesindex`` command as a user would (a real subprocess)."""
+    cmd = [sys.executable, "-m", "pagesindex.cli"]
+    if index is not None:
+        cmd += ["--index", str(index)]
+    cmd += list(args)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"pagesindex {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+__all__ = ["Clients", "run_cli", "state_snapshot", "clean_env", "make_wheel", "make_sdist", "SEED", "REPO"]

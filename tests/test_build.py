@@ -1,0 +1,177 @@
+"""`pagesindex build`: the simple API pages, JSON, sidecars, layout and incremental builds."""
+
+import hashlib
+import json
+import os
+import re
+
+import pytest
+from conftest import run_cli, state_snapshot
+from pypi_simple import ProjectPage
+
+from pagesindex.inspect import read_wheel_metadata
+from pagesindex.render import build_site
+
+
+def built(index, *files, **add_kwargs):
+    from pagesindex.inspect import inspect_file
+
+    if files:
+        index.add_files([inspect_file(f) for f in files], **add_kwargs)
+    result = build_site(index)
+    return index.root / "_site", result
+
+
+def test_project_page_attributes(index, wheel, sdist):
+    w = wheel("abc1", "1.0", requires_python=">=3.10,<4")
+    s = sdist("abc1", "1.0", requires_python=">=3.10,<4")
+    site, _ = built(index, w, s)
+    html = (site / "abc1/index.html").read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    assert '<meta name="pypi:repository-version" content="1.1">' in html
+    assert 'data-requires-python="&gt;=3.10,&lt;4"' in html
+    assert "&amp;gt;" not in html
+    meta_sha = hashlib.sha256(read_wheel_metadata(w)).hexdigest()
+    anchor = re.search(r'<a href="[^"]*%s[^>]*>' % re.escape(w.name), html).group(0)
+    assert f'data-core-metadata="sha256={meta_sha}"' in anchor
+    assert f'data-dist-info-metadata="sha256={meta_sha}"' in anchor
+    assert f'#sha256={hashlib.sha256(w.read_bytes()).hexdigest()}"' in anchor
+    s_anchor = re.search(r'<a href="[^"]*%s[^>]*>' % re.escape(s.name), html).group(0)
+    assert "data-core-metadata" not in s_anchor
+    assert (site / "packages/abc1" / (w.name + ".metadata")).read_bytes() == read_wheel_metadata(w)
+    assert not (site / "packages/abc1" / (s.name + ".metadata")).exists()
+    assert (site / ".nojekyll").exists()
+
+
+def test_pages_parse_with_pypi_simple_and_links_are_relative(index, wheel, sdist):
+    w1 = wheel("abc1", "1.0")
+    w2 = wheel("abc1", "1.0", tag="cp311-cp311-manylinux_2_17_x86_64")
+    w3 = wheel("abc1", "1.0", tag="cp312-cp312-win_amd64")
+    s = sdist("abc1", "1.0")
+    site, _ = built(index, w1, w2, w3, s)
+    html = (site / "abc1/index.html").read_text()
+    page = ProjectPage.from_html("abc1", html, base_url="https://example.org/idx/abc1/")
+    page.packages[:] = [p for p in page.packages if p.package_type is not None]
+    assert {p.filename for p in page.packages} == {w1.name, w2.name, w3.name, s.name}
+    for pkg in page.packages:
+        assert pkg.url.startswith("https://example.org/idx/packages/abc1/")
+        assert pkg.digests["sha256"] == hashlib.sha256((site / "packages/abc1" / pkg.filename).read_bytes()).hexdigest()
+    assert page.repository_version == "1.1"
+    for href in re.findall(r'href="([^"]+)"', html + (site / "index.html").read_text()):
+        assert not href.startswith(("/", "http:", "https:")), href
+    data = json.loads((site / "abc1/index.json").read_text())
+    jpage = ProjectPage.from_json_data(data, base_url="https://example.org/idx/abc1/")
+    assert {p.filename for p in jpage.packages} == {w1.name, w2.name, w3.name, s.name}
+    assert data["versions"] == ["1.0"]
+    assert data["meta"]["api-version"] == "1.1"
+    for f in data["files"]:
+        assert f["size"] == (site / "packages/abc1" / f["filename"]).stat().st_size
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", f["upload-time"])
+    root = json.loads((site / "index.json").read_text())
+    assert root["projects"] == [{"name": "abc1"}]
+
+
+def test_yanked_release_is_marked_in_html_and_json(index, wheel):
+    site, _ = built(index, wheel("abc1", "1.0"), wheel("abc1", "2.0"))
+    index.set_yanked("abc1", "2.0", True, "broken <b>")
+    build_site(index)
+    html = (site / "abc1/index.html").read_text()
+    page = ProjectPage.from_html("abc1", html)
+    yanked = {p.filename: p.yanked_reason for p in page.packages if p.is_yanked}
+    assert yanked == {"abc1-2.0-py3-none-any.whl": "broken <b>"}
+    assert 'data-yanked="broken &lt;b&gt;"' in html
+    files = json.loads((site / "abc1/index.json").read_text())["files"]
+    assert [f["yanked"] for f in files] == [False, "broken <b>"]
+
+
+def test_reserved_looking_project_names_work(index, wheel):
+    site, _ = built(index, wheel("packages", "1.0"), wheel("static", "1.0"), wheel("abc1", "1.0"))
+    assert (site / "packages/index.html").is_file()
+    assert (site / "static/index.html").is_file()
+    assert (site / "packages/packages/packages-1.0-py3-none-any.whl").is_file()
+    assert (site / "packages/abc1/abc1-1.0-py3-none-any.whl").is_file()
+    assert run_cli("verify", index=index.root).returncode == 0
+    root = (site / "index.html").read_text()
+    for name in ("packages", "static", "abc1"):
+        assert f'href="{name}/"' in root
+
+
+def test_build_is_deterministic(index, wheel, sdist, tmp_path):
+    files = [wheel("abc1", "1.0"), sdist("abc1", "1.0"), wheel("Company.Test_Utils", "2.0b1")]
+    built(index, *files, upload_time="2026-01-01T00:00:00Z")
+    other = tmp_path / "site2"
+    build_site(index, other)
+    a = state_snapshot(index.root / "_site")
+    b = state_snapshot(other)
+    assert a == b
+
+
+def test_incremental_build(index, wheel):
+    site, first = built(index, wheel("abc1", "1.0"), wheel("zzz", "1.0"))
+    assert set(first.rendered) == {"abc1", "zzz"}
+    again = build_site(index)
+    assert again.written == [] and again.rendered == [] and again.removed == []
+    mtimes = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+    from pagesindex.inspect import inspect_file
+
+    index.add_files([inspect_file(wheel("abc1", "2.0"))])
+    third = build_site(index)
+    assert third.rendered == ["abc1"]
+    assert set(third.written) == {
+        "abc1/index.html", "abc1/index.json", "index.html",
+        "packages/abc1/abc1-2.0-py3-none-any.whl", "packages/abc1/abc1-2.0-py3-none-any.whl.metadata",
+    }
+    for p, t in mtimes.items():
+        if "zzz" in str(p):
+            assert p.stat().st_mtime_ns == t
+    index.remove("zzz")
+    fourth = build_site(index)
+    assert not (site / "zzz").exists() and not (site / "packages/zzz").exists()
+    assert "zzz/index.html" in fourth.removed
+    assert 'href="zzz/"' not in (site / "index.html").read_text()
+
+
+def test_build_refuses_a_tampered_file(index, wheel):
+    w = wheel("abc1", "1.0")
+    built(index)
+    from pagesindex.inspect import inspect_file
+
+    index.add_files([inspect_file(w)])
+    (index.root / "packages/abc1" / w.name).write_bytes(b"tampered")
+    proc = run_cli("build", index=index.root, check=False)
+    assert proc.returncode == 1 and "does not match its record" in proc.stderr
+    problems = run_cli("verify", index=index.root, check=False)
+    assert problems.returncode == 1 and w.name in problems.stderr
+
+
+def test_verify_finds_broken_links_and_bad_sidecars(index, wheel):
+    w = wheel("abc1", "1.0")
+    site, _ = built(index, w)
+    assert run_cli("verify", index=index.root).returncode == 0
+    (site / "packages/abc1" / (w.name + ".metadata")).write_bytes(b"Name: other\n")
+    (site / "packages/abc1" / w.name).unlink()
+    proc = run_cli("verify", index=index.root, check=False)
+    assert proc.returncode == 1
+    assert "broken link" in proc.stderr
+    assert "no wheel beside it" in proc.stderr
+
+
+def test_verify_reports_unrecorded_files(index, wheel):
+    built(index, wheel("abc1", "1.0"))
+    stray = index.root / "packages/abc1/stray-1.0.tar.gz"
+    stray.write_bytes(b"x")
+    proc = run_cli("verify", index=index.root, check=False)
+    assert proc.returncode == 1 and "stray-1.0.tar.gz: not recorded" in proc.stderr
+
+
+def test_template_override_rebuilds_all(index, wheel):
+    site, _ = built(index, wheel("abc1", "1.0"))
+    (index.root / "templates").mkdir()
+    base = (site / "abc1/index.html").read_text()
+    from pagesindex.render import _HERE
+
+    text = (_HERE / "templates/base.html").read_text().replace("<body>", '<body class="custom">')
+    (index.root / "templates/base.html").write_text(text)
+    result = build_site(index)
+    assert result.rendered == ["abc1"]
+    assert '<body class="custom">' in (site / "abc1/index.html").read_text() != base
