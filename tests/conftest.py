@@ -159,7 +159,7 @@ def clients(tmp_path: Path) -> Clients:
 
 def run_cli(*args: str, index: Path = None, check: bool = True) -> subprocess.CompletedProcess:
     """Run the installed ``pagesindex`` command as a user would (a real subprocess)."""
-    cmd = [sys.executable, "-m", "pagesindex.cli"]
+    cmd = [sys.executable, "-m", "pagesindex"]
     if index is not None:
         cmd += ["--index", str(index)]
     cmd += list(args)
