@@ -10,7 +10,11 @@ folder, and the metadata file is read up to :data:`MAX_METADATA_BYTES`.
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
+import re
+import stat
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -29,13 +33,15 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from .errors import InvalidDistribution, MetadataMismatch
-from .model import SDIST, WHEEL
+from . import limits
+from .errors import InvalidDistribution, InvalidName, MetadataMismatch
+from .model import SDIST, WHEEL, normalize_name
 
-#: The largest METADATA / PKG-INFO that is read (bytes); a larger one is refused.
-MAX_METADATA_BYTES = 8 * 1024 * 1024
-#: The most members an archive may have.
-MAX_MEMBERS = 200_000
+#: The largest METADATA / PKG-INFO that is read (bytes) by default; a larger one is refused.
+#: The bound in force is ``limits.limit("metadata")``.
+MAX_METADATA_BYTES = limits.METADATA_LIMIT
+#: The most members an archive may have by default (``limits.limit("members")``).
+MAX_MEMBERS = limits.MEMBERS_LIMIT
 CHUNK = 1024 * 1024
 
 
@@ -72,12 +78,13 @@ class InspectedFile:
 def check_filename(filename: str) -> None:
     """Refuse a filename that is not a plain file name (no folders, no ``..``, no control chars)."""
     if (
-        not filename
+        not isinstance(filename, str)
+        or not filename
         or "/" in filename
         or "\\" in filename
         or filename in (".", "..")
         or filename.startswith(".")
-        or any(ord(c) < 32 or ord(c) == 127 for c in filename)
+        or any(ord(c) < 32 or 127 <= ord(c) < 160 or 0xD800 <= ord(c) < 0xE000 for c in filename)
     ):
         raise InvalidDistribution(f"invalid distribution filename: {filename!r}")
 
@@ -85,7 +92,8 @@ def check_filename(filename: str) -> None:
 def parse_filename(filename: str) -> Tuple[str, str, Version]:
     """Return ``(kind, normalized name, version)`` for a wheel or sdist filename.
 
-    Raises :class:`~pagesindex.errors.InvalidDistribution` naming the file when it is neither.
+    The name part must be a valid project name (PEP 508) once unescaped. Raises
+    :class:`~pagesindex.errors.InvalidDistribution` naming the file when it is neither.
 
     >>> parse_filename("lightcurvedb-3.0.0b4-py3-none-any.whl")
     ('wheel', 'lightcurvedb', <Version('3.0.0b4')>)
@@ -94,15 +102,21 @@ def parse_filename(filename: str) -> Tuple[str, str, Version]:
     try:
         if filename.endswith(".whl"):
             name, version, _build, _tags = parse_wheel_filename(filename)
-            return WHEEL, str(name), version
-        if filename.endswith((".tar.gz", ".zip")):
+            kind = WHEEL
+        elif filename.endswith((".tar.gz", ".zip")):
             name, version = parse_sdist_filename(filename)
-            return SDIST, str(name), version
+            kind = SDIST
+        else:
+            raise InvalidDistribution(
+                f"not a distribution file: {filename!r} (expected a .whl, .tar.gz or .zip)"
+            )
     except (InvalidWheelFilename, InvalidSdistFilename) as exc:
         raise InvalidDistribution(f"invalid distribution filename: {filename!r} ({exc})") from None
-    raise InvalidDistribution(
-        f"not a distribution file: {filename!r} (expected a .whl, .tar.gz or .zip)"
-    )
+    try:
+        normalized = normalize_name(str(name))
+    except InvalidName:
+        raise InvalidDistribution(f"invalid distribution filename: {filename!r} (project name {str(name)!r} is not a PEP 508 name)") from None
+    return kind, normalized, version
 
 
 def hash_file(path: Path) -> Tuple[str, int]:
@@ -135,31 +149,129 @@ def _check_member_path(filename: str, member: str, top: Optional[str]) -> None:
         raise InvalidDistribution(f"{filename}: path in archive is outside {top + '/'!r}: {member!r}")
 
 
+def _check_link(filename: str, name: str, linkname: str, *, hard: bool, top: Optional[str]) -> None:
+    """Refuse a link member whose target leaves the archive's folder (``top``, or the root)."""
+    target = linkname if hard else posixpath.join(posixpath.dirname(name), linkname)
+    if not linkname or target.startswith("/") or "\\" in linkname or "\x00" in linkname or (len(linkname) > 1 and linkname[1] == ":"):
+        raise InvalidDistribution(f"{filename}: link in archive points outside: {name!r} -> {linkname!r}")
+    normalized = posixpath.normpath(target)
+    if normalized == ".." or normalized.startswith("../") or (top is not None and normalized.split("/")[0] != top):
+        raise InvalidDistribution(f"{filename}: link in archive points outside: {name!r} -> {linkname!r}")
+
+
 def _read_bounded(fh, filename: str, member: str) -> bytes:
-    data = fh.read(MAX_METADATA_BYTES + 1)
-    if len(data) > MAX_METADATA_BYTES:
-        raise InvalidDistribution(
-            f"{filename}: {member} is larger than {MAX_METADATA_BYTES} bytes"
-        )
+    """Read at most the metadata bound (plus one byte to tell); refuse what is larger."""
+    bound = limits.limit("metadata")
+    data = fh.read(bound + 1)
+    if len(data) > bound:
+        raise InvalidDistribution(f"{filename}: {member} is larger than {bound} bytes")
     return data
+
+
+def check_file_size(path: Path, filename: str) -> int:
+    """Refuse a file over :func:`pagesindex.limits.max_file_bytes`, naming both numbers.
+
+    Returns the size in bytes. Called before the archive is opened.
+    """
+    try:
+        size = os.stat(path).st_size
+    except OSError as exc:
+        raise InvalidDistribution(f"cannot read {str(path)!r} ({exc.strerror})") from None
+    bound = limits.max_file_bytes()
+    if size > bound:
+        raise InvalidDistribution(
+            f"{filename}: {limits.human(size)} is over the per-file limit of {limits.human(bound)} "
+            "(GitHub refuses larger files)"
+        )
+    return size
+
+
+_EOCD = b"PK\x05\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_ZIP64_EOCD = b"PK\x06\x06"
+
+
+def zip_entry_count(path: Path) -> Optional[int]:
+    """The number of entries that a zip's end-of-central-directory record declares.
+
+    Read from the last 64 KiB of the file (plus zip64 records when present), before
+    :mod:`zipfile` builds its list of entries, so that an archive with millions of entries is
+    refused without reading them (APPNOTE.TXT, sections 4.3.14-4.3.16). ``None`` when no record is
+    found (:mod:`zipfile` then refuses the file itself).
+    """
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        tail_len = min(size, 65536 + 22)
+        fh.seek(size - tail_len)
+        tail = fh.read(tail_len)
+        pos = tail.rfind(_EOCD)
+        if pos < 0 or len(tail) - pos < 22:
+            return None
+        count = struct.unpack("<H", tail[pos + 10 : pos + 12])[0]
+        if count == 0xFFFF and pos >= 20 and tail[pos - 20 : pos - 16] == _ZIP64_LOCATOR:
+            offset = struct.unpack("<Q", tail[pos - 12 : pos - 4])[0]
+            if offset + 56 <= size:
+                fh.seek(offset)
+                record = fh.read(56)
+                if record[:4] == _ZIP64_EOCD:
+                    count = struct.unpack("<Q", record[32:40])[0]
+        return count
+
+
+def _open_zip(path: Path, filename: str) -> zipfile.ZipFile:
+    bound = limits.limit("members")
+    declared = zip_entry_count(path)
+    if declared is not None and declared > bound:
+        raise InvalidDistribution(f"{filename}: too many archive members ({declared} > {bound})")
+    zf = zipfile.ZipFile(path)
+    infos = zf.infolist()
+    if len(infos) > bound:
+        zf.close()
+        raise InvalidDistribution(f"{filename}: too many archive members ({len(infos)} > {bound})")
+    return zf
+
+
+def _zip_is_symlink(info: zipfile.ZipInfo) -> bool:
+    return (info.create_system == 3) and stat.S_ISLNK(info.external_attr >> 16)
+
+
+def _check_zip_members(zf: zipfile.ZipFile, filename: str, top: Optional[str]) -> Optional[str]:
+    """Check every member path (and symlink target) of a zip; return the top folder seen."""
+    for info in zf.infolist():
+        name = info.filename
+        _check_member_path(filename, name, top)
+        if info.flag_bits & 0x1:
+            raise InvalidDistribution(f"{filename}: encrypted member in archive: {name!r}")
+        if _zip_is_symlink(info):
+            if info.file_size > 4096:
+                raise InvalidDistribution(f"{filename}: link in archive points outside: {name!r}")
+            with zf.open(info) as fh:
+                target = fh.read(4097).decode("utf-8", "replace")
+            _check_link(filename, name, target, hard=False, top=top)
+    return top
 
 
 def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
     """Return the bytes of a wheel's ``<name>-<version>.dist-info/METADATA``.
 
-    Raises :class:`~pagesindex.errors.InvalidDistribution` when the file is not a zip, has an
-    unsafe member path, has no or several ``.dist-info/METADATA``, or METADATA is too large.
+    The wheel must have exactly one top-level ``.dist-info`` folder (binary distribution format
+    spec; pip refuses others) holding one METADATA. Raises
+    :class:`~pagesindex.errors.InvalidDistribution` when the file is not a zip, has an unsafe
+    member path or a link pointing outside, an encrypted member, too many members, no or several
+    ``.dist-info`` folders or METADATA files, or a METADATA over the metadata bound (reading stops
+    at the bound).
     """
     filename = filename or Path(path).name
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            if len(infos) > MAX_MEMBERS:
-                raise InvalidDistribution(f"{filename}: too many archive members ({len(infos)} > {MAX_MEMBERS})")
+        with _open_zip(Path(path), filename) as zf:
+            _check_zip_members(zf, filename, None)
             candidates = []
-            for info in infos:
-                _check_member_path(filename, info.filename, None)
+            dist_infos = set()
+            for info in zf.infolist():
                 parts = info.filename.split("/")
+                if len(parts) >= 2 and parts[0].endswith(".dist-info"):
+                    dist_infos.add(parts[0])
                 if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
                     candidates.append(info)
             if not candidates:
@@ -167,14 +279,24 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
             if len(candidates) > 1:
                 names = ", ".join(sorted(i.filename for i in candidates))
                 raise InvalidDistribution(f"{filename}: several METADATA files in the wheel: {names}")
+            if len(dist_infos) > 1:
+                raise InvalidDistribution(f"{filename}: several .dist-info folders in the wheel: {', '.join(sorted(dist_infos))}")
             info = candidates[0]
-            if info.file_size > MAX_METADATA_BYTES:
-                raise InvalidDistribution(f"{filename}: {info.filename} is larger than {MAX_METADATA_BYTES} bytes")
+            folder = info.filename.split("/")[0]
+            try:
+                expected = str(parse_wheel_filename(filename)[0])
+            except (InvalidWheelFilename, InvalidSdistFilename):
+                expected = None
+            if expected is not None and not str(canonicalize_name(folder[: -len(".dist-info")])).startswith(expected):
+                raise InvalidDistribution(f"{filename}: the .dist-info folder {folder!r} is not that of project {expected!r}")
+            bound = limits.limit("metadata")
+            if info.file_size > bound:
+                raise InvalidDistribution(f"{filename}: {info.filename} is larger than {bound} bytes")
             with zf.open(info) as fh:
                 return _read_bounded(fh, filename, info.filename)
     except zipfile.BadZipFile as exc:
         raise InvalidDistribution(f"{filename}: not a valid zip archive ({exc})") from None
-    except (zlib.error, EOFError, NotImplementedError) as exc:
+    except (zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
         raise InvalidDistribution(f"{filename}: corrupt zip archive ({exc})") from None
 
 
@@ -182,38 +304,45 @@ def _read_sdist_tar(path: Path, filename: str) -> bytes:
     found: Optional[bytes] = None
     top: Optional[str] = None
     count = 0
+    unpacked = 0
+    bound = limits.limit("members")
+    unpacked_bound = limits.limit("unpacked")
     try:
         with tarfile.open(path, mode="r:*") as tf:
             for member in tf:
                 count += 1
-                if count > MAX_MEMBERS:
-                    raise InvalidDistribution(f"{filename}: too many archive members (> {MAX_MEMBERS})")
+                if count > bound:
+                    raise InvalidDistribution(f"{filename}: too many archive members (> {bound})")
                 name = member.name
+                _check_member_path(filename, name, None)
+                parts = [p for p in name.split("/") if p not in ("", ".")]
+                if not parts:
+                    if member.isdir():
+                        continue  # "./", the archive's own root
+                    raise InvalidDistribution(f"{filename}: unsafe path in archive: {name!r}")
                 if top is None:
-                    _check_member_path(filename, name, None)
-                    top = [p for p in name.split("/") if p not in ("", ".")][0]
+                    top = parts[0]
                 _check_member_path(filename, name, top)
+                unpacked += max(member.size, 0)
+                if unpacked > unpacked_bound:
+                    raise InvalidDistribution(
+                        f"{filename}: archive members declare more than {limits.human(unpacked_bound)} in total"
+                    )
                 if member.issym() or member.islnk():
-                    target = member.linkname
-                    if member.issym():
-                        target = posixpath.join(posixpath.dirname(name), target)
-                    if target.startswith("/"):
-                        raise InvalidDistribution(f"{filename}: link in archive points outside: {name!r} -> {member.linkname!r}")
-                    normalized = posixpath.normpath(target)
-                    if normalized.startswith("..") or normalized.split("/")[0] != top:
-                        raise InvalidDistribution(f"{filename}: link in archive points outside: {name!r} -> {member.linkname!r}")
+                    # A hard link's target is relative to the archive root; a symlink's to its folder.
+                    _check_link(filename, name, member.linkname, hard=member.islnk(), top=top)
                 elif not (member.isfile() or member.isdir()):
                     raise InvalidDistribution(f"{filename}: special file in archive: {name!r}")
-                parts = [p for p in name.split("/") if p not in ("", ".")]
                 if len(parts) == 2 and parts[1] == "PKG-INFO" and member.isfile():
                     if found is not None:
                         raise InvalidDistribution(f"{filename}: several PKG-INFO files in the sdist")
-                    if member.size > MAX_METADATA_BYTES:
-                        raise InvalidDistribution(f"{filename}: {name} is larger than {MAX_METADATA_BYTES} bytes")
+                    meta_bound = limits.limit("metadata")
+                    if member.size > meta_bound:
+                        raise InvalidDistribution(f"{filename}: {name} is larger than {meta_bound} bytes")
                     fh = tf.extractfile(member)
                     assert fh is not None
                     found = _read_bounded(fh, filename, name)
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+    except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
         raise InvalidDistribution(f"{filename}: not a valid or complete tar.gz archive ({exc})") from None
     if found is None:
         raise InvalidDistribution(f"{filename}: no PKG-INFO at the top of the sdist")
@@ -222,27 +351,33 @@ def _read_sdist_tar(path: Path, filename: str) -> bytes:
 
 def _read_sdist_zip(path: Path, filename: str) -> bytes:
     try:
-        with zipfile.ZipFile(path) as zf:
+        with _open_zip(Path(path), filename) as zf:
             infos = zf.infolist()
-            if len(infos) > MAX_MEMBERS:
-                raise InvalidDistribution(f"{filename}: too many archive members ({len(infos)} > {MAX_MEMBERS})")
-            top = None
+            if not infos:
+                raise InvalidDistribution(f"{filename}: no PKG-INFO at the top of the sdist")
+            first = [p for p in infos[0].filename.split("/") if p not in ("", ".")]
+            _check_member_path(filename, infos[0].filename, None)
+            if not first:
+                raise InvalidDistribution(f"{filename}: unsafe path in archive: {infos[0].filename!r}")
+            top = first[0]
+            _check_zip_members(zf, filename, top)
             found = None
             for info in infos:
-                _check_member_path(filename, info.filename, top)
-                parts = [p for p in info.filename.split("/") if p]
-                top = top or parts[0]
+                parts = [p for p in info.filename.split("/") if p not in ("", ".")]
                 if len(parts) == 2 and parts[1] == "PKG-INFO":
                     if found is not None:
                         raise InvalidDistribution(f"{filename}: several PKG-INFO files in the sdist")
                     found = info
             if found is None:
                 raise InvalidDistribution(f"{filename}: no PKG-INFO at the top of the sdist")
+            bound = limits.limit("metadata")
+            if found.file_size > bound:
+                raise InvalidDistribution(f"{filename}: {found.filename} is larger than {bound} bytes")
             with zf.open(found) as fh:
                 return _read_bounded(fh, filename, found.filename)
     except zipfile.BadZipFile as exc:
         raise InvalidDistribution(f"{filename}: not a valid zip archive ({exc})") from None
-    except (zlib.error, EOFError, NotImplementedError) as exc:
+    except (zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
         raise InvalidDistribution(f"{filename}: corrupt zip archive ({exc})") from None
 
 
@@ -256,20 +391,56 @@ def read_core_metadata(path: Path, kind: str, filename: Optional[str] = None) ->
     return _read_sdist_tar(path, filename)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
+
+
+def clean_text(value: object) -> str:
+    """A one-line text field (Summary, Author): control characters, line breaks and lone
+    surrogates become one space each run, then the ends are stripped.
+
+    >>> clean_text("  A\\nB\\x00C ")
+    'A B C'
+    """
+    return _CONTROL.sub(" ", str(value)).strip()
+
+
 def _first(raw: Dict, *keys: str) -> str:
     for key in keys:
         value = raw.get(key)
         if value:
-            return str(value).strip()
+            return clean_text(value)
     return ""
+
+
+def clean_url(value: object) -> str:
+    """``value`` when it is an http(s) URL with a host and no space, quote or control character;
+    otherwise ``""`` (old tools wrote ``UNKNOWN``; a ``javascript:`` URL must never become a link).
+
+    >>> clean_url("https://example.org/x"), clean_url("javascript:alert(1)"), clean_url("UNKNOWN")
+    ('https://example.org/x', '', '')
+    """
+    from urllib.parse import urlsplit
+
+    text = str(value).strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return ""
+    if _CONTROL.search(text) or any(c in text for c in "\"'<>` \\"):
+        return ""
+    return text
 
 
 def _homepage(raw: Dict) -> str:
     urls = raw.get("project_urls") or {}
     for label, url in urls.items():
         if label.lower().replace(" ", "").replace("-", "").replace("_", "") in ("homepage", "home", "source", "repository"):
-            return url.strip()
-    return _first(raw, "home_page")
+            cleaned = clean_url(url)
+            if cleaned:
+                return cleaned
+    return clean_url(raw.get("home_page") or "")
 
 
 def parse_metadata(data: bytes, filename: str) -> Dict:
@@ -278,7 +449,10 @@ def parse_metadata(data: bytes, filename: str) -> Dict:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidDistribution(f"{filename}: core metadata is not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    raw, _unparsed = parse_email(data)
+    try:
+        raw, _unparsed = parse_email(data)
+    except Exception as exc:  # packaging's email parsing of hostile bytes: refuse, never crash
+        raise InvalidDistribution(f"{filename}: unreadable core metadata ({type(exc).__name__})") from None
     return raw
 
 
@@ -295,18 +469,24 @@ def inspect_file(path: Path, filename: Optional[str] = None) -> InspectedFile:
     kind, name, version = parse_filename(filename)
     if not path.is_file():
         raise InvalidDistribution(f"no such file: {str(path)!r}")
+    check_file_size(path, filename)
     metadata = read_core_metadata(path, kind, filename)
     raw = parse_metadata(metadata, filename)
     meta_name = raw.get("name")
     meta_version = raw.get("version")
     if not meta_name or not meta_version:
         raise InvalidDistribution(f"{filename}: core metadata has no Name or no Version")
-    if str(canonicalize_name(meta_name)) != name:
+    meta_name = str(meta_name).strip()
+    try:
+        meta_normalized = normalize_name(meta_name)
+    except InvalidName:
+        raise InvalidDistribution(f"{filename}: core metadata Name {meta_name!r} is not a PEP 508 project name") from None
+    if meta_normalized != name:
         raise MetadataMismatch(
             f"{filename}: core metadata names project {meta_name!r}, the filename says {name!r}"
         )
     try:
-        parsed_meta_version = Version(meta_version)
+        parsed_meta_version = Version(str(meta_version).strip())
     except Exception:
         raise InvalidDistribution(f"{filename}: core metadata version {meta_version!r} is not a PEP 440 version") from None
     if parsed_meta_version != version:
@@ -315,24 +495,26 @@ def inspect_file(path: Path, filename: Optional[str] = None) -> InspectedFile:
         )
     requires_python = raw.get("requires_python")
     if requires_python is not None:
-        requires_python = requires_python.strip() or None
+        requires_python = str(requires_python).strip() or None
     if requires_python:
         try:
             SpecifierSet(requires_python)
         except InvalidSpecifier:
             raise InvalidDistribution(f"{filename}: invalid Requires-Python {requires_python!r}") from None
+        if _CONTROL.search(requires_python):
+            raise InvalidDistribution(f"{filename}: invalid Requires-Python {requires_python!r}")
     sha256, size = hash_file(path)
     author = _first(raw, "author", "maintainer")
     if not author:
         emails = _first(raw, "author_email", "maintainer_email")
-        author = emails.split("<")[0].strip().strip('"') if emails else ""
+        author = clean_text(emails.split("<")[0].strip().strip('"')) if emails else ""
     return InspectedFile(
         path=path,
         filename=filename,
         kind=kind,
         name=name,
         version=version,
-        display_name=str(meta_name).strip(),
+        display_name=meta_name,
         sha256=sha256,
         size=size,
         metadata=metadata,
