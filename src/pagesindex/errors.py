@@ -37,3 +37,7 @@ class NotFound(PagesIndexError, LookupError):
 
 class IndexStateError(PagesIndexError):
     """The index repository itself is missing or malformed (index.toml, projects/*.json)."""
+
+
+class LimitExceeded(PagesIndexError):
+    """A file or a site larger than its host accepts (GitHub: 100 MiB a file, Pages: 1 GB a site)."""

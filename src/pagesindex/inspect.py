@@ -34,7 +34,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from . import limits
-from .errors import InvalidDistribution, InvalidName, MetadataMismatch
+from .errors import InvalidDistribution, InvalidName, LimitExceeded, MetadataMismatch
 from .model import SDIST, WHEEL, normalize_name
 
 #: The largest METADATA / PKG-INFO that is read (bytes) by default; a larger one is refused.
@@ -169,7 +169,8 @@ def _read_bounded(fh, filename: str, member: str) -> bytes:
 
 
 def check_file_size(path: Path, filename: str) -> int:
-    """Refuse a file over :func:`pagesindex.limits.max_file_bytes`, naming both numbers.
+    """Refuse a file over :func:`pagesindex.limits.max_file_bytes`, naming both numbers
+    (:class:`~pagesindex.errors.LimitExceeded`).
 
     Returns the size in bytes. Called before the archive is opened.
     """
@@ -179,7 +180,7 @@ def check_file_size(path: Path, filename: str) -> int:
         raise InvalidDistribution(f"cannot read {str(path)!r} ({exc.strerror})") from None
     bound = limits.max_file_bytes()
     if size > bound:
-        raise InvalidDistribution(
+        raise LimitExceeded(
             f"{filename}: {limits.human(size)} is over the per-file limit of {limits.human(bound)} "
             "(GitHub refuses larger files)"
         )

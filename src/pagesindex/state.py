@@ -9,7 +9,9 @@ old or the new file, never a partial one. Commands that change the state hold :m
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import re
 import os
 import shutil
 import sys
@@ -21,8 +23,18 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from filelock import FileLock, Timeout
 
-from .errors import FileConflict, IndexStateError, InvalidDistribution, NotFound, PagesIndexError
-from .inspect import InspectedFile
+from . import limits
+from .errors import (
+    FileConflict,
+    IndexStateError,
+    InvalidDistribution,
+    InvalidName,
+    InvalidVersion,
+    LimitExceeded,
+    NotFound,
+    PagesIndexError,
+)
+from .inspect import InspectedFile, clean_url, hash_file, parse_filename
 from .model import DistributionFile, Project, Release, normalize_name, parse_version
 
 if sys.version_info >= (3, 11):
@@ -34,6 +46,10 @@ CONFIG_FILE = "index.toml"
 PROJECTS_DIR = "projects"
 PACKAGES_DIR = "packages"
 LOCK_FILE = ".pagesindex.lock"
+#: Prefix of the temporary files that atomic writes rename into place.
+TMP_PREFIX = ".tmp-"
+GITIGNORE = "/_site/\n/.pagesindex.lock\n.tmp-*\n"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 DEFAULT_CONFIG = """\
 # pagesindex settings: https://github.com/ (see README.md, "index.toml")
@@ -51,7 +67,24 @@ visibility = "public"
 
 
 def _toml_str(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """A TOML basic string for ``value`` (TOML 1.0: quote, backslash and control characters
+    escaped). Raises :class:`~pagesindex.errors.IndexStateError` for lone surrogates, which no
+    TOML (or UTF-8) file can hold."""
+    out = ['"']
+    for ch in value:
+        code = ord(ch)
+        if 0xD800 <= code < 0xE000:
+            raise IndexStateError(f"text cannot be stored in {CONFIG_FILE}: {value!r} (lone surrogate)")
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
 
 
 def utc_now() -> str:
@@ -63,7 +96,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -76,13 +109,31 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_copy(src: Path, dst: Path) -> None:
-    """Copy ``src`` to ``dst`` byte for byte through a temporary file and a rename."""
+def atomic_copy(src: Path, dst: Path, *, sha256: Optional[str] = None, size: Optional[int] = None) -> None:
+    """Copy ``src`` to ``dst`` byte for byte through a temporary file and a rename.
+
+    With ``sha256`` (hex) and/or ``size`` (bytes), the bytes copied are hashed on the way and
+    must match, so a source file changed after it was inspected is never recorded under the old
+    hash; a mismatch raises :class:`~pagesindex.errors.InvalidDistribution` and writes nothing.
+    """
     dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dst.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=dst.parent)
     try:
         with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out, 1024 * 1024)
+            digest = hashlib.sha256()
+            copied = 0
+            while True:
+                chunk = inp.read(1024 * 1024)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                copied += len(chunk)
+                out.write(chunk)
+            if (sha256 is not None and digest.hexdigest() != sha256) or (size is not None and copied != size):
+                raise InvalidDistribution(
+                    f"{str(src)!r} changed after it was inspected (now {copied} bytes, sha256 "
+                    f"{digest.hexdigest()[:12]}…); run the command again"
+                )
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)
@@ -164,9 +215,15 @@ class Index:
         root = Path(root)
         if (root / CONFIG_FILE).exists():
             raise IndexStateError(f"{str(root / CONFIG_FILE)!r} already exists")
-        root.mkdir(parents=True, exist_ok=True)
+        if url and clean_url(url) != url:
+            raise IndexStateError(f"invalid index url: {url!r} (expected an http:// or https:// URL)")
+        if any(ord(c) < 32 or ord(c) == 127 for c in title):
+            raise IndexStateError(f"invalid index title: {title!r} (one line of text)")
         text = DEFAULT_CONFIG.format(title=_toml_str(title), url=_toml_str(url), description=_toml_str(description))
+        root.mkdir(parents=True, exist_ok=True)
         atomic_write(root / CONFIG_FILE, text.encode("utf-8"))
+        if not (root / ".gitignore").exists():
+            atomic_write(root / ".gitignore", GITIGNORE.encode())
         for sub in (PROJECTS_DIR, PACKAGES_DIR):
             (root / sub).mkdir(exist_ok=True)
             keep = root / sub / ".gitkeep"
@@ -183,12 +240,33 @@ class Index:
     def packages_dir(self) -> Path:
         return self.root / PACKAGES_DIR
 
+    def inside(self, path: Path) -> Path:
+        """``path`` itself, after checking that its folder, links resolved, is inside the index.
+
+        Raises :class:`~pagesindex.errors.IndexStateError` when a folder on the way is a link
+        that leads out of the index (nothing is then read or written there).
+        """
+        parent = Path(path).parent.resolve()
+        if parent != self.root and self.root not in parent.parents:
+            raise IndexStateError(f"{str(path)!r} resolves outside the index ({str(parent)!r}); refusing to use it")
+        if Path(path).is_symlink():
+            raise IndexStateError(f"{str(path)!r} is a symbolic link; refusing to use it")
+        return Path(path)
+
     def record_path(self, name: str) -> Path:
-        return self.projects_dir / f"{normalize_name(name)}.json"
+        return self.inside(self.projects_dir / f"{normalize_name(name)}.json")
 
     def file_path(self, name: str, filename: str) -> Path:
-        """Where a project's distribution file is kept: ``packages/<normalized-name>/<filename>``."""
-        return self.packages_dir / normalize_name(name) / filename
+        """Where a project's distribution file is kept: ``packages/<normalized-name>/<filename>``.
+
+        Raises :class:`~pagesindex.errors.InvalidDistribution` for a filename that is not a plain
+        file name, and :class:`~pagesindex.errors.IndexStateError` when the folder leads out of
+        the index.
+        """
+        from .inspect import check_filename
+
+        check_filename(filename)
+        return self.inside(self.packages_dir / normalize_name(name) / filename)
 
     # -- locking --------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -197,6 +275,11 @@ class Index:
 
         Raises :class:`~pagesindex.errors.PagesIndexError` when another process holds it longer.
         """
+        env = os.environ.get("PAGESINDEX_LOCK_TIMEOUT", "").strip()
+        try:
+            timeout = float(env) if env else timeout
+        except ValueError:
+            pass
         lock = FileLock(str(self.root / LOCK_FILE))
         try:
             lock.acquire(timeout=timeout)
@@ -205,9 +288,31 @@ class Index:
                 f"another pagesindex command holds {str(self.root / LOCK_FILE)!r}; waited {timeout:g} s"
             ) from None
         try:
+            self.sweep_temporary()
             yield
         finally:
             lock.release()
+
+    def temporary_files(self) -> List[Path]:
+        """Temporary files (``.tmp-*``) that an interrupted command left in the state folders."""
+        found: List[Path] = []
+        for folder in (self.root, self.projects_dir, self.packages_dir):
+            if folder.is_dir():
+                found.extend(p for p in folder.glob(TMP_PREFIX + "*") if p.is_file())
+        if self.packages_dir.is_dir():
+            for sub in self.packages_dir.iterdir():
+                if sub.is_dir() and not sub.is_symlink():
+                    found.extend(p for p in sub.glob(TMP_PREFIX + "*") if p.is_file())
+        return sorted(found)
+
+    def sweep_temporary(self) -> List[Path]:
+        """Delete :meth:`temporary_files`; called with the lock held, when no other writer runs."""
+        removed = []
+        for path in self.temporary_files():
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+        return removed
 
     # -- reading --------------------------------------------------------------------------
     def project_names(self) -> List[str]:
@@ -227,14 +332,21 @@ class Index:
 
     @staticmethod
     def _parse_record(path: Path, data: bytes) -> Project:
+        """Parse and check one record; raise :class:`~pagesindex.errors.IndexStateError` naming
+        the file and the bad value (a record is input too: a pull request can change it)."""
         try:
             project = Project.from_json(json.loads(data))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise IndexStateError(f"{str(path)!r}: invalid project record ({exc})") from None
-        if project.normalized_name != path.name[:-5]:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise IndexStateError(f"{str(path)!r}: invalid project record ({exc!r})") from None
+        try:
+            normalized = project.normalized_name
+        except InvalidName as exc:
+            raise IndexStateError(f"{str(path)!r}: {exc}") from None
+        if normalized != path.name[:-5]:
             raise IndexStateError(
                 f"{str(path)!r}: record names project {project.name!r}, whose normalized name is not {path.name[:-5]!r}"
             )
+        check_record(project, str(path))
         return project
 
     def get_project(self, name: str) -> Project:
@@ -251,6 +363,7 @@ class Index:
     def save_project(self, project: Project) -> bool:
         """Write the project's record atomically; return False when the bytes were already there."""
         path = self.record_path(project.name)
+        check_record(project, str(path))
         data = dump_record(project)
         try:
             if path.read_bytes() == data:
@@ -341,6 +454,8 @@ class Index:
                 project.name = newest.display_name
             plans.append((existing, project, to_copy))
 
+        self._check_site_size(plans)
+
         # Then write: files first, records last, undoing the copies on any failure.
         copied: List[Path] = []
         try:
@@ -348,12 +463,10 @@ class Index:
                 for f, dist in to_copy:
                     target = self.file_path(project.name, f.filename)
                     if target.exists():
-                        from .inspect import hash_file
-
                         if hash_file(target)[0] == f.sha256:
                             result.added.append(dist)
                             continue
-                    atomic_copy(f.path, target)
+                    atomic_copy(f.path, target, sha256=f.sha256, size=f.size)
                     copied.append(target)
                     result.added.append(dist)
             for existing, project, _to_copy in plans:
@@ -367,6 +480,23 @@ class Index:
             raise
         return result
 
+    def _check_site_size(self, plans: List[tuple]) -> None:
+        """Refuse a change after which the hosted files alone exceed the site limit."""
+        planned = {project.normalized_name: project for _e, project, _c in plans}
+        total = 0
+        for name in self.project_names():
+            project = planned.pop(name, None) or self.load_project(name)
+            if project is not None:
+                total += sum(f.size for f in project.all_files())
+        for project in planned.values():
+            total += sum(f.size for f in project.all_files())
+        bound = limits.max_site_bytes()
+        if total > bound:
+            raise LimitExceeded(
+                f"the index would hold {limits.human(total)} of distribution files, over the site limit "
+                f"of {limits.human(bound)} (GitHub Pages publishes at most 1 GB)"
+            )
+
     def remove(self, name: str, version: Optional[str] = None) -> List[str]:
         """Remove a whole project, or one release, with its files; return the filenames removed.
 
@@ -375,8 +505,10 @@ class Index:
         project = self.get_project(name)
         if version is None:
             removed = [f.filename for f in project.all_files()]
-            self.record_path(name).unlink()
             folder = self.packages_dir / project.normalized_name
+            if folder.is_symlink():
+                raise IndexStateError(f"{str(folder)!r} is a symbolic link; refusing to use it")
+            self.record_path(name).unlink()
             if folder.is_dir():
                 shutil.rmtree(folder)
             return removed
@@ -410,6 +542,44 @@ class Index:
         target.yanked_reason = reason if yanked else ""
         self.save_project(updated)
         return target
+
+
+def check_record(project: Project, source: str) -> None:
+    """Check what a record says before it is used or written: the project name (PEP 508), each
+    version (PEP 440), and each file (a plain wheel or sdist filename of this project and release,
+    its kind, a 64-hex sha256, a size in bytes). Raises
+    :class:`~pagesindex.errors.IndexStateError` naming the record and the bad value.
+    """
+
+    def bad(what: str) -> IndexStateError:
+        return IndexStateError(f"{source}: invalid project record ({what})")
+
+    for attr in ("name", "summary", "author", "homepage"):
+        if not isinstance(getattr(project, attr), str):
+            raise bad(f"{attr} is not text: {getattr(project, attr)!r}")
+    name = normalize_name(project.name)
+    for key, release in project.releases.items():
+        try:
+            version = parse_version(key)
+        except InvalidVersion as exc:
+            raise bad(str(exc)) from None
+        for f in release.files:
+            try:
+                kind, file_name, file_version = parse_filename(f.filename)
+            except (InvalidDistribution, TypeError) as exc:
+                raise bad(str(exc)) from None
+            if file_name != name or file_version != version:
+                raise bad(f"file {f.filename!r} is not of {project.name} {key}")
+            if f.kind != kind:
+                raise bad(f"file {f.filename!r} has kind {f.kind!r}, its name says {kind!r}")
+            if not isinstance(f.sha256, str) or not _HEX64.match(f.sha256):
+                raise bad(f"file {f.filename!r} has sha256 {f.sha256!r}")
+            if f.core_metadata_sha256 is not None and (not isinstance(f.core_metadata_sha256, str) or not _HEX64.match(f.core_metadata_sha256)):
+                raise bad(f"file {f.filename!r} has core-metadata-sha256 {f.core_metadata_sha256!r}")
+            if isinstance(f.size, bool) or not isinstance(f.size, int) or f.size < 0:
+                raise bad(f"file {f.filename!r} has size {f.size!r}")
+            if f.requires_python is not None and not isinstance(f.requires_python, str):
+                raise bad(f"file {f.filename!r} has requires-python {f.requires_python!r}")
 
 
 def find_index(start: Optional[Path] = None) -> Path:
