@@ -25,18 +25,30 @@ from .model import normalize_name, parse_version
 from .render import build_site
 from .state import Index, find_index
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def print_error(message: str) -> None:
+    """Print ``error: MESSAGE`` on stderr as plain text (no rich markup or emoji codes are read
+    from the message, which names user values such as ``[/]`` or ``:smile:``)."""
+    from rich.text import Text
+
+    err_console.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True)
 
 
 class _Group(click.Group):
-    """Turns :class:`PagesIndexError` into a one-line error and exit status 1."""
+    """Turns :class:`PagesIndexError` (and OS errors) into a one-line error and exit status 1."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except PagesIndexError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+            print_error(str(exc))
+            sys.exit(1)
+        except OSError as exc:
+            where = f": {exc.filename!r}" if getattr(exc, "filename", None) else ""
+            print_error(f"{exc.strerror or exc}{where}")
             sys.exit(1)
 
 
@@ -151,7 +163,7 @@ def yank(ctx: click.Context, name: str, version: str, reason: str) -> None:
         raise PagesIndexError(f"invalid --reason: {reason!r} (one line of text)")
     with index.lock():
         release = index.set_yanked(name, version, True, reason)
-    console.print(f"yanked {normalize_name(name)} {release.version}" + (f": {reason}" if reason else ""))
+    console.print(f"yanked {normalize_name(name)} {release.version}" + (f": {reason}" if reason else ""), markup=False)
 
 
 @main.command()

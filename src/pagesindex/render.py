@@ -36,7 +36,7 @@ from . import __version__
 from .errors import IndexStateError
 from .inspect import hash_file, read_wheel_metadata
 from .model import WHEEL, Project
-from .state import Index, atomic_write
+from .state import TMP_PREFIX, Index, atomic_write
 
 #: PEP 629 / PEP 691 API version of the pages (1.1: PEP 700 fields).
 API_VERSION = "1.1"
@@ -318,9 +318,24 @@ def build_site(
     Returns a :class:`BuildResult`. Raises :class:`~pagesindex.errors.IndexStateError` when a
     record is invalid or a distribution file is missing or does not match its record (nothing of
     that project is written then).
+
+    Crash safety: every output is written to a temporary file and renamed into place, distribution
+    files before the pages that link to them, and the manifest last; a build killed half-way leaves
+    the old manifest, so the next build renders those projects again, and it deletes the temporary
+    files (``.tmp-*``) left in ``out``. The build holds the index lock, so it sees one state and
+    two builds never interleave.
     """
     out = Path(out) if out is not None else index.root / "_site"
-    out.mkdir(parents=True, exist_ok=True)
+    with index.lock():
+        out.mkdir(parents=True, exist_ok=True)
+        for leftover in sorted(out.rglob(TMP_PREFIX + "*")):
+            if leftover.is_file() and not leftover.is_symlink():
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+        return _build_site(index, out, progress)
+
+
+def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None]]) -> BuildResult:
     renderer = Renderer(index, out)
     manifest = _load_manifest(out)
     fp = fingerprint(index)

@@ -4,6 +4,10 @@ Checks that every recorded distribution file exists with the recorded size and s
 wheel's METADATA matches the recorded core-metadata hash, that ``packages/`` holds no unrecorded
 file, and, when a built site exists, that every sidecar is byte-identical to its wheel's METADATA
 (PEP 658), every ``#sha256=`` fragment matches the bytes served, and every relative link resolves.
+
+It also checks the host's size limits (:mod:`pagesindex.limits`: 100 MiB a file in a GitHub
+repository, 1 GB a published GitHub Pages site) and reports temporary files that an interrupted
+command left behind, each with what to do.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from pathlib import Path
 from typing import Dict, List, Optional
 from urllib.parse import unquote, urlsplit
 
+from .. import limits
 from ..errors import PagesIndexError
 from ..inspect import hash_file, read_wheel_metadata
 from ..model import WHEEL
-from ..state import Index
+from ..state import TMP_PREFIX, Index
 
 
 class _Links(HTMLParser):
@@ -34,6 +39,13 @@ class _Links(HTMLParser):
 
 def _check_state(index: Index, problems: List[str]) -> None:
     recorded = set()
+    total = 0
+    file_bound = limits.max_file_bytes()
+    for path in index.temporary_files():
+        problems.append(
+            f"{path.relative_to(index.root).as_posix()}: temporary file left by an interrupted command "
+            "(the next add, remove or yank deletes it; or delete it)"
+        )
     for name in index.project_names():
         try:
             project = index.get_project(name)
@@ -42,7 +54,17 @@ def _check_state(index: Index, problems: List[str]) -> None:
             continue
         for release in project.releases.values():
             for f in release.files:
-                path = index.file_path(name, f.filename)
+                try:
+                    path = index.file_path(name, f.filename)
+                except PagesIndexError as exc:
+                    problems.append(str(exc))
+                    continue
+                total += f.size
+                if f.size > file_bound:
+                    problems.append(
+                        f"packages/{name}/{f.filename}: {limits.human(f.size)} is over the per-file limit of "
+                        f"{limits.human(file_bound)} (GitHub refuses it; remove that release)"
+                    )
                 recorded.add(path)
                 rel = path.relative_to(index.root).as_posix()
                 if not path.is_file():
@@ -60,6 +82,12 @@ def _check_state(index: Index, problems: List[str]) -> None:
                         continue
                     if hashlib.sha256(meta).hexdigest() != f.core_metadata_sha256:
                         problems.append(f"{rel}: METADATA differs from the recorded core-metadata hash")
+    site_bound = limits.max_site_bytes()
+    if total > site_bound:
+        problems.append(
+            f"the distribution files total {limits.human(total)}, over the site limit of {limits.human(site_bound)} "
+            "(GitHub Pages publishes at most 1 GB; remove old releases)"
+        )
     if index.packages_dir.is_dir():
         for path in sorted(index.packages_dir.rglob("*")):
             if path.is_file() and not path.name.startswith(".") and path not in recorded:
@@ -68,6 +96,23 @@ def _check_state(index: Index, problems: List[str]) -> None:
 
 def _check_site(index: Index, site: Path, problems: List[str]) -> None:
     hashes: Dict[Path, str] = {}
+    total = 0
+    file_bound = limits.max_file_bytes()
+    for path in sorted(site.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(site).as_posix()
+        size = path.stat().st_size
+        total += size
+        if path.name.startswith(TMP_PREFIX):
+            problems.append(f"{rel}: temporary file left by an interrupted build (run 'pagesindex build')")
+        elif size > file_bound:
+            problems.append(f"{rel}: {limits.human(size)} is over the per-file limit of {limits.human(file_bound)}")
+    site_bound = limits.max_site_bytes()
+    if total > site_bound:
+        problems.append(
+            f"the site {site.name}/ holds {limits.human(total)}, over the GitHub Pages limit of {limits.human(site_bound)}"
+        )
 
     def digest_of(path: Path) -> str:
         if path not in hashes:
