@@ -111,12 +111,16 @@ def parse_filename(filename: str) -> Tuple[str, str, Version]:
                 f"not a distribution file: {filename!r} (expected a .whl, .tar.gz or .zip)"
             )
     except (InvalidWheelFilename, InvalidSdistFilename) as exc:
-        raise InvalidDistribution(f"invalid distribution filename: {filename!r} ({exc})") from None
+        raise InvalidDistribution(f"invalid distribution filename: {filename!r} ({_one_line(exc)})") from None
     try:
         normalized = normalize_name(str(name))
     except InvalidName:
         raise InvalidDistribution(f"invalid distribution filename: {filename!r} (project name {str(name)!r} is not a PEP 508 name)") from None
     return kind, normalized, version
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def hash_file(path: Path) -> Tuple[str, int]:
@@ -162,10 +166,18 @@ def _check_link(filename: str, name: str, linkname: str, *, hard: bool, top: Opt
 def _read_bounded(fh, filename: str, member: str) -> bytes:
     """Read at most the metadata bound (plus one byte to tell); refuse what is larger."""
     bound = limits.limit("metadata")
-    data = fh.read(bound + 1)
-    if len(data) > bound:
+    parts = []
+    total = 0
+    while total <= bound:
+        # Small reads: zipfile inflates at most what is asked for, so memory follows the data.
+        chunk = fh.read(min(65536, bound + 1 - total))
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    if total > bound:
         raise InvalidDistribution(f"{filename}: {member} is larger than {bound} bytes")
-    return data
+    return b"".join(parts)
 
 
 def check_file_size(path: Path, filename: str) -> int:
@@ -296,9 +308,9 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
             with zf.open(info) as fh:
                 return _read_bounded(fh, filename, info.filename)
     except zipfile.BadZipFile as exc:
-        raise InvalidDistribution(f"{filename}: not a valid zip archive ({exc})") from None
+        raise InvalidDistribution(f"{filename}: not a valid zip archive ({_one_line(exc)})") from None
     except (zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
-        raise InvalidDistribution(f"{filename}: corrupt zip archive ({exc})") from None
+        raise InvalidDistribution(f"{filename}: corrupt zip archive ({_one_line(exc)})") from None
 
 
 def _read_sdist_tar(path: Path, filename: str) -> bytes:
@@ -309,7 +321,7 @@ def _read_sdist_tar(path: Path, filename: str) -> bytes:
     bound = limits.limit("members")
     unpacked_bound = limits.limit("unpacked")
     try:
-        with tarfile.open(path, mode="r:*") as tf:
+        with tarfile.open(path, mode="r:gz") as tf:
             for member in tf:
                 count += 1
                 if count > bound:
@@ -344,7 +356,8 @@ def _read_sdist_tar(path: Path, filename: str) -> bytes:
                     assert fh is not None
                     found = _read_bounded(fh, filename, name)
     except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
-        raise InvalidDistribution(f"{filename}: not a valid or complete tar.gz archive ({exc})") from None
+        reason = " ".join(str(exc).split())
+        raise InvalidDistribution(f"{filename}: not a valid or complete tar.gz archive ({reason})") from None
     if found is None:
         raise InvalidDistribution(f"{filename}: no PKG-INFO at the top of the sdist")
     return found
@@ -377,9 +390,9 @@ def _read_sdist_zip(path: Path, filename: str) -> bytes:
             with zf.open(found) as fh:
                 return _read_bounded(fh, filename, found.filename)
     except zipfile.BadZipFile as exc:
-        raise InvalidDistribution(f"{filename}: not a valid zip archive ({exc})") from None
+        raise InvalidDistribution(f"{filename}: not a valid zip archive ({_one_line(exc)})") from None
     except (zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
-        raise InvalidDistribution(f"{filename}: corrupt zip archive ({exc})") from None
+        raise InvalidDistribution(f"{filename}: corrupt zip archive ({_one_line(exc)})") from None
 
 
 def read_core_metadata(path: Path, kind: str, filename: Optional[str] = None) -> bytes:

@@ -145,8 +145,17 @@ def atomic_copy(src: Path, dst: Path, *, sha256: Optional[str] = None, size: Opt
 
 
 def dump_record(project: Project) -> bytes:
-    """The canonical bytes of a project record (sorted keys, 2-space indent, final newline)."""
-    return (json.dumps(project.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    """The canonical bytes of a project record (sorted keys, 2-space indent, final newline).
+
+    Raises :class:`~pagesindex.errors.IndexStateError` naming the text when a field holds
+    something UTF-8 cannot store (a lone surrogate, as a non-UTF-8 command argument gives).
+    """
+    text = json.dumps(project.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[max(0, exc.start - 20) : exc.end + 20]
+        raise IndexStateError(f"text cannot be stored in the record of {project.name!r}: {bad!r} (not valid Unicode)") from None
 
 
 @dataclass
