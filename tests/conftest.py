@@ -17,6 +17,16 @@ from factory import make_sdist, make_wheel  # noqa: E402
 
 from pagesindex.state import Index  # noqa: E402
 
+# Hypothesis profiles (HYPOTHESIS_PROFILE=ci|dev|thorough; default ci): "ci" keeps the property
+# tests to a few seconds each and reproducible; "thorough" is for a long local run.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+_SLOW = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=_SLOW)
+settings.register_profile("dev", max_examples=200, deadline=None, suppress_health_check=_SLOW)
+settings.register_profile("thorough", max_examples=3000, deadline=None, suppress_health_check=_SLOW)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SEED = SHARED / "seed-index"

@@ -87,6 +87,17 @@ def _toml_str(value: str) -> str:
     return "".join(out)
 
 
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def check_line(value: str, what: str) -> str:
+    """Refuse text with line breaks, control characters or lone surrogates (one line of text for a
+    summary, author, yank reason); raise :class:`~pagesindex.errors.PagesIndexError` naming it."""
+    if not isinstance(value, str) or _NOT_ONE_LINE.search(value):
+        raise PagesIndexError(f"invalid {what}: {value!r} (one line of text, no control characters)")
+    return value
+
+
 def utc_now() -> str:
     """The current time as ISO 8601 UTC with a ``Z`` suffix, to the second (PEP 700 upload-time)."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -402,6 +413,11 @@ class Index:
         fields; otherwise empty fields are filled from the newest release's core metadata.
         """
         upload_time = upload_time or utc_now()
+        for what, value in (("summary", summary), ("author", author)):
+            if value is not None:
+                check_line(value, what)
+        if homepage is not None and homepage and clean_url(homepage) != homepage:
+            raise PagesIndexError(f"invalid homepage: {homepage!r} (expected an http:// or https:// URL)")
         result = AddResult()
         by_project: Dict[str, List[InspectedFile]] = {}
         seen: Dict[str, str] = {}
@@ -540,7 +556,11 @@ class Index:
         return removed
 
     def set_yanked(self, name: str, version: str, yanked: bool, reason: str = "") -> Release:
-        """Yank or unyank a release (PEP 592); return the changed release."""
+        """Yank or unyank a release (PEP 592); return the changed release.
+
+        ``reason`` must be one line of text (:func:`check_line`).
+        """
+        check_line(reason, "yank reason")
         project = self.get_project(name)
         release = project.release(version)
         if release is None:
