@@ -204,13 +204,20 @@ class Renderer:
         self.result.written.append(rel)
 
     def remove(self, rels: Iterable[str]) -> None:
-        for rel in sorted(rels):
+        """Delete outputs: pages first, then sidecars, then the files they link to, so that a
+        build killed half-way leaves no page linking to a missing file."""
+
+        def order(rel: str) -> tuple:
+            rank = 0 if rel.endswith((".html", ".json")) else 1 if rel.endswith(".metadata") else 2
+            return (rank, rel)
+
+        for rel in sorted(rels, key=order):
             path = self.out / rel
             try:
                 path.unlink()
+                self.result.removed.append(rel)
             except FileNotFoundError:
-                continue
-            self.result.removed.append(rel)
+                pass  # gone already (a build killed half-way): still tidy its empty folders
             parent = path.parent
             while parent != self.out:
                 try:
@@ -377,8 +384,8 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
         }
         renderer.result.rendered.append(name)
         changed = True
-    for name in sorted(set(old_projects) - set(new_projects)):
-        renderer.remove(old_projects[name].get("outputs", []))
+    gone = sorted(set(old_projects) - set(new_projects))
+    if gone:
         changed = True
 
     root_outputs = set(manifest.get("root", []))
@@ -386,6 +393,10 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
         new_root = renderer.root_outputs([p["card"] for p in new_projects.values()])
         renderer.remove(root_outputs - new_root)
         root_outputs = new_root
+    # Pages of removed projects go only after the root page stops linking to them, so a build
+    # killed at any point leaves no broken link.
+    for name in gone:
+        renderer.remove(old_projects[name].get("outputs", []))
     new_manifest = {
         "format": 1,
         "fingerprint": fp,

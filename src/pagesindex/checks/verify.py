@@ -173,14 +173,21 @@ def _check_site(index: Index, site: Path, problems: List[str]) -> None:
             problems.append(str(exc))
 
 
-def verify(index: Index, site: Optional[Path] = None) -> List[str]:
-    """Return the list of problems found (empty when all is well).
+SITE_REMEDY = "run 'pagesindex build'; if it stays, delete the site folder and build again"
 
-    ``site`` defaults to ``<index>/_site`` and is checked only when it exists.
+
+def verify(index: Index, site: Optional[Path] = None) -> List[str]:
+    """Return the list of problems found (empty when all is well), each naming what to do.
+
+    ``site`` defaults to ``<index>/_site`` and is checked only when it exists. The site is derived
+    from the state, so its problems end with how to rebuild it.
     """
     problems: List[str] = []
     _check_state(index, problems)
     site = Path(site) if site is not None else index.root / "_site"
     if site.is_dir():
-        _check_site(index, site, problems)
+        site_problems: List[str] = []
+        _check_site(index, site, site_problems)
+        for problem in site_problems:
+            problems.append(problem if "pagesindex build" in problem else f"{problem} ({SITE_REMEDY})")
     return problems
