@@ -241,6 +241,7 @@ def read_root(text: str) -> List[OldCard]:
 
 
 _QUOTED_URL = re.compile(r"""["'](https?://[^"'\s]+)["']""")
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
 _AUTHOR = re.compile(r"^author\s*:?\s*(.*)$", re.IGNORECASE)
 
 
@@ -281,8 +282,9 @@ def read_page(text: str, folder: str) -> OldPage:
         if button.attrs.get("href"):
             homepage = button.attrs["href"].strip()
         else:
-            match = _QUOTED_URL.search(button.attrs.get("onclick", ""))
-            homepage = match.group(1) if match else ""
+            onclick = button.attrs.get("onclick", "")
+            match = _QUOTED_URL.search(onclick) or _QUOTED.search(onclick)
+            homepage = match.group(1).strip() if match else ""
     author = ""
     for node in doc.iter():
         if node.tag in ("p", "div", "li", "span"):
