@@ -260,9 +260,14 @@ def test_missing_pages_and_projects_without_a_page(tmp_path, index):
     old = tmp_path / "old"
     make_wheel(old / "packages" / "nopage", "nopage", "1.0", summary="From metadata", homepage="https://example.org/nopage")
     make_wheel(old / "packages" / "orphan", "orphan", "2.0", summary="Orphan metadata")
-    write(old / "index.html", root_page([card("nopage", "nopage", "1.0", "From the card")]))
+    make_wheel(old / "packages" / "renamed", "Renamed", "3.0")
+    write(old / "index.html", root_page([card("nopage", "nopage", "1.0", "From the card"), card("renamed", "Old Name", "3.0", "R")]))
     write(old / "cardless" / "index.html", project_page("cardless", "v1.0", "https://example.org/c", "C. Author", []))
+    write(old / "renamed" / "index.html", project_page("ReNamed", "3.0", "https://example.org/r", "R", [("3.0", "../packages/renamed/renamed-3.0-py3-none-any.whl")]))
     report = migrate_json(index.root, old)
+    mismatch = kinds(report, "name-mismatch", "renamed")
+    assert [d["other"] for d in mismatch] == ["Old Name"]
+    assert record(index, "renamed")["name"] == "ReNamed"
     assert kinds(report, "missing-page", "nopage")
     assert kinds(report, "page-without-card", "cardless")
     assert kinds(report, "project-without-page", "orphan")
