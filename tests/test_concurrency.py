@@ -142,3 +142,17 @@ def test_build_and_add_at_once(index, tmp_path):
     assert code == 0, err
     assert verify(Index(index.root)) == []
     assert all((index.root / "_site" / f"q{i}" / "index.html").exists() for i in range(2))
+
+
+def test_a_file_changed_after_inspection_is_not_recorded(index, tmp_path):
+    """Time of check, time of use: the bytes copied are hashed again and must be those inspected."""
+    from pagesindex.errors import InvalidDistribution
+    from pagesindex.inspect import inspect_file
+
+    w = make_wheel(tmp_path / "dist", "abc1", "1.0")
+    inspected = inspect_file(w)
+    make_wheel(tmp_path / "dist", "abc1", "1.0", summary="swapped after inspection")
+    before = snapshot(index.root)
+    with pytest.raises(InvalidDistribution, match="changed after it was inspected"):
+        Index(index.root).add_files([inspected])
+    assert snapshot(index.root) == before

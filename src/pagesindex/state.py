@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from filelock import FileLock, Timeout
 
@@ -483,10 +483,14 @@ class Index:
 
         # Then write: files first, records last, undoing the copies on any failure.
         copied: List[Path] = []
+        made: List[Path] = []  # folders this call created
         try:
             for _existing, project, to_copy in plans:
                 for f, dist in to_copy:
                     target = self.file_path(project.name, f.filename)
+                    if not target.parent.exists():
+                        target.parent.mkdir(parents=True)
+                        made.append(target.parent)
                     if target.exists():
                         if hash_file(target)[0] == f.sha256:
                             result.added.append(dist)
@@ -502,6 +506,9 @@ class Index:
             for path in copied:
                 with contextlib.suppress(OSError):
                     path.unlink()
+            for folder in reversed(made):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
             raise
         return result
 
@@ -521,6 +528,24 @@ class Index:
                 f"the index would hold {limits.human(total)} of distribution files, over the site limit "
                 f"of {limits.human(bound)} (GitHub Pages publishes at most 1 GB)"
             )
+
+    def update_project(self, name: str, change: Callable[[Project], None], *, display_name: Optional[str] = None) -> bool:
+        """Apply ``change`` to a copy of project ``name``'s record and save it when its bytes differ.
+
+        A project without a record starts as an empty record named ``display_name`` (default
+        ``name``). Returns True when the record was written. Raises
+        :class:`~pagesindex.errors.IndexStateError` when ``change`` gives the project another
+        normalized name (the record would move to another file).
+        """
+        wanted = normalize_name(name)
+        existing = self.load_project(wanted)
+        project = existing.copy() if existing else Project(name=display_name or name)
+        change(project)
+        if project.normalized_name != wanted:
+            raise IndexStateError(f"cannot rename project {wanted!r} to {project.name!r} (another normalized name)")
+        if existing is not None and dump_record(existing) == dump_record(project):
+            return False
+        return self.save_project(project)
 
     def remove(self, name: str, version: Optional[str] = None) -> List[str]:
         """Remove a whole project, or one release, with its files; return the filenames removed.
