@@ -174,3 +174,58 @@ def test_page_silent_when_unreachable_or_malformed_section(fake_pypi):
     assert out["result"] is None
     out = node("run", {"section": section(fake_pypi.url), "installs": 1, "noFetch": True})
     assert out["hidden"] is True
+
+
+# -- in a real browser: a built page, served, against the local PyPI ---------------------------------
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+
+def dump_dom(url: str) -> str:
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000", "--dump-dom", url],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium")
+def test_built_page_in_a_browser(index, wheel, fake_pypi, serve):
+    import re
+
+    from pagesindex.inspect import inspect_file
+    from pagesindex.render import build_site
+    from pagesindex.state import Index
+
+    toml = index.root / "index.toml"
+    toml.write_text(toml.read_text() + f'\n[pypi]\nurl = "{fake_pypi.url}/simple/"\n')
+    index = Index(index.root)
+    index.add_files([inspect_file(wheel("Private_Hello", "0.4.5"))])
+    build_site(index)
+    site = index.root / "_site"
+    html = (site / "private-hello/index.html").read_text()
+    assert (
+        f'<section id="pypi-check" data-project="private-hello" data-newest="0.4.5" data-pypi-url="{fake_pypi.url}" hidden></section>'
+        in html
+    )
+    assert '<script src="../_static/pypi-check.js" defer></script>' in html
+    assert (site / "_static/pypi-check.js").read_bytes() == SCRIPT.read_bytes()
+    url = serve(site) + "private-hello/"
+
+    def section_of(dom):
+        return re.search(r'<section id="pypi-check"[^>]*>.*?</section>', dom, re.S).group(0)
+
+    fake_pypi.set("private-hello", Fake(versions={"0.0.0": False, "9.9.9": False}))
+    sec = section_of(dump_dom(url))
+    assert 'data-status="higher"' in sec and "hidden" not in sec.split(">", 1)[0] and "<strong>9.9.9</strong>" in sec
+    fake_pypi.set("private-hello", Fake(versions={"0.0.0": False}))
+    sec = section_of(dump_dom(url))
+    assert 'data-status="exists"' in sec and "0.0.0" in sec
+    for fake in (Fake(status=503), None):
+        fake_pypi.projects.clear()
+        if fake:
+            fake_pypi.set("private-hello", fake)
+        sec = section_of(dump_dom(url))
+        assert "hidden" in sec.split(">", 1)[0] and "data-status" not in sec
+    assert [p for p, _ in fake_pypi.requests] == ["/pypi/private-hello/json"] * 4

@@ -113,6 +113,13 @@ class IndexConfig:
     pypi_url: str = ""
     raw: Dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def pypi_base_url(self) -> str:
+        """``[pypi] url`` without a trailing ``/`` or ``/simple`` (default ``https://pypi.org``),
+        for pages; ``pagesindex check`` validates it (see ``checks.pypi.resolve_pypi_url``)."""
+        base = (self.pypi_url or "https://pypi.org").strip().rstrip("/")
+        return base[: -len("/simple")] if base.endswith("/simple") else base
+
     @classmethod
     def from_toml(cls, text: str, source: str = CONFIG_FILE) -> "IndexConfig":
         try:

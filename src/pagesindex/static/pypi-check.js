@@ -211,6 +211,7 @@
     while (section.firstChild) section.removeChild(section.firstChild);
     section.setAttribute("data-status", result.status);
     if (result.status === "higher") {
+      var installs = doc.querySelectorAll(".install");
       section.className = (section.className ? section.className + " " : "") + "pypi-higher";
       section.setAttribute("role", "alert");
       section.appendChild(
@@ -221,11 +222,11 @@
           " at version ",
           ["strong", result.winner],
           newest ? ", which pip would install instead of this index's " + newest : ", which pip would install",
-          " when this index is given with --extra-index-url. The install commands are hidden: check with the " +
-            "project's maintainers before installing.",
+          " when this index is given with --extra-index-url." +
+            (installs.length ? " The install commands on this page are hidden." : "") +
+            " Ask the project's maintainers before installing it.",
         ])
       );
-      var installs = doc.querySelectorAll(".install");
       for (var i = 0; i < installs.length; i++) {
         installs[i].hidden = true;
         if (installs[i].setAttribute) installs[i].setAttribute("hidden", "");
