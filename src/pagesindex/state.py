@@ -180,7 +180,16 @@ class IndexConfig:
     description: str = ""
     url: str = ""
     visibility: str = "public"
+    #: ``[pypi] url``: base URL of PyPI for the dependency-confusion check ("" = the default).
+    pypi_url: str = ""
     raw: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pypi_base_url(self) -> str:
+        """``[pypi] url`` without a trailing ``/`` or ``/simple`` (default ``https://pypi.org``),
+        for pages; ``pagesindex check`` validates it (see ``checks.pypi.resolve_pypi_url``)."""
+        base = (self.pypi_url or "https://pypi.org").strip().rstrip("/")
+        return base[: -len("/simple")] if base.endswith("/simple") else base
 
     @classmethod
     def from_toml(cls, text: str, source: str = CONFIG_FILE) -> "IndexConfig":
@@ -193,11 +202,16 @@ class IndexConfig:
         visibility = policy.get("visibility", "public")
         if visibility not in ("public", "private"):
             raise IndexStateError(f"{source}: policy.visibility must be 'public' or 'private', not {visibility!r}")
+        pypi = raw.get("pypi", {})
+        pypi_url = pypi.get("url", "") if isinstance(pypi, dict) else None
+        if not isinstance(pypi_url, str):
+            raise IndexStateError(f"{source}: pypi.url must be a string URL, not {pypi_url!r}")
         return cls(
             title=str(index.get("title", cls.title)),
             description=str(index.get("description", "")),
             url=str(index.get("url", "")),
             visibility=visibility,
+            pypi_url=pypi_url,
             raw=raw,
         )
 
@@ -579,6 +593,25 @@ class Index:
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
         return removed
+
+    def set_pypi_check(self, name: str, record: Dict[str, Any]) -> bool:
+        """Store a dependency-confusion check result as ``project.extra["pypi"]``; return False
+        when the record already held exactly that.
+
+        ``record`` (issue 5 contract): ``status`` ("higher"|"exists"|"clear"|"unknown"),
+        ``versions`` (list of PyPI versions), ``highest`` (str or None), ``checked`` (ISO 8601
+        UTC), ``pypi_url``, and ``error`` for "unknown". Raises
+        :class:`~pagesindex.errors.NotFound` for an unknown project and
+        :class:`~pagesindex.errors.PagesIndexError` for a record of another shape.
+        """
+        if not isinstance(record, dict) or record.get("status") not in ("higher", "exists", "clear", "unknown"):
+            raise PagesIndexError(f"invalid PyPI check record for {name!r}: {record!r}")
+        if not isinstance(record.get("versions"), list) or not isinstance(record.get("checked"), str):
+            raise PagesIndexError(f"invalid PyPI check record for {name!r}: {record!r}")
+        project = self.get_project(name)
+        updated = project.copy()
+        updated.extra["pypi"] = json.loads(json.dumps(record))
+        return self.save_project(updated)
 
     def set_yanked(self, name: str, version: str, yanked: bool, reason: str = "") -> Release:
         """Yank or unyank a release (PEP 592); return the changed release.
