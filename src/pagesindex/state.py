@@ -48,7 +48,6 @@ PACKAGES_DIR = "packages"
 LOCK_FILE = ".pagesindex.lock"
 #: Prefix of the temporary files that atomic writes rename into place.
 TMP_PREFIX = ".tmp-"
-GITIGNORE = "/_site/\n/.pagesindex.lock\n.tmp-*\n"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 DEFAULT_CONFIG = """\
@@ -256,8 +255,6 @@ class Index:
         text = DEFAULT_CONFIG.format(title=_toml_str(title), url=_toml_str(url), description=_toml_str(description))
         root.mkdir(parents=True, exist_ok=True)
         atomic_write(root / CONFIG_FILE, text.encode("utf-8"))
-        if not (root / ".gitignore").exists():
-            atomic_write(root / ".gitignore", GITIGNORE.encode())
         for sub in (PROJECTS_DIR, PACKAGES_DIR):
             (root / sub).mkdir(exist_ok=True)
             keep = root / sub / ".gitkeep"
