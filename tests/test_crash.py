@@ -6,9 +6,11 @@ index (and the site, after `build`) back to a state that verify passes.
 
 Two kinds of kill:
 * at a chosen write step: a forked child runs the command with a hook on every step that writes
-  (``tempfile.mkstemp``, ``os.fsync``, ``os.replace``, ``os.link``, ``os.unlink``, ``os.rmdir``,
-  ``os.mkdir``, ``shutil.rmtree``, ``shutil.copyfile``) and SIGKILLs itself just before or just
-  after step N; every N is tried once, then random ones;
+  (tests/crashhook.py: ``tempfile.mkstemp``, ``os.fsync``, ``os.replace``, ``os.link``,
+  ``os.unlink``, ``os.rmdir``, ``os.mkdir``, ``shutil.rmtree``, ``shutil.copyfile``) and SIGKILLs
+  itself just before or just after step N; every N is tried once, then random ones; `register`
+  (once issue 3 is merged) runs as a real subprocess under the same hook, against the local
+  GitHub server;
 * at a random time: a real ``python -m pagesindex`` subprocess killed after a random delay.
 
 PAGESINDEX_CRASH_ITERATIONS (default 60) sets the forked kills per command; the figures are
@@ -28,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 
+import crashhook
 import pytest
 from factory import make_sdist, make_wheel
 
@@ -46,42 +49,6 @@ COUNTS = {"add": 0, "build": 0, "add-timed": 0, "build-timed": 0}
 #: What verify may report after a kill: each names its remedy.
 REMEDIES = ("redo 'pagesindex add' or delete it", "the next add, remove or yank deletes it", "run 'pagesindex build'")
 
-HOOKED = [
-    (__import__("tempfile"), "mkstemp"),
-    (os, "fsync"),
-    (os, "replace"),
-    (os, "link"),
-    (os, "unlink"),
-    (os, "rmdir"),
-    (os, "mkdir"),
-    (shutil, "rmtree"),
-    (shutil, "copyfile"),
-]
-
-
-def _install_hook(kill_at: int, counter_fd: int) -> None:
-    """In the child: count write steps (before and after each), SIGKILL at step ``kill_at``."""
-    state = {"n": 0}
-
-    def step():
-        state["n"] += 1
-        if state["n"] == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-        os.lseek(counter_fd, 0, 0)
-        os.write(counter_fd, str(state["n"]).encode().ljust(12))
-
-    for module, name in HOOKED:
-        real = getattr(module, name)
-
-        def wrapper(*args, __real=real, **kwargs):
-            step()
-            result = __real(*args, **kwargs)
-            step()
-            return result
-
-        setattr(module, name, wrapper)
-
-
 def run_forked(args, kill_at: int, tmp: Path):
     """Run ``pagesindex ARGS`` in a forked child killed at write step ``kill_at`` (0: never).
 
@@ -95,7 +62,7 @@ def run_forked(args, kill_at: int, tmp: Path):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-            _install_hook(kill_at, fd)
+            crashhook.install(kill_at, fd)
             from pagesindex.cli import main
 
             try:
@@ -254,3 +221,48 @@ def test_real_process_killed_at_random_times(base, tmp_path, command):
             assert verify(Index(work), work / "_nosite") == []
         COUNTS[f"{command}-timed"] += 1
     print(f"\n{command}: {iterations} real processes killed at random times within {duration:.2f} s runs")
+
+
+def _has_register() -> bool:
+    proc = subprocess.run([sys.executable, "-m", "pagesindex", "register", "--help"], capture_output=True)
+    return proc.returncode == 0
+
+
+def test_register_killed_at_write_steps(tmp_path):
+    """`register` from the local GitHub server, killed at write steps (real subprocesses)."""
+    if not _has_register():
+        pytest.skip("no 'pagesindex register' in this checkout (issue 3 not merged)")
+    github_server = pytest.importorskip("github_server")
+    base = Index.init(tmp_path / "base", title="crash").root
+    folder = tmp_path / "dist"
+    files = [make_wheel(folder, "lightcurvedb", "1.0.0"), make_sdist(folder, "lightcurvedb", "1.0.0")]
+    hook = Path(__file__).with_name("crashhook.py")
+    with github_server.FakeGitHub(token="ghp_CRASHTEST") as gh:
+        gh.add_repo("kavli/lightcurvedb").add_release("v1.0.0", {p.name: p for p in files})
+        env = dict(os.environ, **gh.env(), PAGESINDEX_GITHUB_RETRIES="0")
+        args = ["--index", str(tmp_path / "work"), "register", "lightcurvedb", "v1.0.0", "--author", "A",
+                "--summary", "S", "--homepage", f"{gh.web_url}/kavli/lightcurvedb"]
+        counter = tmp_path / "steps"
+
+        def run(kill_at):
+            proc = subprocess.run([sys.executable, str(hook), str(kill_at), str(counter), *args], env=env, capture_output=True, text=True)
+            text = counter.read_text().strip()
+            return proc, int(text) if text else 0
+
+        fresh_copy(base, tmp_path / "work")
+        proc, total = run(0)
+        assert proc.returncode == 0 and total > 4, (proc.stderr, total)
+        rng = random.Random(SEED + 3)
+        points = sorted(set(rng.randint(1, total) for _ in range(max(6, ITERATIONS // 6))))
+        for point in points:
+            work = fresh_copy(base, tmp_path / "work")
+            proc, _ = run(point)
+            assert proc.returncode == -signal.SIGKILL, (point, proc.returncode, proc.stderr)
+            check_records(work)
+            check_verify_names_remedies(work)
+            proc, _ = run(0)
+            assert proc.returncode == 0, proc.stderr
+            check_records(work)
+            assert verify(Index(work), work / "_nosite") == []
+            COUNTS["register"] = COUNTS.get("register", 0) + 1
+        print(f"\nregister: {total} write steps; {len(points)} real processes killed at chosen steps")
