@@ -74,7 +74,11 @@ def cli(
     if cwd is not None:
         os.chdir(cwd)
     try:
-        result = CliRunner().invoke(main, full, env=env, catch_exceptions=True)
+        try:
+            runner = CliRunner(mix_stderr=False)  # click < 8.2 mixes stderr into stdout by default
+        except TypeError:
+            runner = CliRunner()  # click >= 8.2 keeps them apart and has no such argument
+        result = runner.invoke(main, full, env=env, catch_exceptions=True)
     finally:
         os.chdir(old)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
