@@ -165,8 +165,11 @@ def write_tar(path: Path, members: Iterable[tuple]) -> Path:
                 info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3
             elif kind == "huge":
                 info.size = arg
-                tf.addfile(info)  # header only: the size is declared, the data never comes
-                tf.fileobj.write(b"\0" * 512)
+                # header only: the size is declared, the data never comes (written by hand, as
+                # tarfile >= 3.13 refuses a regular file without its data)
+                header = info.tobuf(tf.format, tf.encoding, tf.errors) + b"\0" * 512
+                tf.fileobj.write(header)
+                tf.offset += len(header)
                 continue
             tf.addfile(info)
     return path
