@@ -524,15 +524,25 @@ class Index:
         return result
 
     def _check_site_size(self, plans: List[tuple]) -> None:
-        """Refuse a change after which the hosted files alone exceed the site limit."""
-        planned = {project.normalized_name: project for _e, project, _c in plans}
+        """Refuse a change after which the hosted files alone exceed the site limit.
+
+        Counts the bytes under ``packages/`` (one ``stat`` per file, no record parsed) plus the
+        files this change would copy there.
+        """
         total = 0
-        for name in self.project_names():
-            project = planned.pop(name, None) or self.load_project(name)
-            if project is not None:
-                total += sum(f.size for f in project.all_files())
-        for project in planned.values():
-            total += sum(f.size for f in project.all_files())
+        if self.packages_dir.is_dir():
+            with os.scandir(self.packages_dir) as folders:
+                for folder in folders:
+                    if not folder.is_dir(follow_symlinks=False):
+                        continue
+                    with os.scandir(folder.path) as entries:
+                        for entry in entries:
+                            if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
+                                total += entry.stat(follow_symlinks=False).st_size
+        for _existing, project, to_copy in plans:
+            for f, _dist in to_copy:
+                if not (self.packages_dir / project.normalized_name / f.filename).exists():
+                    total += f.size
         bound = limits.max_site_bytes()
         if total > bound:
             raise LimitExceeded(
