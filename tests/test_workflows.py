@@ -49,6 +49,7 @@ ALLOWED_PERMISSIONS = {
     "pages": {"write"},
     "id-token": {"write"},
     "actions": {"read"},
+    "issues": {"write"},
 }
 
 
@@ -547,6 +548,18 @@ def test_pr_describe_lists_new_files_with_hashes_and_warns_of_dependency_confusi
     assert "Says \\*hello\\* \\<script\\>" in body and "<script>" not in body
     assert "````text\nregistered\n```\n# not a heading\n````" in body
     assert "nothing changed" not in proc.stdout
+
+
+def test_pr_describe_keeps_only_the_end_of_a_long_log(workspace, tmp_path):
+    add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    run_cli("yank", "kavli-hello", "1.0", index=workspace)
+    log = tmp_path / "log"
+    log.write_text("first line\n" + "x" * 100 + "\n" * 30000 + "last line\n")
+    body_file = tmp_path / "body.md"
+    run_cli("pr-describe", "--log", str(log), "--body-file", str(body_file), "yank", "kavli-hello", "1.0", index=workspace)
+    body = body_file.read_text()
+    assert "last line" in body and "first line" not in body and "earlier output left out" in body
+    assert len(body) < 30000
 
 
 def test_pr_describe_of_a_deleted_project_and_of_no_change(workspace, tmp_path):

@@ -31,6 +31,8 @@ from .workflows import RELEASE_SNIPPET, install_workflows, stale_workflows
 
 _REV = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/^~@{}-]*")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+#: Characters of command output quoted in a pull request body (GitHub allows 65536 in all).
+LOG_LIMIT = 20000
 
 
 @main.command()
@@ -147,6 +149,8 @@ def pr_describe(
             log = Path(log_path).read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
             raise PagesIndexError(f"cannot read --log {log_path!r}: {exc.strerror}") from None
+        if len(log) > LOG_LIMIT:  # a pull request body holds at most 65536 characters
+            log = "[… earlier output left out …]\n" + log[-LOG_LIMIT:]
     change = describe_change(action, normalized, version or None, before, after, log=log, run_url=_run_url())
     run_id = os.environ.get("GITHUB_RUN_ID", "")
     branch = f"pagesindex/{action}-{normalized}-run-{run_id if run_id.isdigit() else 'local'}"
