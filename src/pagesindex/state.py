@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from filelock import FileLock, Timeout
 
@@ -366,6 +366,24 @@ class Index:
                     path.unlink()
             raise
         return result
+
+    def update_project(self, name: str, change: Callable[[Project], None], *, display_name: Optional[str] = None) -> bool:
+        """Apply ``change`` to a copy of project ``name``'s record and save it when its bytes differ.
+
+        A project without a record starts as an empty record named ``display_name`` (default
+        ``name``). Returns True when the record was written. Raises
+        :class:`~pagesindex.errors.IndexStateError` when ``change`` gives the project another
+        normalized name (the record would move to another file).
+        """
+        wanted = normalize_name(name)
+        existing = self.load_project(wanted)
+        project = existing.copy() if existing else Project(name=display_name or name)
+        change(project)
+        if project.normalized_name != wanted:
+            raise IndexStateError(f"cannot rename project {wanted!r} to {project.name!r} (another normalized name)")
+        if existing is not None and dump_record(existing) == dump_record(project):
+            return False
+        return self.save_project(project)
 
     def remove(self, name: str, version: Optional[str] = None) -> List[str]:
         """Remove a whole project, or one release, with its files; return the filenames removed.
