@@ -22,6 +22,8 @@ from ..state import atomic_write
 HERE = Path(__file__).parent
 #: Where an index keeps its workflows, relative to the index root.
 WORKFLOWS_DIR = Path(".github") / "workflows"
+#: Where an index keeps the shell scripts that its workflows run, relative to the index root.
+SCRIPTS_DIR = Path(".github") / "scripts"
 #: The requirement file the workflows install pagesindex from (``pip install -r``).
 REQUIREMENTS_FILE = Path(".github") / "pagesindex-requirements.txt"
 #: What a new index installs: pagesindex from its source repository at this version's tag
@@ -54,6 +56,14 @@ def bundled_workflows() -> Dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(HERE.glob("*.yml"))}
 
 
+def bundled_files() -> Dict[Path, bytes]:
+    """``{path relative to the index root: bytes}`` of every bundled workflow and workflow script."""
+    files = {WORKFLOWS_DIR / name: data for name, data in bundled_workflows().items()}
+    for path in sorted((HERE / "scripts").glob("*.sh")):
+        files[SCRIPTS_DIR / path.name] = path.read_bytes()
+    return files
+
+
 def install_workflows(root: Path, *, requirement: Optional[str] = None) -> List[str]:
     """Write the bundled workflows into ``root/.github/workflows/``; return the paths changed.
 
@@ -64,15 +74,15 @@ def install_workflows(root: Path, *, requirement: Optional[str] = None) -> List[
     """
     root = Path(root)
     changed: List[str] = []
-    for name, data in bundled_workflows().items():
-        target = root / WORKFLOWS_DIR / name
+    for rel, data in bundled_files().items():
+        target = root / rel
         try:
             if target.read_bytes() == data:
                 continue
         except FileNotFoundError:
             pass
         _write(target, data)
-        changed.append((WORKFLOWS_DIR / name).as_posix())
+        changed.append(rel.as_posix())
     extras = (
         (REQUIREMENTS_FILE, REQUIREMENTS_TEXT.format(requirement=requirement or DEFAULT_REQUIREMENT)),
         (Path(".gitignore"), GITIGNORE),
@@ -87,10 +97,10 @@ def install_workflows(root: Path, *, requirement: Optional[str] = None) -> List[
 def stale_workflows(root: Path) -> List[str]:
     """Bundled workflows that ``root/.github/workflows/`` lacks or holds with other bytes."""
     out = []
-    for name, data in bundled_workflows().items():
-        target = Path(root) / WORKFLOWS_DIR / name
+    for rel, data in bundled_files().items():
+        target = Path(root) / rel
         if not target.is_file() or target.read_bytes() != data:
-            out.append((WORKFLOWS_DIR / name).as_posix())
+            out.append(rel.as_posix())
     return out
 
 
@@ -99,6 +109,7 @@ __all__ = [
     "RELEASE_SNIPPET",
     "REQUIREMENTS_FILE",
     "WORKFLOWS_DIR",
+    "bundled_files",
     "bundled_workflows",
     "install_workflows",
     "stale_workflows",
