@@ -73,9 +73,9 @@ def human_size(size: int) -> str:
 
 
 def short_time(timestamp: str) -> str:
-    """``2026-11-30T00:00:00Z`` -> ``2026-11-30 00:00 UTC`` (PEP 700 upload-time, shortened)."""
+    """``2026-11-30T00:00:00Z`` -> ``2026-11-30 00:00`` (PEP 700 upload-time in UTC, shortened)."""
     match = re.match(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)", timestamp or "")
-    return f"{match.group(1)} {match.group(2)} UTC" if match else (timestamp or "")
+    return f"{match.group(1)} {match.group(2)}" if match else (timestamp or "")
 
 
 def file_tags(filename: str, kind: str) -> Dict[str, str]:

@@ -327,6 +327,7 @@ class Renderer:
             release = entry.pop("_release")
             meta = newest_meta if release is newest else self._release_metadata(project, release)
             readme, readme_kind, readme_origin = pages.release_readme(release, meta)
+            entry["has_readme"] = bool(readme)
             page = self.env.get_template("release.html").render(
                 project=project,
                 release=entry,
