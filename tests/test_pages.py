@@ -410,3 +410,63 @@ def test_readme_does_not_weigh_on_the_page_installers_fetch(index, wheel, capsys
         print(f"\nproject page with a {len(big) // 1024} KiB README: {len(big_page)} bytes "
               f"({len(gzip.compress(big_page))} gzip); its release page {len(readme)} bytes "
               f"({len(gzip.compress(readme))} gzip); README inline would add {len(readme) - len(small_page)} bytes")
+
+
+# -- installers still install from the richer pages --------------------------------------------
+
+
+def _command(html: str, element_id: str) -> str:
+    import html as html_lib
+
+    match = re.search(r'<pre id="%s"><code>(.*?)</code></pre>' % re.escape(element_id), html, re.S)
+    assert match, element_id
+    return html_lib.unescape(match.group(1))
+
+
+@pytest.mark.e2e
+def test_pip_and_uv_skip_the_links_for_people_and_the_page_commands_work(index, wheel, sdist, serve, clients, tmp_path):
+    meta = dict(homepage="https://example.org/abc1", extra_headers="Project-URL: Docs, https://docs.example.org/\n",
+                description="# abc1\n\n[guide](https://example.org/guide)", content_type="text/markdown")
+    add(index, wheel("abc1", "1.0", **meta), sdist("abc1", "1.0", **meta), wheel("abc1", "2.0b1", **meta), wheel("abc1", "0.5"))
+    index.set_yanked("abc1", "0.5", True, "bad")
+    site = build(index)
+    url = serve(site)
+    # point index.toml at the served site so the page's commands name it
+    toml = (index.root / "index.toml").read_text().replace("https://example.org/index/", url)
+    (index.root / "index.toml").write_text(toml)
+    index = Index(index.root)
+    build_site(index)
+    html = (site / "abc1/index.html").read_text()
+    for link in ('href="1.0.html"', 'href="https://example.org/abc1"', 'href="../"', 'href="index.json"', 'href="../_static/style.css"'):
+        assert link in html
+    assert clients.installed(clients.pip(url, "abc1").venv)["abc1"] == "1.0"
+    assert clients.installed(clients.uv_pip(url, "abc1").venv)["abc1"] == "1.0"
+    assert clients.installed(clients.uv_pip(url, "abc1", "--prerelease", "allow").venv)["abc1"] == "2.0b1"
+    # the pip command shown on the page: a direct URL with the file's sha256
+    command = _command(html, "install-pip")
+    assert command.startswith('pip install "abc1 @ ' + url)
+    import shlex
+
+    requirement = shlex.split(command)[2]
+    assert requirement.endswith("#sha256=" + index.get_project("abc1").release("1.0").file("abc1-1.0-py3-none-any.whl").sha256)
+    assert clients.installed(clients.pip(url, requirement).venv)["abc1"] == "1.0"
+    # the hash-pinned requirements form, with the same index
+    pinned = _command(html, "install-hashes").split("\n\n")[0].split("\n", 1)[1]
+    req = tmp_path / "requirements.txt"
+    req.write_text(pinned + "\n")
+    assert clients.installed(clients.pip(url, "--require-hashes", "-r", str(req)).venv)["abc1"] == "1.0"
+    req.write_text(re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, pinned) + "\n")
+    wrong = clients.pip(url, "--require-hashes", "-r", str(req), check=False)
+    assert wrong.returncode != 0 and "hash" in (wrong.stdout + wrong.stderr).lower()
+
+
+def test_dependencies_on_this_index_are_pinned_too(index, wheel):
+    add(index, wheel("base-lib", "1.0"),
+        wheel("app", "2.0", requires_dist=["Base_Lib>=1", "numpy", 'other-private; extra == "x"']))
+    html = (build(index) / "app/index.html").read_text()
+    assert "app = { index = &#34;private&#34; }\nbase-lib = { index = &#34;private&#34; }\n" in html
+    assert "numpy = {" not in html
+    assert "uv add &#34;app==2.0&#34; base-lib" in html
+    assert "poetry add --source private &#34;app==2.0&#34; base-lib" in html
+    assert "include_packages = [&#34;app&#34;, &#34;base-lib&#34;]" in html
+    assert 'Depends on <a href="../base-lib/">base-lib</a>, also from this index' in html

@@ -12,11 +12,12 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from packaging.metadata import parse_email
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from .errors import IndexStateError
 from .model import WHEEL, Project, Release
@@ -341,21 +342,50 @@ def _base_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def install_commands(project: Project, release: Optional[Release], settings: Dict[str, Any], site_url: str) -> Dict[str, Any]:
+def private_dependencies(project: Project, requires_dist: List[str], on_index: Callable[[str], bool]) -> List[str]:
+    """Normalized names of the Requires-Dist entries (PEP 508; those not behind an ``extra``
+    marker) that are projects of this index, as ``on_index(normalized name)`` says.
+
+    They must be pinned to this index too: uv and poetry apply an explicit index only to the
+    dependencies that name it, not to what those depend on.
+    """
+    names = set()
+    for text in requires_dist:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if req.marker is not None and "extra" in str(req.marker):
+            continue
+        name = str(canonicalize_name(req.name))
+        if name != project.normalized_name and on_index(name):
+            names.add(name)
+    return sorted(names)
+
+
+def install_commands(
+    project: Project,
+    release: Optional[Release],
+    settings: Dict[str, Any],
+    site_url: str,
+    private_deps: Sequence[str] = (),
+) -> Dict[str, Any]:
     """The install commands of one release for each client, pinned so PyPI cannot win.
+
+    ``private_deps`` (see :func:`private_dependencies`) are pinned to this index as well.
 
     - pip: a direct URL with ``#sha256=`` (PEP 440 direct reference), else a hash-pinned
       requirement for ``--require-hashes``.
     - uv: the index with ``explicit = true`` and the project pinned in ``[tool.uv.sources]``.
     - poetry: a source with ``priority = "explicit"`` and ``--source``.
     - pdm: a source with ``include_packages``.
-    Returns ``{"pip": str, "pip_hashes": str, "uv": str, "poetry": str, "pdm": str, "git": str}``
+    Returns ``{"pip", "pip_hashes", "uv", "poetry", "pdm", "git", "version": str, "deps": [names]}``
     (empty strings where a form does not apply).
     """
     base = _base_url(site_url)
     name = project.normalized_name
     source = settings["source_name"]
-    out = {"pip": "", "pip_hashes": "", "uv": "", "poetry": "", "pdm": "", "git": "", "version": ""}
+    out: Dict[str, Any] = {"pip": "", "pip_hashes": "", "uv": "", "poetry": "", "pdm": "", "git": "", "version": "", "deps": []}
     if release is None:
         return out
     version = release.version
@@ -383,6 +413,9 @@ def install_commands(project: Project, release: Optional[Release], settings: Dic
         f"# requirements.txt (every line of it needs hashes then)\n{pin} \\\n    {hashes}\n\n"
         f"pip install --require-hashes --index-url {base} -r requirements.txt"
     )
+    deps = [d for d in private_deps if d != name]
+    also = "".join(f" {d}" for d in deps)
+    sources = "".join(f'{n} = {{ index = "{source}" }}\n' for n in [name] + deps)
     out["uv"] = (
         "# pyproject.toml\n"
         "[[tool.uv.index]]\n"
@@ -390,21 +423,23 @@ def install_commands(project: Project, release: Optional[Release], settings: Dic
         f'url = "{base}"\n'
         "explicit = true\n\n"
         "[tool.uv.sources]\n"
-        f'{name} = {{ index = "{source}" }}\n\n'
-        f'# then\nuv add "{pin}"'
+        f"{sources}\n"
+        f'# then\nuv add "{pin}"{also}'
     )
     out["poetry"] = (
         f"poetry source add --priority=explicit {source} {base}\n"
-        f'poetry add --source {source} "{pin}"'
+        f'poetry add --source {source} "{pin}"{also}'
     )
+    included = ", ".join(f'"{n}"' for n in [name] + deps)
     out["pdm"] = (
         "# pyproject.toml\n"
         "[[tool.pdm.source]]\n"
         f'name = "{source}"\n'
         f'url = "{base}"\n'
-        f'include_packages = ["{name}"]\n\n'
+        f"include_packages = [{included}]\n\n"
         f'# then\npdm add "{pin}"'
     )
+    out["deps"] = deps
     return out
 
 

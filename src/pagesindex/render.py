@@ -256,6 +256,12 @@ class Renderer:
         src = self.index.file_path(project.normalized_name, f.filename)
         return pages.parse_core_metadata(read_core_metadata(src, f.kind, f.filename))
 
+    def _private_deps(self, project: Project, meta: Dict[str, Any]) -> List[str]:
+        # Only whether the dependency has a record is looked at (no other project is read).
+        return pages.private_dependencies(
+            project, meta["requires_dist"], lambda name: (self.index.projects_dir / f"{name}.json").is_file()
+        )
+
     def project_outputs(self, project: Project) -> Set[str]:
         """Render and write every output of one project; return their relative paths.
 
@@ -335,7 +341,8 @@ class Renderer:
                 readme_kind=readme_kind,
                 readme_origin=readme_origin,
                 requires_dist=meta["requires_dist"],
-                install=pages.install_commands(project, release, self.settings, self.index.config.url),
+                install=pages.install_commands(project, release, self.settings, self.index.config.url,
+                                               self._private_deps(project, meta)),
                 links=pages.project_links(project, meta),
                 newest_version=newest.version if newest else "",
                 static=f"../{STATIC_DIR}/",
@@ -349,7 +356,8 @@ class Renderer:
             releases=releases,
             newest=newest_entry,
             requires_dist=newest_meta["requires_dist"],
-            install=pages.install_commands(project, newest, self.settings, self.index.config.url),
+            install=pages.install_commands(project, newest, self.settings, self.index.config.url,
+                                           self._private_deps(project, newest_meta)),
             links=pages.project_links(project, newest_meta),
             static=f"../{STATIC_DIR}/",
             **context,
