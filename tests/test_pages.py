@@ -470,3 +470,15 @@ def test_dependencies_on_this_index_are_pinned_too(index, wheel):
     assert "poetry add --source private &#34;app==2.0&#34; base-lib" in html
     assert "include_packages = [&#34;app&#34;, &#34;base-lib&#34;]" in html
     assert 'Depends on <a href="../base-lib/">base-lib</a>, also from this index' in html
+
+
+def test_hostile_filename_never_reaches_a_copyable_command(index, wheel):
+    bad = wheel("abc1", "1.0", filename="abc1-1.0-py3-none-any$(touch${IFS}pwned).whl")
+    add(index, bad)
+    site = build(index)
+    html = (site / "abc1/index.html").read_text()
+    assert "abc1-1.0-py3-none-any$(touch${IFS}pwned).whl</a>" in html  # listed, as text
+    commands = re.findall(r"<pre id=\"install-[a-z]+\"><code>(.*?)</code></pre>", html, re.S)
+    assert not any("pwned" in c for c in commands)
+    assert 'id="install-pip"' not in html
+    assert_nothing_runs(site)

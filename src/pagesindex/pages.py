@@ -34,6 +34,9 @@ DEFAULT_SOURCE_NAME = "private"
 _SAFE_SCHEMES = ("http", "https")
 _COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: What may appear in a shell command that a page offers to copy: a filename, URL or tag with
+#: nothing that a shell expands inside double quotes (``$``, backquote, ``"``, ``\``) or splits on.
+_SHELL_SAFE = re.compile(r"^[A-Za-z0-9._+!~%:/@#=,-]+$")
 _LOGO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*\.(svg|png|jpg|jpeg|gif|webp)$")
 
 
@@ -337,7 +340,7 @@ def csp(pypi_url: str) -> str:
 
 def _base_url(url: str) -> str:
     url = (url or "").strip()
-    if not safe_url(url):
+    if not safe_url(url) or not _SHELL_SAFE.match(url):
         return "https://URL-OF-THIS-INDEX/"
     return url if url.endswith("/") else url + "/"
 
@@ -391,11 +394,13 @@ def install_commands(
     version = release.version
     out["version"] = version
     pin = f"{name}=={version}"
-    files = sorted(release.files, key=lambda f: f.filename)
+    # A wheel filename's tags are not checked for their characters by packaging; a file whose name
+    # a shell would expand is listed in the file table but never put in a command.
+    files = [f for f in sorted(release.files, key=lambda f: f.filename) if _SHELL_SAFE.match(f.filename)]
     git = release.extra.get("git") if isinstance(release.extra, dict) else None
     if not files and isinstance(git, dict) and safe_url(git.get("url")) and isinstance(git.get("tag"), str):
         tag = git["tag"]
-        if re.match(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$", tag):
+        if re.match(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$", tag) and _SHELL_SAFE.match(git["url"]):
             out["git"] = f'pip install "{name} @ git+{git["url"]}@{tag}"'
         return out
     if not files:
