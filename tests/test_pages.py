@@ -482,3 +482,33 @@ def test_hostile_filename_never_reaches_a_copyable_command(index, wheel):
     assert not any("pwned" in c for c in commands)
     assert 'id="install-pip"' not in html
     assert_nothing_runs(site)
+
+
+def test_unchanged_release_pages_are_not_rendered_again(index, wheel, monkeypatch):
+    from pagesindex import pages
+
+    add(index, wheel("abc1", "1.0", description="one", content_type="text/plain"),
+        wheel("abc1", "2.0", description="two", content_type="text/plain"))
+    site = build(index)
+    calls = []
+    real = pages.release_readme
+    monkeypatch.setattr(pages, "release_readme", lambda release, meta: calls.append(release.version) or real(release, meta))
+    add(index, wheel("abc1", "3.0", description="three", content_type="text/plain"))
+    result = build_site(index)
+    assert calls == ["3.0"]
+    assert "abc1/3.0.html" in result.written and "abc1/2.0.html" not in result.written
+    assert 'data-readme="3.0.html"' in (site / "abc1/index.html").read_text()
+    # a change that every release page shows (the summary) renders them all again
+    project = index.get_project("abc1")
+    project.summary = "New summary"
+    index.save_project(project)
+    calls.clear()
+    result = build_site(index)
+    assert sorted(calls) == ["1.0", "2.0", "3.0"]
+    assert "New summary" in (site / "abc1/1.0.html").read_text()
+    # a deleted page is written again
+    (site / "abc1/2.0.html").unlink()
+    project.summary = "Newer summary"
+    index.save_project(project)
+    build_site(index)
+    assert "Newer summary" in (site / "abc1/2.0.html").read_text()

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,6 +183,10 @@ class Renderer:
         self.result = BuildResult()
         self.static = static_files(index)
         self.settings = pages.site_settings(index.config.raw, list(self.static))
+        code = hashlib.sha256()
+        for module in ("render.py", "pages.py"):
+            code.update((_HERE / module).read_bytes())
+        self.page_key_base = [fingerprint(index), code.hexdigest(), sorted(self.static)]
 
     # -- low-level writes -----------------------------------------------------------------
     def write(self, rel: str, data: bytes) -> None:
@@ -255,6 +260,31 @@ class Renderer:
             return pages.parse_core_metadata(b"")
         src = self.index.file_path(project.normalized_name, f.filename)
         return pages.parse_core_metadata(read_core_metadata(src, f.kind, f.filename))
+
+    def _release_page_key(self, project: Project, release: Release, deps: List[str]) -> str:
+        """A digest of everything a release page is made from (the page records it in a meta tag).
+
+        A release page shows nothing of the project's other releases, so adding a release renders
+        only its own page (and the project page) again.
+        """
+        data = [
+            self.page_key_base,
+            project.name, project.summary, project.author, project.homepage, project.extra,
+            release.version, release.to_json(), deps,
+        ]
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+    def _recorded_page_key(self, rel: str) -> Optional[tuple]:
+        """``(key, has_readme)`` from the ``pagesindex:release`` meta tag of a page already built."""
+        try:
+            with open(self.out / rel, "rb") as fh:
+                head = fh.read(4096)
+        except OSError:
+            return None
+        match = re.search(rb'<meta name="pagesindex:release" content="([0-9a-f]{64}) ([01])">', head)
+        if match is None:
+            return None
+        return match.group(1).decode(), match.group(2) == b"1"
 
     def _private_deps(self, project: Project, meta: Dict[str, Any]) -> List[str]:
         # Only whether the dependency has a record is looked at (no other project is read).
@@ -332,6 +362,15 @@ class Renderer:
         for entry in releases:
             release = entry.pop("_release")
             meta = newest_meta if release is newest else self._release_metadata(project, release)
+            private_deps = self._private_deps(project, meta)
+            rel = f"{name}/{entry['page']}"
+            outputs.add(rel)
+            key = self._release_page_key(project, release, private_deps)
+            previous = self._recorded_page_key(rel)
+            if previous is not None and previous[0] == key:
+                # Same inputs as the page already there: skip rendering the README again.
+                entry["has_readme"] = previous[1]
+                continue
             readme, readme_kind, readme_origin = pages.release_readme(release, meta)
             entry["has_readme"] = bool(readme)
             page = self.env.get_template("release.html").render(
@@ -341,16 +380,13 @@ class Renderer:
                 readme_kind=readme_kind,
                 readme_origin=readme_origin,
                 requires_dist=meta["requires_dist"],
-                install=pages.install_commands(project, release, self.settings, self.index.config.url,
-                                               self._private_deps(project, meta)),
+                install=pages.install_commands(project, release, self.settings, self.index.config.url, private_deps),
                 links=pages.project_links(project, meta),
-                newest_version=newest.version if newest else "",
+                page_key=key,
                 static=f"../{STATIC_DIR}/",
                 **context,
             )
-            rel = f"{name}/{entry['page']}"
             self.write(rel, page.encode("utf-8"))
-            outputs.add(rel)
         html = self.env.get_template("project.html").render(
             project=project,
             releases=releases,
