@@ -308,7 +308,8 @@ def test_hostile_readme_is_sanitized(index, wheel):
         "# Hi\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n"
         "[click](javascript:alert(3)) [rel](docs/guide.md) [ok](https://example.org/ok)\n\n"
         '<a href="javascript:alert(4)" onclick="alert(5)">x</a>\n\n'
-        "![badge](https://img.example.org/badge.svg)\n\n<iframe src=https://evil.example></iframe>\n"
+        "![badge](https://img.example.org/badge.svg)\n\n<iframe src=https://evil.example></iframe>\n\n"
+        "[![CI](https://img.example.org/ci.svg)](https://ci.example.org/run) ![local](docs/pic.png)\n"
     )
     add(index, wheel("abc1", "1.0", description=readme, content_type="text/markdown"))
     rst = "Title\n=====\n\n.. raw:: html\n\n   <script>alert(6)</script>\n\n`x <javascript:alert(7)>`_\n"
@@ -321,6 +322,8 @@ def test_hostile_readme_is_sanitized(index, wheel):
     assert 'href="docs/guide.md"' not in page and ">rel</a>" in page
     assert '<a class="ext-img" href="https://img.example.org/badge.svg" rel="nofollow">[image: badge]</a>' in page
     assert "<iframe" not in page
+    assert '<a href="https://ci.example.org/run" rel="nofollow"><span class="img-alt">[CI]</span></a>' in page
+    assert '<span class="img-alt">[local]</span>' in page and "<img" not in page
     rst_page = (site / "rst1/1.0.html").read_text()
     assert "<script>alert(6)" not in rst_page and 'href="javascript:' not in rst_page
     assert_nothing_runs(site)

@@ -118,7 +118,7 @@ class _Rewriter(HTMLParser):
     ``<a href>`` keeps http(s), mailto and ``#fragment`` targets; other hrefs (relative paths
     that point into the project's repository, not this site) are dropped, the text stays.
     ``<img>`` with an http(s) source becomes a link to the image (the page loads nothing from
-    other hosts); any other ``<img>`` becomes its alt text.
+    other hosts), or its alt text inside a link (a badge); any other ``<img>`` becomes its alt text.
     """
 
     VOID = {"br", "hr", "img", "input", "col", "wbr", "area", "source"}
@@ -126,6 +126,7 @@ class _Rewriter(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.out: List[str] = []
+        self.open_links = 0
 
     @staticmethod
     def _attrs(attrs: List[Tuple[str, Optional[str]]]) -> str:
@@ -135,7 +136,9 @@ class _Rewriter(HTMLParser):
         if tag == "img":
             src = dict(attrs).get("src") or ""
             alt = dict(attrs).get("alt") or ""
-            if safe_url(src):
+            if self.open_links:  # a badge inside a link: its text only, links do not nest
+                self.out.append(f"<span class=\"img-alt\">[{html.escape(alt or 'image', quote=False)}]</span>")
+            elif safe_url(src):
                 label = alt or src.rsplit("/", 1)[-1] or "image"
                 self.out.append(f'<a class="ext-img" href="{html.escape(src, quote=True)}" rel="nofollow">'
                                 f"[image: {html.escape(label, quote=False)}]</a>")
@@ -151,6 +154,7 @@ class _Rewriter(HTMLParser):
                         continue
                 kept.append((key, value))
             attrs = kept
+            self.open_links += 1
         self.out.append(f"<{tag}{self._attrs(attrs)}>")
 
     def handle_startendtag(self, tag: str, attrs: List[Tuple[str, Optional[str]]]) -> None:
@@ -159,6 +163,8 @@ class _Rewriter(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in self.VOID:
             return
+        if tag == "a":
+            self.open_links = max(0, self.open_links - 1)
         self.out.append(f"</{tag}>")
 
     def handle_data(self, data: str) -> None:
