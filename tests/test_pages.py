@@ -515,3 +515,12 @@ def test_unchanged_release_pages_are_not_rendered_again(index, wheel, monkeypatc
     index.save_project(project)
     build_site(index)
     assert "Newer summary" in (site / "abc1/2.0.html").read_text()
+
+
+def test_release_pages_of_epoch_and_local_versions_resolve(index, wheel):
+    add(index, wheel("abc1", "1!2.0"), wheel("abc1", "1.0+local.1"))
+    site = build(index)
+    assert (site / "abc1/1!2.0.html").is_file() and (site / "abc1/1.0+local.1.html").is_file()
+    html = (site / "abc1/index.html").read_text()
+    assert 'href="1%212.0.html"' in html and 'href="1.0%2Blocal.1.html"' in html
+    assert run_cli("verify", index=index.root).returncode == 0
