@@ -136,7 +136,7 @@ def test_project_page_shows_facts_install_versions_files_and_requirements(index,
     assert "include_packages = [&#34;abc1&#34;]" in html
     assert f"--hash=sha256:{wheel_sha}" in html and "--require-hashes --index-url https://example.org/index/" in html
     # versions: newest first, marked
-    versions = re.findall(r'<li(?: class="is-yanked")?><a href="([^"]+)">([^<]+)</a>(.*?)</li>', html, re.S)
+    versions = re.findall(r'<li id="v[^"]+"(?: class="is-yanked")?><a href="([^"]+)">([^<]+)</a>(.*?)</li>', html, re.S)
     assert [v[1] for v in versions] == ["2.0b1", "1.0", "0.9"]
     assert [v[0] for v in versions] == ["2.0b1.html", "1.0.html", "0.9.html"]
     assert "pre-release" in versions[0][2] and "newest" in versions[1][2] and "yanked: broken build" in versions[2][2]
@@ -267,19 +267,22 @@ def test_other_pypi_states(index, wheel, status, marker):
         assert "503 from PyPI" in html
 
 
-def test_pypi_check_hook_only_when_its_script_exists(index, wheel):
+def test_pypi_check_hook_names_the_configured_pypi(index, wheel):
+    with open(index.root / "index.toml", "a") as fh:
+        fh.write('\n[pypi]\nurl = "http://127.0.0.1:9/pypi/simple/"\n')
+    index = Index(index.root)
     add(index, wheel("abc1", "1.0"), wheel("abc1", "2.0b1"))
+    set_extra(index, "abc1", pypi=dict(PYPI, status="clear", pypi_url="https://pypi.org"))
     site = build(index)
-    assert 'id="pypi-check"' not in (site / "abc1/index.html").read_text()
-    (index.root / "static").mkdir()
-    (index.root / "static/pypi-check.js").write_text("/* test */\n")
-    set_extra(index, "abc1", pypi=dict(PYPI, status="clear", pypi_url="http://127.0.0.1:9/pypi"))
-    build(index)
     html = (site / "abc1/index.html").read_text()
     assert ('<section id="pypi-check" data-project="abc1" data-newest="1.0" '
             'data-pypi-url="http://127.0.0.1:9/pypi" hidden></section>') in html
     assert '<script src="../_static/pypi-check.js" defer></script>' in html
     assert "connect-src &#39;self&#39; http://127.0.0.1:9;" in html
+    # the live check sits above the install command it may hide, and hides only that one
+    assert html.index('id="pypi-check"') < html.index('<div class="install">') < html.index('id="install-pip"')
+    assert html.count('class="install"') == 1
+    assert (site / "_static/pypi-check.js").is_file()
     assert run_cli("verify", index=index.root).returncode == 0
 
 

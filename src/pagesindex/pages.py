@@ -288,8 +288,11 @@ def project_links(project: Project, metadata: Dict[str, Any]) -> List[Tuple[str,
 # -- index settings --------------------------------------------------------------------------
 
 
-def site_settings(raw: Dict[str, Any], static_names: List[str]) -> Dict[str, Any]:
+def site_settings(raw: Dict[str, Any], static_names: List[str], pypi_base_url: str = "https://pypi.org") -> Dict[str, Any]:
     """Page settings from ``index.toml``: source name, PyPI URL, theme colours and logo.
+
+    ``pypi_base_url`` is ``IndexConfig.pypi_base_url`` (``[pypi] url``), which the live check in
+    the browser asks.
 
     ``[index] name`` (default ``private``) names this index in the uv, poetry and pdm snippets;
     ``[theme] accent / background / text`` are CSS colours (``#rgb``, ``#rrggbb`` or a colour
@@ -316,9 +319,7 @@ def site_settings(raw: Dict[str, Any], static_names: List[str]) -> Dict[str, Any
             raise IndexStateError(f"index.toml: theme.logo must name an image file in static/, not {logo!r}")
         if logo not in static_names:
             raise IndexStateError(f"index.toml: theme.logo {logo!r} is not a file in the index's static/ folder")
-    pypi = raw.get("pypi", {}) if isinstance(raw.get("pypi", {}), dict) else {}
-    pypi_url = safe_url(pypi.get("url")) or safe_url(index.get("pypi_url")) or "https://pypi.org"
-    return {"source_name": name, "colours": colours, "logo": logo, "pypi_url": pypi_url}
+    return {"source_name": name, "colours": colours, "logo": logo, "pypi_url": safe_url(pypi_base_url) or "https://pypi.org"}
 
 
 def theme_css(settings: Dict[str, Any]) -> bytes:
@@ -458,7 +459,9 @@ def pypi_state(project: Project, settings: Dict[str, Any]) -> Dict[str, Any]:
     """The dependency-confusion state recorded by ``pagesindex check`` (``project.extra["pypi"]``).
 
     Returns ``{"status": "higher"|"exists"|"clear"|"unknown"|"", "highest", "versions",
-    "checked", "error", "pypi_url"}``; ``status`` is ``""`` when the project was never checked.
+    "checked", "error", "pypi_url", "live_url"}``: ``pypi_url`` is the one the recorded check asked,
+    ``live_url`` the one the browser asks (``[pypi] url``); ``status`` is ``""`` when the project was
+    never checked.
     """
     data = project.extra.get("pypi") if isinstance(project.extra, dict) else None
     data = data if isinstance(data, dict) else {}
@@ -471,4 +474,5 @@ def pypi_state(project: Project, settings: Dict[str, Any]) -> Dict[str, Any]:
         "checked": str(data.get("checked") or ""),
         "error": str(data.get("error") or ""),
         "pypi_url": safe_url(data.get("pypi_url")) or settings["pypi_url"],
+        "live_url": settings["pypi_url"],
     }

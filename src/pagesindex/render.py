@@ -37,7 +37,7 @@ import markupsafe
 from . import __version__, pages
 from .errors import IndexStateError
 from .inspect import hash_file, read_core_metadata, read_wheel_metadata
-from .model import WHEEL, Project, Release
+from .model import WHEEL, DistributionFile, Project, Release
 from .state import Index, atomic_write
 
 #: PEP 629 / PEP 691 API version of the pages (1.1: PEP 700 fields).
@@ -126,6 +126,48 @@ def release_page(version: str) -> str:
     return f"{version}.html"
 
 
+#: Key of ``project.extra`` mapping old site paths to a recorded filename (set by ``migrate``).
+ALIASES_KEY = "aliases"
+
+
+def _safe_segment(seg: str) -> bool:
+    """A single path segment with no dot start, separator, quote, space or control character."""
+    return bool(seg) and not seg.startswith(".") and not any(
+        c in "/\\?#%\"'<> " or ord(c) < 32 or ord(c) == 127 for c in seg
+    )
+
+
+def project_aliases(project: Project) -> Dict[str, DistributionFile]:
+    """Old site paths that must keep serving a recorded file: ``{path: file}``.
+
+    ``project.extra["aliases"]`` maps a site path (``packages/<old-folder>/<filename>`` or
+    ``packages/<filename>``, as an earlier index published the file) to the filename of one of the
+    project's recorded files; the build places the same bytes at that path too, so old links keep
+    working. Aliases of files no longer recorded are dropped. Raises
+    :class:`~pagesindex.errors.IndexStateError` for a path of another shape, or one that is the
+    file's own path.
+    """
+    raw = project.extra.get(ALIASES_KEY) or {}
+    if not isinstance(raw, dict):
+        raise IndexStateError(f"project {project.name!r}: extra.aliases must map paths to filenames")
+    files = {f.filename: f for f in project.all_files()}
+    out: Dict[str, DistributionFile] = {}
+    for path, filename in sorted(raw.items()):
+        parts = str(path).split("/")
+        if (
+            not isinstance(filename, str)
+            or len(parts) not in (2, 3)
+            or parts[0] != SITE_PACKAGES
+            or parts[-1] != filename
+            or not all(_safe_segment(p) for p in parts[1:])
+            or (len(parts) == 3 and parts[1] == project.normalized_name)
+        ):
+            raise IndexStateError(f"project {project.name!r}: invalid alias {path!r} -> {filename!r}")
+        if filename in files:
+            out[path] = files[filename]
+    return out
+
+
 def project_json(project: Project) -> Dict[str, Any]:
     """The PEP 691 project detail (api-version 1.1, with PEP 700 ``versions``/``size``/``upload-time``)."""
     files = []
@@ -182,7 +224,7 @@ class Renderer:
         self.env = make_environment(index)
         self.result = BuildResult()
         self.static = static_files(index)
-        self.settings = pages.site_settings(index.config.raw, list(self.static))
+        self.settings = pages.site_settings(index.config.raw, list(self.static), index.config.pypi_base_url)
         code = hashlib.sha256()
         for module in ("render.py", "pages.py"):
             code.update((_HERE / module).read_bytes())
@@ -248,7 +290,7 @@ class Renderer:
             "config": self.index.config,
             "settings": self.settings,
             "api_version": API_VERSION,
-            "csp": pages.csp(pypi["pypi_url"] if pypi else self.settings["pypi_url"]),
+            "csp": pages.csp(self.settings["pypi_url"]),
             "pypi": pypi,
             "pypi_check": PYPI_CHECK_JS in self.static,
         }
@@ -356,6 +398,9 @@ class Renderer:
                     "_release": release,
                 }
             )
+        for rel, f in project_aliases(project).items():
+            self.place_file(rel, self.index.file_path(name, f.filename), f.sha256, f.size)
+            outputs.add(rel)
         context = self._page_context(project)
         newest_meta = self._release_metadata(project, newest) if newest is not None else pages.parse_core_metadata(b"")
         newest_entry = next((r for r in releases if r["latest"]), None)
