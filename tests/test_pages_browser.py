@@ -134,3 +134,44 @@ def test_screenshots(site, tmp_path):
             proc = chromium(f"--window-size={width},1400", f"--screenshot={target}", (site / page).as_uri())
             assert proc.returncode == 0 and target.stat().st_size > 5000, proc.stderr[-2000:]
             assert not console_problems(proc.stderr), console_problems(proc.stderr)
+
+
+LIVE_PROBE = """
+window.addEventListener("load", function () {
+  window.setTimeout(function () {
+    var section = document.getElementById("pypi-check");
+    var install = document.querySelector("div.install");
+    document.body.setAttribute("data-probe", [
+      "section=" + (section && !section.hidden ? section.textContent.replace(/[|=\\s]+/g, " ").trim() : ""),
+      "install-hidden=" + (install ? install.hidden : "none"),
+      "pinned=" + document.querySelectorAll("details.client").length,
+    ].join("|"));
+  }, 1500);
+});
+"""
+
+
+def test_live_pypi_check_hides_only_the_plain_command(index, wheel, tmp_path, serve):
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed")
+    from fakepypi import Fake, FakePyPI
+
+    fake = FakePyPI()
+    try:
+        fake.set("private-hello", Fake(versions={"9.9.9": False}))
+        with open(index.root / "index.toml", "a") as fh:
+            fh.write(f'\n[pypi]\nurl = "{fake.url}"\n')
+        from pagesindex.state import Index
+
+        index = Index(index.root)
+        index.add_files([inspect_file(wheel("Private_Hello", "0.4.5"))])
+        build_site(index)
+        copy = probe_copy(index.root / "_site", tmp_path)
+        (copy / "_static/probe.js").write_text(LIVE_PROBE)
+        url = serve(copy)
+        found = probe(url + "private-hello/")
+    finally:
+        fake.close()
+    assert "9.9.9" in found["section"]
+    assert found["install-hidden"] == "true"
+    assert found["pinned"] == "4"  # uv, poetry, pdm, pip with hashes stay
