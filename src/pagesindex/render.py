@@ -25,17 +25,19 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set
 
 import jinja2
+import markupsafe
 
-from . import __version__
+from . import __version__, pages
 from .errors import IndexStateError
-from .inspect import hash_file, read_wheel_metadata
-from .model import WHEEL, DistributionFile, Project
+from .inspect import hash_file, read_core_metadata, read_wheel_metadata
+from .model import WHEEL, DistributionFile, Project, Release
 from .state import TMP_PREFIX, Index, atomic_write
 
 #: PEP 629 / PEP 691 API version of the pages (1.1: PEP 700 fields).
@@ -45,6 +47,10 @@ STATIC_DIR = "_static"
 SITE_PACKAGES = "packages"
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_CONTENT_TYPE = "application/vnd.pypi.simple.v1+html"
+#: The live PyPI check (written by the dependency-confusion feature); pages load it when present.
+PYPI_CHECK_JS = "pypi-check.js"
+#: Colours from ``[theme]`` of index.toml, generated at build time (no inline style).
+THEME_CSS = "theme.css"
 
 _HERE = Path(__file__).parent
 
@@ -108,6 +114,16 @@ def fingerprint(index: Index) -> str:
 def file_url(project: Project, filename: str) -> str:
     """The URL of a distribution file, relative to the project page's folder."""
     return f"../{SITE_PACKAGES}/{project.normalized_name}/{filename}"
+
+
+def release_page(version: str) -> str:
+    """The file name of a release's page in its project's folder: ``<version>.html``.
+
+    A normalized version (PEP 440) starts with a digit, so the page can never be ``index.html``;
+    being inside ``<name>/`` and ending in ``.html``, it cannot collide with another project's
+    folder, and installers skip the link (not a wheel or sdist filename).
+    """
+    return f"{version}.html"
 
 
 #: Key of ``project.extra`` mapping old site paths to a recorded filename (set by ``migrate``).
@@ -207,6 +223,12 @@ class Renderer:
         self.out = Path(out)
         self.env = make_environment(index)
         self.result = BuildResult()
+        self.static = static_files(index)
+        self.settings = pages.site_settings(index.config.raw, list(self.static), index.config.pypi_base_url)
+        code = hashlib.sha256()
+        for module in ("render.py", "pages.py"):
+            code.update((_HERE / module).read_bytes())
+        self.page_key_base = [fingerprint(index), code.hexdigest(), sorted(self.static)]
 
     # -- low-level writes -----------------------------------------------------------------
     def write(self, rel: str, data: bytes) -> None:
@@ -269,11 +291,69 @@ class Renderer:
                 parent = parent.parent
 
     # -- pages ----------------------------------------------------------------------------
+    def _page_context(self, project: Optional[Project] = None) -> Dict[str, Any]:
+        pypi = pages.pypi_state(project, self.settings) if project is not None else None
+        return {
+            "config": self.index.config,
+            "settings": self.settings,
+            "api_version": API_VERSION,
+            "csp": pages.csp(self.settings["pypi_url"]),
+            "pypi": pypi,
+            "pypi_check": PYPI_CHECK_JS in self.static,
+        }
+
+    def _release_metadata(self, project: Project, release: Release) -> Dict[str, Any]:
+        """The core metadata fields of a release (from a wheel, else an sdist); empty without files."""
+        f = pages.metadata_file(release)
+        if f is None:
+            return pages.parse_core_metadata(b"")
+        src = self.index.file_path(project.normalized_name, f.filename)
+        return pages.parse_core_metadata(read_core_metadata(src, f.kind, f.filename))
+
+    def _release_page_key(self, project: Project, release: Release, deps: List[str]) -> str:
+        """A digest of everything a release page is made from (the page records it in a meta tag).
+
+        A release page shows nothing of the project's other releases, so adding a release renders
+        only its own page (and the project page) again.
+        """
+        data = [
+            self.page_key_base,
+            project.name, project.summary, project.author, project.homepage, project.extra,
+            release.version, release.to_json(), deps,
+        ]
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+    def _recorded_page_key(self, rel: str) -> Optional[tuple]:
+        """``(key, has_readme)`` from the ``pagesindex:release`` meta tag of a page already built."""
+        try:
+            with open(self.out / rel, "rb") as fh:
+                head = fh.read(4096)
+        except OSError:
+            return None
+        match = re.search(rb'<meta name="pagesindex:release" content="([0-9a-f]{64}) ([01])">', head)
+        if match is None:
+            return None
+        return match.group(1).decode(), match.group(2) == b"1"
+
+    def _private_deps(self, project: Project, meta: Dict[str, Any]) -> List[str]:
+        # Only whether the dependency has a record is looked at (no other project is read).
+        return pages.private_dependencies(
+            project, meta["requires_dist"], lambda name: (self.index.projects_dir / f"{name}.json").is_file()
+        )
+
     def project_outputs(self, project: Project) -> Set[str]:
-        """Render and write every output of one project; return their relative paths."""
+        """Render and write every output of one project; return their relative paths.
+
+        Outputs: ``<name>/index.html`` (simple API anchors plus the overview for people),
+        ``<name>/index.json`` (PEP 691), ``<name>/<version>.html`` per release (README, files,
+        requirements and install commands of that release: kept off the page that installers
+        fetch), and the distribution files with their core metadata sidecars.
+        """
         name = project.normalized_name
         outputs: Set[str] = set()
         releases = []
+        newest_stable = project.latest()
+        newest = newest_stable or project.latest(prereleases=True)
         for release in project.sorted_releases():
             files = []
             for f in sorted(release.files, key=lambda f: f.filename):
@@ -285,8 +365,11 @@ class Renderer:
                         "requires_python": f.requires_python,
                         "core_metadata": f.core_metadata_sha256,
                         "size": f.size,
+                        "human_size": pages.human_size(f.size),
                         "upload_time": f.upload_time,
+                        "uploaded": pages.short_time(f.upload_time),
                         "kind": f.kind,
+                        "tags": pages.file_tags(f.filename, f.kind),
                     }
                 )
                 rel = f"{SITE_PACKAGES}/{name}/{f.filename}"
@@ -305,25 +388,67 @@ class Renderer:
                             raise IndexStateError(f"{f.filename}: METADATA does not match its record; run 'pagesindex verify'")
                         self.write(meta_rel, metadata)
                     outputs.add(meta_rel)
+            requires_python = sorted({f.requires_python for f in release.files if f.requires_python})
             releases.append(
                 {
                     "version": release.version,
+                    "page": release_page(release.version),
                     "prerelease": release.parsed_version.is_prerelease,
                     "yanked": release.yanked,
                     "yanked_reason": release.yanked_reason,
                     "files": files,
                     "extra": release.extra,
+                    "requires_python": ", ".join(requires_python),
+                    "uploaded": min((f["uploaded"] for f in files), default=""),
+                    "latest": release is newest,
+                    "git": pages.install_commands(project, release, self.settings, self.index.config.url)["git"],
+                    "_release": release,
                 }
             )
         for rel, f in project_aliases(project).items():
             self.place_file(rel, self.index.file_path(name, f.filename), f.sha256, f.size)
             outputs.add(rel)
+        context = self._page_context(project)
+        newest_meta = self._release_metadata(project, newest) if newest is not None else pages.parse_core_metadata(b"")
+        newest_entry = next((r for r in releases if r["latest"]), None)
+        for entry in releases:
+            release = entry.pop("_release")
+            meta = newest_meta if release is newest else self._release_metadata(project, release)
+            private_deps = self._private_deps(project, meta)
+            rel = f"{name}/{entry['page']}"
+            outputs.add(rel)
+            key = self._release_page_key(project, release, private_deps)
+            previous = self._recorded_page_key(rel)
+            if previous is not None and previous[0] == key:
+                # Same inputs as the page already there: skip rendering the README again.
+                entry["has_readme"] = previous[1]
+                continue
+            readme, readme_kind, readme_origin = pages.release_readme(release, meta)
+            entry["has_readme"] = bool(readme)
+            page = self.env.get_template("release.html").render(
+                project=project,
+                release=entry,
+                readme=markupsafe.Markup(readme) if readme else "",
+                readme_kind=readme_kind,
+                readme_origin=readme_origin,
+                requires_dist=meta["requires_dist"],
+                install=pages.install_commands(project, release, self.settings, self.index.config.url, private_deps),
+                links=pages.project_links(project, meta),
+                page_key=key,
+                static=f"../{STATIC_DIR}/",
+                **context,
+            )
+            self.write(rel, page.encode("utf-8"))
         html = self.env.get_template("project.html").render(
             project=project,
             releases=releases,
-            config=self.index.config,
-            api_version=API_VERSION,
+            newest=newest_entry,
+            requires_dist=newest_meta["requires_dist"],
+            install=pages.install_commands(project, newest, self.settings, self.index.config.url,
+                                           self._private_deps(project, newest_meta)),
+            links=pages.project_links(project, newest_meta),
             static=f"../{STATIC_DIR}/",
+            **context,
         )
         self.write(f"{name}/index.html", html.encode("utf-8"))
         self.write(f"{name}/index.json", _json_bytes(project_json(project)))
@@ -333,7 +458,10 @@ class Renderer:
     def root_outputs(self, cards: List[Dict[str, Any]]) -> Set[str]:
         cards = sorted(cards, key=lambda c: c["normalized"])
         html = self.env.get_template("root.html").render(
-            projects=cards, config=self.index.config, api_version=API_VERSION, static=f"{STATIC_DIR}/"
+            projects=cards,
+            static=f"{STATIC_DIR}/",
+            base_url=pages._base_url(self.index.config.url),
+            **self._page_context(),
         )
         self.write("index.html", html.encode("utf-8"))
         root_json = {
@@ -343,9 +471,11 @@ class Renderer:
         self.write("index.json", _json_bytes(root_json))
         self.write(".nojekyll", b"")
         outputs = {"index.html", "index.json", ".nojekyll"}
-        for rel, data in static_files(self.index).items():
+        for rel, data in self.static.items():
             self.write(f"{STATIC_DIR}/{rel}", data)
             outputs.add(f"{STATIC_DIR}/{rel}")
+        self.write(f"{STATIC_DIR}/{THEME_CSS}", pages.theme_css(self.settings))
+        outputs.add(f"{STATIC_DIR}/{THEME_CSS}")
         return outputs
 
 

@@ -194,13 +194,17 @@ def _check_site(index: Index, site: Path, problems: List[str]) -> None:
 SITE_REMEDY = "run 'pagesindex build'; if it stays, delete the site folder and build again"
 
 
-def verify(index: Index, site: Optional[Path] = None) -> List[str]:
+def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False) -> List[str]:
     """Return the list of problems found (empty when all is well), each naming what to do.
 
     ``site`` defaults to ``<index>/_site`` and is checked only when it exists. The site is derived
-    from the state, so its problems end with how to rebuild it.
+    from the state, so its problems end with how to rebuild it. With ``require_projects``, an
+    index without any project is a problem too (the deploy workflow uses it so that a broken
+    checkout never replaces a site with an empty one).
     """
     problems: List[str] = []
+    if require_projects and not index.project_names():
+        problems.append(f"the index at {str(index.root)!r} has no project: refusing to publish an empty site")
     _check_state(index, problems)
     site = Path(site) if site is not None else index.root / "_site"
     if site.is_dir():
