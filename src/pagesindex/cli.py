@@ -279,7 +279,7 @@ def demo(directory: Optional[str], port: int, no_serve: bool) -> None:
 
 
 # Commands defined in other modules register themselves on ``main`` when imported (one line each):
-# from . import cli_github  # noqa: E402,F401
+from . import cli_github  # noqa: E402,F401
 
 
 if __name__ == "__main__":  # pragma: no cover
