@@ -53,6 +53,14 @@ def _one_line(value: str, what: str) -> str:
     return value
 
 
+def check_tag(version: str) -> str:
+    """A VERSION argument: a release tag whose version is PEP 440 (``1.2.3``, ``v1.2.3``)."""
+    if not version or any(c.isspace() or ord(c) < 32 for c in version):
+        raise RegisterError(f"invalid VERSION: {version!r} (a release tag such as 1.2.3 or v1.2.3)")
+    version_from_tag(version)
+    return version
+
+
 def _env_number(var: str, default: float) -> float:
     raw = os.environ.get(var)
     if raw is None or raw == "":
@@ -225,7 +233,7 @@ def register(
     index_name = check_project_name(as_name if as_name is not None else name, "--as" if as_name is not None else "NAME")
     if as_name is not None and index_name == files_name:
         raise RegisterError(f"invalid --as: {as_name!r} is the same project as {name!r}")
-    version_from_tag(version)
+    check_tag(version)
     author = _one_line(author, "--author")
     summary = _one_line(summary, "--summary")
     config = GitHubConfig.from_env()
@@ -264,7 +272,7 @@ def update(ctx: click.Context, name: str, version: str, pypi_url: Optional[str],
     existing files and their hashes stay as they are.
     """
     normalize_name(name)
-    version_from_tag(version)
+    check_tag(version)
     index = open_index(ctx)
     project = index.get_project(name)
     config = GitHubConfig.from_env()
@@ -299,7 +307,7 @@ def update(ctx: click.Context, name: str, version: str, pypi_url: Optional[str],
 def delete(ctx: click.Context, name: str, version: Optional[str]) -> None:
     """Delete project NAME from the index, or only its release --version, with the files."""
     normalize_name(name)
-    parsed = str(version_from_tag(version)) if version is not None else None
+    parsed = str(version_from_tag(check_tag(version))) if version is not None else None
     index = open_index(ctx)
     project = index.get_project(name)
     if parsed is not None:

@@ -221,7 +221,8 @@ class GitHubClient:
     injectable so tests do not wait. ``retries`` is how many times a transient failure is
     retried; ``max_wait`` (seconds) bounds each wait: a ``retry-after`` or rate-limit reset
     further away fails at once with a :class:`GitHubError` that says when to try again.
-    ``backoff`` (seconds) is the first wait when the response gives none; it doubles each time.
+    ``backoff`` (seconds) is the first wait when the response gives none; it doubles each time,
+    up to ``max_wait``. ``timeout`` is in seconds; ``per_page`` is the page size of list calls.
     """
 
     def __init__(
@@ -234,6 +235,7 @@ class GitHubClient:
         max_wait: float = 300.0,
         backoff: float = 1.0,
         timeout: float = 60.0,
+        per_page: int = 100,
         transport: Optional[httpx.BaseTransport] = None,
     ):
         self.config = config
@@ -242,6 +244,7 @@ class GitHubClient:
         self.retries = max(0, int(retries))
         self.max_wait = max_wait
         self.backoff = backoff
+        self.per_page = per_page
         self._api_origin = _origin(config.api_url)
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
@@ -298,7 +301,7 @@ class GitHubClient:
                 return wait
         if rate_limited and headers.get("x-ratelimit-reset", "").isdigit():
             return max(0.0, float(headers["x-ratelimit-reset"]) - now)
-        return self.backoff * (2 ** attempt)
+        return min(self.backoff * (2 ** attempt), self.max_wait)
 
     def _get(
         self,
@@ -365,10 +368,13 @@ class GitHubClient:
         except ValueError:
             raise GitHubError(f"{what or path}: the API answered with invalid JSON") from None
 
-    def paginate(self, path: str, *, per_page: int = 100, what: Optional[str] = None) -> Iterator[dict]:
-        """Yield the items of a list endpoint, following ``Link: <...>; rel="next"`` on the API host."""
+    def paginate(self, path: str, *, what: Optional[str] = None) -> Iterator[dict]:
+        """Yield the items of a list endpoint, following ``Link: <...>; rel="next"`` on the API host.
+
+        Asks for ``per_page`` items a page (the client's setting, 100 by default, GitHub's maximum).
+        """
         url: Optional[str] = self.config.api_url + path
-        params: Optional[dict] = {"per_page": per_page}
+        params: Optional[dict] = {"per_page": self.per_page}
         pages = 0
         while url:
             resp, body = self._get(url, params=params)
