@@ -323,7 +323,7 @@ class FakeGitHub:
     def start(self) -> "FakeGitHub":
         for role in ("api", "storage"):
             server = _Server(self, role)
-            thread = threading.Thread(target=server.serve_forever, name=f"fake-github-{role}", daemon=True)
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-github-{role}", daemon=True)
             thread.start()
             self._servers.append(server)
             self._threads.append(thread)
