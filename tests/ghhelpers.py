@@ -73,6 +73,7 @@ def make_git_project(root: Path, backend: str, name: str, version: str, tag: str
         name = "{name}"
         version = "{version}"
         description = "A hatchling project"
+        requires-python = ">=3.8"
 
         [tool.hatch.build.targets.wheel]
         packages = ["src/{module}"]
