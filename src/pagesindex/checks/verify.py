@@ -41,6 +41,11 @@ def _check_state(index: Index, problems: List[str]) -> None:
             problems.append(str(exc))
             continue
         for release in project.releases.values():
+            git = release.extra.get("git")
+            if git is not None:
+                parts = urlsplit(str(git.get("url", "")) if isinstance(git, dict) else "")
+                if parts.scheme != "https" or not parts.hostname or parts.username or parts.password or parts.query:
+                    problems.append(f"projects/{name}.json: release {release.version}: git url must be https without credentials or query")
             for f in release.files:
                 path = index.file_path(name, f.filename)
                 recorded.add(path)
