@@ -90,7 +90,7 @@ def test_git_link_project_beside_hosted_projects(gh, index, tmp_path, serve, cli
     assert proc.returncode != 0 and "kavli-secret" in proc.stderr
 
 
-def test_pip_installs_a_git_link_release_from_the_page_and_uv_refuses_the_page(index, tmp_path, serve, clients):
+def test_pip_installs_a_git_link_release_from_the_page_and_uv_refuses_the_page(index, tmp_path, clients):
     """What works with which client for a git-link-only project (see README, private repositories).
 
     The record points at a local git repository (file://) so pip can really clone it; the build
@@ -105,7 +105,25 @@ def test_pip_installs_a_git_link_release_from_the_page_and_uv_refuses_the_page(i
     build_site(index)
     page = (index.root / "_site/kavli-secret/index.html").read_text()
     assert f'href="git+file://{src}@v0.1.0#egg=kavli-secret-0.1.0"' in page
-    url = serve(index.root / "_site")
+    # a plain static host, as GitHub Pages is (HTML only; `pagesindex serve` would answer pip
+    # with PEP 691 JSON, which carries no git link)
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(index.root / "_site"))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        _pip_and_uv_on_git_link(clients, url)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _pip_and_uv_on_git_link(clients, url):
     proc = clients.pip(url, "kavli-secret", "--extra-index-url", "https://pypi.org/simple", check=False)
     if proc.returncode != 0 and "setuptools" in proc.stdout + proc.stderr and "No matching distribution" in proc.stdout + proc.stderr:
         pytest.skip("PyPI (for the build backend) is not reachable")
