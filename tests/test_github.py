@@ -291,8 +291,11 @@ def test_update_merges_new_files_and_keeps_existing(gh, index, files):
     later = repo.add_release("tmp", {plat.name: plat})
     release.assets.extend(later.assets)
     repo.releases.remove(later)
+    gh.requests.clear()
     out = gh_cli(gh, "update", "lightcurvedb", "v1.0.0", index=index.root).stdout
     assert f"added     {plat.name}" in out and f"unchanged {w.name}" in out
+    assert "the API digest matches, not downloaded" in out
+    assert [r.path.rsplit("/", 1)[-1] for r in gh.storage_requests()] == [plat.name]
     files_now = {f["filename"]: f for f in record(index, "lightcurvedb")["releases"]["1.0.0"]["files"]}
     assert files_now[w.name] == first[0]
     assert set(files_now) == {w.name, plat.name}

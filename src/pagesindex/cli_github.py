@@ -159,10 +159,12 @@ def _publish(index: Index, plan: Plan) -> None:
         console.print(f"added     {f.filename}  version {version}  sha256={f.sha256}", markup=False)
     for f in result.unchanged:
         console.print(f"unchanged {f.filename}  sha256={f.sha256}  (already on the index)", markup=False)
+    for name, sha256 in collected.known:
+        console.print(f"unchanged {name}  sha256={sha256}  (already on the index; the API digest matches, not downloaded)", markup=False)
     source = "release assets" if collected.source == "release-assets" else "a build from source at the tag"
     console.print(
         f"{plan.index_name} {version} from {source} of {repo.full_name} ({repo.visibility}), tag {collected.tag}: "
-        f"{len(result.added)} added, {len(result.unchanged)} unchanged",
+        f"{len(result.added)} added, {len(result.unchanged) + len(collected.known)} unchanged",
         markup=False,
     )
 
@@ -186,8 +188,12 @@ def _run(
         repo = client.repository(full_name)
         host = index.config.visibility == "private" or repo.is_public
         _log(f"repository {repo.full_name} ({repo.visibility}); files {'hosted' if host else 'not hosted (git link)'}")
+        known: Dict[str, str] = {}
+        existing = index.load_project(index_name)
+        if existing is not None:
+            known = {f.filename: f.sha256 for f in existing.all_files()}
         collected = collect_release(
-            client, repo, files_name, version, Path(tmp), host_files=host, rename_to=rename_to, log=_log
+            client, repo, files_name, version, Path(tmp), host_files=host, rename_to=rename_to, log=_log, known=known
         )
         project_extra: Dict[str, Any] = {
             "repository": {"url": repo.html_url, "full_name": repo.full_name, "visibility": repo.visibility}

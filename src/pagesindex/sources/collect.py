@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from packaging.version import Version
 
@@ -58,6 +58,8 @@ class Collected:
     ignored: List[Tuple[str, str]] = field(default_factory=list)
     release_url: Optional[str] = None
     readme: Optional[dict] = None
+    #: ``(asset name, sha256)`` of assets not downloaded: the index has them, same digest.
+    known: List[Tuple[str, str]] = field(default_factory=list)
 
 
 def check_version(filename: str, file_version: Version, tag: str) -> None:
@@ -104,13 +106,15 @@ def collect_release(
     rename_to: Optional[str] = None,
     build: Callable[..., List[Path]] = build_from_tag,
     log: Callable[[str], None] = lambda line: None,
+    known: Optional[Dict[str, str]] = None,
 ) -> Collected:
     """Find, download (or build), inspect and check the files of release ``version_text``.
 
     ``project`` is the name the repository's files carry (normalized here); ``rename_to`` the
     name to register wheels under (``--as``). When ``host_files`` is false (a private repository
     on a public index) assets are still downloaded and checked, but not kept, and nothing is
-    built: the release becomes a git link. Raises :class:`NoRelease`, :class:`VersionMismatch`,
+    built: the release becomes a git link. ``known`` maps filenames the index already has to
+    their sha256: an asset whose API digest equals it is not downloaded again. Raises :class:`NoRelease`, :class:`VersionMismatch`,
     :class:`~pagesindex.sources.github.GitHubError`,
     :class:`~pagesindex.sources.source_build.SourceBuildError`, :class:`RenameError` or
     :class:`~pagesindex.errors.InvalidDistribution` (nothing is written in any case).
@@ -128,6 +132,7 @@ def collect_release(
     inspected: List[InspectedFile] = []
     tag: Optional[str] = None
     source = RELEASE_ASSETS
+    skipped: List[Tuple[str, str]] = []
     if release is not None:
         tag = release.tag_name
         log(f"release {tag} found: {release.html_url or '(no web URL)'}")
@@ -139,6 +144,9 @@ def collect_release(
                 ignored.append((asset.name, reason))
                 continue
             check_version(asset.name, version, tag)
+            if rename_to is None and asset.sha256 and (known or {}).get(asset.name) == asset.sha256:
+                skipped.append((asset.name, asset.sha256))
+                continue
             keep.append(asset)
         folder = workdir / "assets"
         folder.mkdir(parents=True, exist_ok=True)
@@ -156,7 +164,7 @@ def collect_release(
             tried = " or ".join(repr(t) for t in tag_candidates(version_text))
             raise NoRelease(f"{full_name} has no published release and no tag {tried}")
         log(f"no published release for tag {tag}; the tag exists")
-    if not inspected:
+    if not inspected and not skipped:
         if not host_files:
             source = GIT_LINK
         else:
@@ -197,13 +205,14 @@ def collect_release(
         source=source,
         release_url=release.html_url if release is not None else None,
         ignored=ignored,
+        known=skipped,
     )
     if host_files:
         collected.files = inspected
     else:
         collected.checked = inspected
         collected.source = GIT_LINK
-    if host_files and not any(f.description.strip() for f in inspected):
+    if host_files and inspected and not any(f.description.strip() for f in inspected):
         found = client.readme(full_name, tag)
         if found is not None:
             name, text = found
