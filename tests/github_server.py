@@ -35,8 +35,9 @@ Bearer`` or ``token``). A wrong token gets 401 ``Bad credentials``; a private or
 repository is 404 without a valid token (GitHub hides it); with no ``token`` set, any request may
 see everything.
 
-Faults, for retry tests: ``fake.fail(times, status, headers=..., path=..., server=...)`` makes the
-next ``times`` matching requests answer ``status``; helpers :meth:`FakeGitHub.rate_limit`
+Faults, for retry tests: ``fake.fail(times, status, headers=..., path=..., server=..., delay=...)``
+makes the next ``times`` matching requests answer ``status`` (after ``delay`` seconds, to provoke
+client timeouts); helpers :meth:`FakeGitHub.rate_limit`
 (403 with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset``), :meth:`FakeGitHub.too_many`
 (429 with ``Retry-After``) and :meth:`FakeGitHub.server_error` (5xx).
 
@@ -227,6 +228,7 @@ class _Fault:
     headers: Dict[str, str]
     body: Dict[str, Any]
     remaining: int
+    delay: float = 0.0
 
 
 class _Server(ThreadingHTTPServer):
@@ -260,7 +262,12 @@ class _Handler(BaseHTTPRequestHandler):
             fake.requests.append(record)
             fault = fake._take_fault(record)
         if fault is not None:
-            self._json(fault.status, fault.body, fault.headers)
+            if fault.delay:
+                time.sleep(fault.delay)  # longer than the client's timeout: it gives up first
+            try:
+                self._json(fault.status, fault.body, fault.headers)
+            except OSError:
+                pass
             return
         if self.server.role == "storage":
             self._storage(record)
@@ -381,10 +388,14 @@ class FakeGitHub:
         path: Optional[str] = None,
         server: str = "api",
         message: str = "",
+        delay: float = 0.0,
     ) -> None:
-        """Answer the next ``times`` requests to ``server`` whose path contains ``path`` with ``status``."""
+        """Answer the next ``times`` requests to ``server`` whose path contains ``path`` with ``status``.
+
+        ``delay`` (seconds) waits before answering, to make a client with a shorter timeout time out.
+        """
         body = {"message": message or f"fake failure {status}", "documentation_url": "https://docs.github.com/rest"}
-        self.faults.append(_Fault(server, path, status, dict(headers or {}), body, times))
+        self.faults.append(_Fault(server, path, status, dict(headers or {}), body, times, delay))
 
     def rate_limit(self, times: int = 1, *, reset_in: int = 0, path: Optional[str] = None, status: int = 403) -> None:
         """Primary rate limit exceeded: ``status`` with ``x-ratelimit-remaining: 0`` and a reset time."""

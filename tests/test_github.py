@@ -94,12 +94,14 @@ def test_tag_spellings_and_pep440_versions(gh, index, files, tag, given, file_ve
     assert list(record(index, "lightcurvedb")["releases"]) == [recorded]
 
 
-def test_wrong_version_file_is_an_error_naming_both_versions(gh, index, files):
-    w = files("wheel", "lightcurvedb", "1.2.9")
-    gh.add_repo("kavli/lightcurvedb").add_release("v1.3.0", {w.name: w})
+@pytest.mark.parametrize("tag, file_version", [("v1.3.0", "1.2.9"), ("v2.1.0", "2.0.0"), ("v2.2.0", "2.0.0")])
+def test_wrong_version_file_is_an_error_naming_both_versions(gh, index, files, tag, file_version):
+    """Tags v2.1.0 and v2.2.0 linking to the 2.0.0 wheel (the current index's mistake) are refused."""
+    w = files("wheel", "lightcurvedb", file_version)
+    gh.add_repo("kavli/lightcurvedb").add_release(tag, {w.name: w})
     before = state_snapshot(index.root)
-    proc = register(gh, index, version="v1.3.0", check=False)
-    assert_failed(proc, "1.2.9", "1.3.0", w.name)
+    proc = register(gh, index, version=tag, check=False)
+    assert_failed(proc, file_version, tag, w.name)
     assert state_snapshot(index.root) == before
 
 

@@ -114,6 +114,14 @@ def test_rate_limit_beyond_the_bound_fails_without_waiting(gh):
     assert sleeps == [] and len(gh.requests) == 1
 
 
+def test_secondary_rate_limit_without_retry_after_waits_a_minute(gh):
+    gh.add_repo("kavli/x")
+    gh.fail(1, 403, message="You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")
+    c, sleeps = client(gh)
+    c.repository("kavli/x")
+    assert sleeps == [60.0]
+
+
 def test_403_without_rate_limit_is_not_retried(gh):
     gh.add_repo("kavli/x")
     gh.fail(1, 403, message="Resource not accessible by integration")
@@ -139,6 +147,14 @@ def test_connection_errors_are_retried_then_fail(gh):
     with pytest.raises(GitHubError, match="ConnectError.*after 3 attempts"):
         c.repository("kavli/x")
     assert sleeps == [1.0, 2.0]
+
+
+def test_timeouts_are_retried(gh):
+    gh.add_repo("kavli/x")
+    gh.fail(1, 503, delay=1.0)
+    c, sleeps = client(gh, timeout=0.2)
+    assert c.repository("kavli/x").full_name == "kavli/x"
+    assert sleeps == [1.0] and len(gh.requests) == 2
 
 
 def test_download_redirects_to_storage_without_authorization(gh, tmp_path):

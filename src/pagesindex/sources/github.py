@@ -251,7 +251,6 @@ class GitHubClient:
             follow_redirects=False,
             transport=transport,
             headers={"User-Agent": f"pagesindex/{__version__}"},
-            trust_env=False,
         )
         #: Number of HTTP requests sent (for the maintainer's summary and tests).
         self.requests_sent = 0
@@ -287,12 +286,17 @@ class GitHubClient:
                 return resp, b""
             return resp, resp.read()
 
-    def _wait_for(self, resp: httpx.Response, attempt: int) -> Optional[float]:
-        """Seconds to wait before retrying ``resp``, or ``None`` when it is not transient."""
+    def _wait_for(self, resp: httpx.Response, attempt: int, body: bytes = b"") -> Optional[float]:
+        """Seconds to wait before retrying ``resp``, or ``None`` when it is not transient.
+
+        A secondary rate limit without ``retry-after`` waits one minute, as GitHub's
+        "Rate limits for the REST API" page asks.
+        """
         status = resp.status_code
         headers = resp.headers
         rate_limited = headers.get("x-ratelimit-remaining") == "0"
-        if status not in RETRY_STATUSES and not (status == 403 and (rate_limited or "retry-after" in headers)):
+        secondary = status in (403, 429) and b"secondary rate limit" in body[:2000].lower()
+        if status not in RETRY_STATUSES and not (status == 403 and (rate_limited or secondary or "retry-after" in headers)):
             return None
         now = self.clock()
         if "retry-after" in headers:
@@ -301,6 +305,8 @@ class GitHubClient:
                 return wait
         if rate_limited and headers.get("x-ratelimit-reset", "").isdigit():
             return max(0.0, float(headers["x-ratelimit-reset"]) - now)
+        if secondary:
+            return 60.0
         return min(self.backoff * (2 ** attempt), self.max_wait)
 
     def _get(
@@ -323,7 +329,7 @@ class GitHubClient:
                     ) from None
                 self.sleep(min(self.backoff * (2 ** attempt), self.max_wait))
                 continue
-            wait = self._wait_for(resp, attempt)
+            wait = self._wait_for(resp, attempt, body)
             if wait is None:
                 return resp, body
             what = "rate limited" if resp.status_code in (403, 429) else f"HTTP {resp.status_code}"
