@@ -389,12 +389,15 @@ class FakeGitHub:
         server: str = "api",
         message: str = "",
         delay: float = 0.0,
+        body: Any = None,
     ) -> None:
         """Answer the next ``times`` requests to ``server`` whose path contains ``path`` with ``status``.
 
-        ``delay`` (seconds) waits before answering, to make a client with a shorter timeout time out.
+        ``delay`` (seconds) waits before answering, to make a client with a shorter timeout time out;
+        ``body`` replaces the JSON error body (any JSON value).
         """
-        body = {"message": message or f"fake failure {status}", "documentation_url": "https://docs.github.com/rest"}
+        if body is None:
+            body = {"message": message or f"fake failure {status}", "documentation_url": "https://docs.github.com/rest"}
         self.faults.append(_Fault(server, path, status, dict(headers or {}), body, times, delay))
 
     def rate_limit(self, times: int = 1, *, reset_in: int = 0, path: Optional[str] = None, status: int = 403) -> None:

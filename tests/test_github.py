@@ -544,3 +544,30 @@ def test_verify_flags_a_git_url_with_credentials(gh, index):
     index.add_git_release("abc1", "1.0", git={"url": "https://user:secret@github.example/kavli/abc1", "tag": "v1.0"})
     proc = gh_cli(gh, "verify", index=index.root, check=False)
     assert proc.returncode == 1 and "git url must be https without credentials" in proc.stderr
+
+
+def test_update_when_the_recorded_repository_is_on_another_host(gh, index, files):
+    w = files("wheel", "lightcurvedb", "1.0.0")
+    gh.add_repo("kavli/lightcurvedb").add_release("v1.0.0", {w.name: w})
+    register(gh, index)
+    proc = gh_cli(gh, "update", "lightcurvedb", "1.0.0", index=index.root,
+                  env={"GITHUB_SERVER_URL": "https://ghe.example"}, check=False)
+    assert_failed(proc, HOME, "not on https://ghe.example")
+
+
+@pytest.mark.parametrize("var, value", [("PAGESINDEX_GITHUB_RETRIES", "many"), ("PAGESINDEX_GITHUB_MAX_WAIT", "-1")])
+def test_bad_retry_settings(gh, index, var, value):
+    gh.add_repo("kavli/lightcurvedb")
+    proc = register(gh, index, env={var: value}, check=False)
+    assert_failed(proc, var, repr(value))
+
+
+def test_delete_a_git_link_release(gh, index):
+    repo = gh.add_repo("kavli/lightcurvedb", visibility="private")
+    repo.add_tag("v1.0.0")
+    repo.add_tag("v1.1.0")
+    register(gh, index, version="v1.0.0")
+    register(gh, index, version="v1.1.0")
+    out = gh_cli(gh, "delete", "lightcurvedb", "--version", "1.0.0", index=index.root).stdout
+    assert "deleted release lightcurvedb 1.0.0 (git link only): 0 files" in out
+    assert list(record(index, "lightcurvedb")["releases"]) == ["1.1.0"]

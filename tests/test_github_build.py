@@ -114,3 +114,27 @@ def test_git_gets_the_token_only_for_the_github_host():
     assert git_auth_env("https://github.com.evil.example/x.git", "https://github.com", "tok") == {}
     assert git_auth_env("file:///tmp/x", "https://github.com", "tok") == {}
     assert git_auth_env("https://github.com/kavli/x.git", "https://github.com", None) == {}
+
+
+def test_repository_that_is_not_a_python_project(gh, index, tmp_path):
+    from ghhelpers import git
+
+    src = tmp_path / "git" / "docs"
+    src.mkdir(parents=True)
+    (src / "README.md").write_text("just docs\n")
+    git(src, "init", "-q", "-b", "main")
+    git(src, "add", "-A")
+    git(src, "commit", "-q", "-m", "docs")
+    git(src, "tag", "v1.0.0")
+    gh.add_repo("kavli/kavli-sky", clone_url=f"file://{src}").add_tag("v1.0.0")
+    proc = register(gh, index, "kavli-sky", "v1.0.0", check=False)
+    assert proc.returncode == 1 and "no pyproject.toml or setup.py" in proc.stderr
+
+
+def test_build_that_makes_another_project_is_refused(gh, index, tmp_path):
+    src = make_git_project(tmp_path / "git", "hatchling", "other-name", "1.0.0", "v1.0.0")
+    gh.add_repo("kavli/kavli-sky", clone_url=f"file://{src}").add_tag("v1.0.0")
+    before = state_snapshot(index.root)
+    proc = register(gh, index, "kavli-sky", "v1.0.0", check=False)
+    assert proc.returncode == 1 and "made project 'other-name', not 'kavli-sky'" in proc.stderr
+    assert state_snapshot(index.root) == before

@@ -242,3 +242,49 @@ def test_readme_at_a_ref(gh):
     assert c.readme("kavli/abc1", "v1.0") == ("README.md", "# héllo\n" * 100)
     assert c.readme("kavli/abc1", "v9") is None
 
+
+
+def test_list_endpoint_answering_a_non_list(gh):
+    release = gh.add_repo("kavli/abc1").add_release("v1.0")
+    gh.fail(1, 200, path="/assets", body={"not": "a list"})
+    c, _ = client(gh)
+    with pytest.raises(GitHubError, match="expected a list"):
+        c.release_assets("kavli/abc1", release.id)
+
+
+def test_pagination_link_to_another_host_is_refused(gh):
+    release = gh.add_repo("kavli/abc1").add_release("v1.0")
+    gh.fail(1, 200, path="/assets", body=[], headers={"Link": '<https://evil.example/next?page=2>; rel="next"'})
+    c, _ = client(gh)
+    with pytest.raises(GitHubError, match="pagination link leaves the API host"):
+        c.release_assets("kavli/abc1", release.id)
+    assert len(gh.requests) == 1
+
+
+def test_redirect_loops_and_odd_schemes_are_refused(gh, tmp_path):
+    w = make_wheel(tmp_path, "abc1", "1.0")
+    release = gh.add_repo("kavli/abc1").add_release("v1.0", {w.name: w})
+    c, _ = client(gh)
+    (asset,) = c.release_assets("kavli/abc1", release.id)
+    gh.fail(10, 302, server="storage", headers={"Location": "/blobs/loop"})
+    with pytest.raises(GitHubError, match="more than 5 redirects"):
+        c.download_asset(asset, tmp_path / "out.whl")
+    gh.faults.clear()
+    gh.fail(1, 302, server="storage", headers={"Location": "file:///etc/passwd"})
+    with pytest.raises(GitHubError, match="non-http"):
+        c.download_asset(asset, tmp_path / "out.whl")
+    assert not (tmp_path / "out.whl").exists()
+
+
+def test_asset_url_off_the_api_host_and_size_mismatch(gh, tmp_path):
+    from dataclasses import replace
+
+    w = make_wheel(tmp_path, "abc1", "1.0")
+    release = gh.add_repo("kavli/abc1").add_release("v1.0", {w.name: w}, digests=False)
+    c, _ = client(gh)
+    (asset,) = c.release_assets("kavli/abc1", release.id)
+    with pytest.raises(GitHubError, match="not on the API host"):
+        c.download_asset(replace(asset, url="https://evil.example/asset"), tmp_path / "a.whl")
+    with pytest.raises(GitHubError, match="the API says 7"):
+        c.download_asset(replace(asset, size=7), tmp_path / "a.whl")
+    assert not any(r.server == "api" and "evil" in r.path for r in gh.requests)
