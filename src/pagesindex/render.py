@@ -35,7 +35,7 @@ import jinja2
 from . import __version__
 from .errors import IndexStateError
 from .inspect import hash_file, read_wheel_metadata
-from .model import WHEEL, Project
+from .model import WHEEL, DistributionFile, Project
 from .state import Index, atomic_write
 
 #: PEP 629 / PEP 691 API version of the pages (1.1: PEP 700 fields).
@@ -108,6 +108,48 @@ def fingerprint(index: Index) -> str:
 def file_url(project: Project, filename: str) -> str:
     """The URL of a distribution file, relative to the project page's folder."""
     return f"../{SITE_PACKAGES}/{project.normalized_name}/{filename}"
+
+
+#: Key of ``project.extra`` mapping old site paths to a recorded filename (set by ``migrate``).
+ALIASES_KEY = "aliases"
+
+
+def _safe_segment(seg: str) -> bool:
+    """A single path segment with no dot start, separator, quote, space or control character."""
+    return bool(seg) and not seg.startswith(".") and not any(
+        c in "/\\?#%\"'<> " or ord(c) < 32 or ord(c) == 127 for c in seg
+    )
+
+
+def project_aliases(project: Project) -> Dict[str, DistributionFile]:
+    """Old site paths that must keep serving a recorded file: ``{path: file}``.
+
+    ``project.extra["aliases"]`` maps a site path (``packages/<old-folder>/<filename>`` or
+    ``packages/<filename>``, as an earlier index published the file) to the filename of one of the
+    project's recorded files; the build places the same bytes at that path too, so old links keep
+    working. Aliases of files no longer recorded are dropped. Raises
+    :class:`~pagesindex.errors.IndexStateError` for a path of another shape, or one that is the
+    file's own path.
+    """
+    raw = project.extra.get(ALIASES_KEY) or {}
+    if not isinstance(raw, dict):
+        raise IndexStateError(f"project {project.name!r}: extra.aliases must map paths to filenames")
+    files = {f.filename: f for f in project.all_files()}
+    out: Dict[str, DistributionFile] = {}
+    for path, filename in sorted(raw.items()):
+        parts = str(path).split("/")
+        if (
+            not isinstance(filename, str)
+            or len(parts) not in (2, 3)
+            or parts[0] != SITE_PACKAGES
+            or parts[-1] != filename
+            or not all(_safe_segment(p) for p in parts[1:])
+            or (len(parts) == 3 and parts[1] == project.normalized_name)
+        ):
+            raise IndexStateError(f"project {project.name!r}: invalid alias {path!r} -> {filename!r}")
+        if filename in files:
+            out[path] = files[filename]
+    return out
 
 
 def project_json(project: Project) -> Dict[str, Any]:
@@ -266,6 +308,9 @@ class Renderer:
                     "extra": release.extra,
                 }
             )
+        for rel, f in project_aliases(project).items():
+            self.place_file(rel, self.index.file_path(name, f.filename), f.sha256, f.size)
+            outputs.add(rel)
         html = self.env.get_template("project.html").render(
             project=project,
             releases=releases,
