@@ -41,8 +41,12 @@ client timeouts); helpers :meth:`FakeGitHub.rate_limit`
 (403 with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset``), :meth:`FakeGitHub.too_many`
 (429 with ``Retry-After``) and :meth:`FakeGitHub.server_error` (5xx).
 
-Every request is recorded in ``fake.requests`` (:class:`Recorded`: server, method, path, query,
-lower-cased headers), so tests can assert where the token went.
+``FakeGitHub(ghes=True)`` lays the hosts out as GitHub Enterprise Server does: the API under
+``http://127.0.0.1:PORT/api/v3`` and the storage on the same host under ``/storage/`` (still
+refusing an Authorization header), so a client must keep the token to the API's path.
+
+Every request is recorded in ``fake.requests`` (:class:`Recorded`: server, method, path relative
+to that server's base URL, query, lower-cased headers), so tests can assert where the token went.
 
 Example::
 
@@ -251,10 +255,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         fake = self.server.fake
         parts = urlsplit(self.path)
+        role, path = self.server.role, unquote(parts.path)
+        if fake.ghes and role == "api":
+            if path.startswith("/storage/"):
+                role, path = "storage", path[len("/storage"):]
+            elif path.startswith("/api/v3/"):
+                path = path[len("/api/v3"):]
+            else:
+                path = "/not-the-api" + path
         record = Recorded(
-            server=self.server.role,
+            server=role,
             method="GET",
-            path=unquote(parts.path),
+            path=path,
             query=parse_qs(parts.query),
             headers={k.lower(): v for k, v in self.headers.items()},
         )
@@ -269,7 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        if self.server.role == "storage":
+        if record.server == "storage":
             self._storage(record)
         else:
             fake._api(self, record, parts.query)
@@ -284,7 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _json(self, status: int, data: Any, headers: Optional[Dict[str, str]] = None) -> None:
-        all_headers = dict(self.server.fake.rate_headers()) if self.server.role == "api" else {}
+        all_headers = dict(self.server.fake.rate_headers())
         all_headers.update(headers or {})
         self._send(status, json.dumps(data).encode(), "application/json; charset=utf-8", all_headers)
 
@@ -312,8 +324,16 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeGitHub:
     """The fake GitHub API and storage hosts (see the module docstring for what they do)."""
 
-    def __init__(self, *, token: Optional[str] = None, web_url: str = "https://github.example", default_per_page: int = 30):
+    def __init__(
+        self,
+        *,
+        token: Optional[str] = None,
+        web_url: str = "https://github.example",
+        default_per_page: int = 30,
+        ghes: bool = False,
+    ):
         self.token = token
+        self.ghes = ghes
         self.web_url = web_url.rstrip("/")
         self.default_per_page = default_per_page
         self.repos: Dict[str, FakeRepo] = {}
@@ -336,6 +356,9 @@ class FakeGitHub:
             self._threads.append(thread)
         self.api_url = f"http://127.0.0.1:{self._servers[0].server_address[1]}"
         self.storage_url = f"http://127.0.0.1:{self._servers[1].server_address[1]}"
+        if self.ghes:
+            self.storage_url = self.api_url + "/storage"
+            self.api_url += "/api/v3"
         return self
 
     def stop(self) -> None:

@@ -41,6 +41,11 @@ def test_config_from_env_defaults_and_tokens():
     assert GitHubConfig.from_env({"GITHUB_TOKEN": "one", "GH_TOKEN": "two"}).token == "one"
     assert "abc" not in repr(GitHubConfig(token="abc"))
     assert GitHubConfig(web_url="https://ghe.example").repository_from_url("https://ghe.example/Org/Repo.git/") == "Org/Repo"
+    # a loopback http web host (tests) accepts http repository URLs, and only those
+    local = GitHubConfig.from_env({"GITHUB_SERVER_URL": "http://127.0.0.1:8080"})
+    assert local.repository_from_url("http://127.0.0.1:8080/lab/x") == "lab/x"
+    with pytest.raises(GitHubConfigError):
+        local.repository_from_url("https://127.0.0.1:8080/lab/x")
 
 
 @pytest.mark.parametrize(
@@ -52,6 +57,7 @@ def test_config_from_env_defaults_and_tokens():
         ({"GITHUB_API_URL": "http://api.example.org"}, "plain http"),
         ({"GITHUB_API_URL": "ftp://x"}, "invalid GITHUB_API_URL"),
         ({"GITHUB_SERVER_URL": "http://github.example"}, "invalid GITHUB_SERVER_URL"),
+        ({"GITHUB_SERVER_URL": "https://github.example/sub"}, "invalid GITHUB_SERVER_URL"),
     ],
 )
 def test_config_errors(env, message):
@@ -169,6 +175,21 @@ def test_download_redirects_to_storage_without_authorization(gh, tmp_path):
     assert all(r.authorization == f"Bearer {TOKEN}" for r in api)
     assert len(storage) == 1 and storage[0].authorization is None
     assert storage[0].headers["accept"] == "application/octet-stream"
+
+
+def test_ghes_layout_keeps_the_token_off_the_storage_path(tmp_path):
+    """GHES: API at /api/v3 and storage at /storage/ of the same host."""
+    w = make_wheel(tmp_path, "abc1", "1.0")
+    with FakeGitHub(token=TOKEN, ghes=True) as ghes:
+        assert ghes.api_url.endswith("/api/v3") and ghes.storage_url.startswith(ghes.api_url[: -len("/api/v3")])
+        release = ghes.add_repo("kavli/abc1").add_release("v1.0", {w.name: w})
+        c, _ = client(ghes)
+        (asset,) = c.release_assets("kavli/abc1", release.id)
+        c.download_asset(asset, tmp_path / "out.whl")
+        assert (tmp_path / "out.whl").read_bytes() == w.read_bytes()
+        assert all(r.authorization == f"Bearer {TOKEN}" for r in ghes.api_requests())
+        (storage,) = ghes.storage_requests()
+        assert storage.authorization is None and storage.path.startswith("/blobs/")
 
 
 def test_storage_rejects_a_leaked_token(gh, tmp_path):

@@ -7,8 +7,9 @@ Configuration comes from the environment, as in GitHub Actions, so GitHub Enterp
 ``GITHUB_SERVER_URL``
     web URL of the GitHub host (default ``https://github.com``); repository URLs live under it.
 ``GITHUB_TOKEN`` / ``GH_TOKEN``
-    token sent as ``Authorization: Bearer ...`` to the API host only, never to another host
-    (asset downloads redirect to a storage host, which gets no Authorization header). A variable
+    token sent as ``Authorization: Bearer ...`` only to URLs under the API base URL, never
+    elsewhere (asset downloads redirect to a storage host, or on GHES to a ``/storage/`` path of
+    the same host, which gets no Authorization header). A variable
     that is set but empty is an error, since it usually means a secret that was not passed.
 
 Endpoints used (GitHub REST API, version 2022-11-28):
@@ -99,9 +100,8 @@ class GitHubConfig:
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "GitHubConfig":
         """Read ``GITHUB_API_URL``, ``GITHUB_SERVER_URL``, ``GITHUB_TOKEN`` then ``GH_TOKEN``.
 
-        Raises :class:`GitHubConfigError` when a URL is not http(s) (plain http is accepted only
-        for a loopback API host, as in tests), when the web URL is not https, or when a token
-        variable is set but empty.
+        Raises :class:`GitHubConfigError` when a URL is not https (plain http is accepted only
+        for a loopback host, as in tests), or when a token variable is set but empty.
         """
         env = os.environ if environ is None else environ
         api_url = (env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
@@ -112,8 +112,10 @@ class GitHubConfig:
         if api.scheme == "http" and api.hostname not in _LOOPBACK:
             raise GitHubConfigError(f"invalid GITHUB_API_URL: {api_url!r} (plain http is only accepted for 127.0.0.1)")
         web = urlsplit(web_url)
-        if web.scheme != "https" or not web.hostname or web.username or web.path not in ("", "/") or web.query:
+        if web.scheme not in ("http", "https") or not web.hostname or web.username or web.path not in ("", "/") or web.query:
             raise GitHubConfigError(f"invalid GITHUB_SERVER_URL: {web_url!r} (expected https://HOST)")
+        if web.scheme == "http" and web.hostname not in _LOOPBACK:
+            raise GitHubConfigError(f"invalid GITHUB_SERVER_URL: {web_url!r} (expected https://HOST; plain http only for 127.0.0.1)")
         token: Optional[str] = None
         for var in ("GITHUB_TOKEN", "GH_TOKEN"):
             if var in env:
@@ -132,7 +134,9 @@ class GitHubConfig:
         """The ``ORG/REPO`` full name of a repository web URL, checked strictly.
 
         Accepts only ``https://<web host>/ORG/REPO`` (optionally ending in ``/`` or ``.git``),
-        with no user, query or fragment; raises :class:`GitHubConfigError` naming the URL.
+        with no user, query or fragment; raises :class:`GitHubConfigError` naming the URL. (Plain
+        ``http`` is accepted only when the configured web URL is itself a loopback http URL, as
+        in tests.)
 
         >>> GitHubConfig().repository_from_url("https://github.com/tessgi/lightcurvedb")
         'tessgi/lightcurvedb'
@@ -143,7 +147,7 @@ class GitHubConfig:
         if not isinstance(url, str) or any(c.isspace() or ord(c) < 32 for c in url):
             raise bad
         parts = urlsplit(url)
-        if parts.scheme != "https" or parts.username or parts.password or parts.query or parts.fragment:
+        if parts.scheme != urlsplit(self.web_url).scheme or parts.username or parts.password or parts.query or parts.fragment:
             raise bad
         if _origin(url) != _origin(self.web_url):
             raise bad
@@ -246,6 +250,7 @@ class GitHubClient:
         self.backoff = backoff
         self.per_page = per_page
         self._api_origin = _origin(config.api_url)
+        self._api_path = urlsplit(config.api_url).path.rstrip("/")
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
             follow_redirects=False,
@@ -266,7 +271,16 @@ class GitHubClient:
 
     # -- transport ------------------------------------------------------------------------
     def _is_api(self, url: str) -> bool:
-        return _origin(url) == self._api_origin
+        """Whether ``url`` is under the API base URL (same origin and path prefix).
+
+        On GitHub Enterprise Server the API is ``https://HOST/api/v3`` and asset storage may be
+        on the same host (``https://HOST/storage/...``): the path prefix keeps the token off it.
+        """
+        if _origin(url) != self._api_origin:
+            return False
+        prefix = self._api_path
+        path = urlsplit(url).path
+        return not prefix or path == prefix or path.startswith(prefix + "/")
 
     def _headers(self, url: str, accept: str) -> Dict[str, str]:
         headers = {"Accept": accept}
