@@ -162,14 +162,22 @@ def test_asset_list_pagination(gh, index, files):
     assert [r.query.get("page", ["1"])[0] for r in pages] == ["1", "2"]
 
 
-def test_name_that_collides_with_a_site_path(gh, index, files):
+def test_name_that_looks_like_a_site_path_still_works(gh, index, files):
+    """`packages` is also the folder of the hosted files; the layout keeps both apart."""
+    from conftest import run_cli
+
     w = files("wheel", "packages", "1.0.0")
+    other = files("wheel", "lightcurvedb", "1.0.0")
     gh.add_repo("kavli/packages").add_release("v1.0.0", {w.name: w})
-    before = state_snapshot(index.root)
-    proc = register(gh, index, name="Packages", homepage="https://github.example/kavli/packages", check=False)
-    assert_failed(proc, "'Packages'", "packages/")
-    assert state_snapshot(index.root) == before
-    assert not gh.requests
+    gh.add_repo("kavli/lightcurvedb").add_release("v1.0.0", {other.name: other})
+    register(gh, index, name="Packages", homepage="https://github.example/kavli/packages")
+    register(gh, index)
+    run_cli("build", index=index.root)
+    run_cli("verify", index=index.root)
+    site = index.root / "_site"
+    assert (site / "packages/index.html").is_file()
+    assert (site / "packages/packages" / w.name).read_bytes() == w.read_bytes()
+    assert (site / "packages/lightcurvedb" / other.name).read_bytes() == other.read_bytes()
 
 
 @pytest.mark.parametrize("var", ["GITHUB_TOKEN", "GH_TOKEN"])
@@ -475,7 +483,7 @@ def test_register_as_with_only_an_sdist_is_refused(gh, index, files):
     assert state_snapshot(index.root) == before
 
 
-@pytest.mark.parametrize("as_name, message", [("numpy", "same project"), ("packages", "site path"), ("bad name!", "invalid project name")])
+@pytest.mark.parametrize("as_name, message", [("numpy", "same project"), ("bad name!", "invalid project name"), ("_static", "invalid project name")])
 def test_register_as_bad_names(gh, index, as_name, message):
     proc = register(gh, index, "numpy", "v1.0", "https://github.example/kavli/numpy", "--as", as_name, check=False)
     assert_failed(proc, message)

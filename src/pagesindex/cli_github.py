@@ -23,13 +23,14 @@ import click
 from .cli import console, main, open_index
 from .errors import PagesIndexError
 from .model import normalize_name, version_from_tag
-from .render import SITE_PACKAGES
 from .sources.collect import GIT_LINK, Collected, collect_release
 from .sources.github import GitHubClient, GitHubConfig
 from .state import Index
 
-#: Normalized names that would collide with a path of the built site.
-RESERVED_NAMES = frozenset({SITE_PACKAGES})
+#: Normalized names refused for projects. Empty: the site layout keeps every path that is not a
+#: project page out of the normalized-name space (``_static/``), and ``packages/<name>/`` holds
+#: files beside a project named ``packages`` without collision (issue 2).
+RESERVED_NAMES: frozenset = frozenset()
 
 
 class RegisterError(PagesIndexError):
@@ -103,9 +104,26 @@ def pre_publish_check(index: Index, plan: Plan) -> None:
     The place for the PyPI dependency-confusion check (issue 5): it may raise a
     :class:`~pagesindex.errors.PagesIndexError` to stop (nothing is written then) or add
     ``plan.project_extra["pypi"]``. ``plan.pypi_url`` and ``plan.allow_pypi_conflict`` carry the
-    command's ``--pypi-url`` and ``--allow-pypi-conflict``. Does nothing yet.
+    command's ``--pypi-url`` and ``--allow-pypi-conflict``.
+
+    Runs :func:`pagesindex.checks.pypi.pre_publish_check` with every installable version the
+    project will have once this release is added; ``higher`` raises
+    :class:`~pagesindex.checks.pypi.PyPIConflict` unless ``--allow-pypi-conflict``; the result
+    is stored in ``project.extra["pypi"]`` (an ``unknown`` never overwrites a known answer).
     """
-    return None
+    from .checks.pypi import installable_versions, pre_publish_check as check, resolve_pypi_url, should_record
+
+    url = resolve_pypi_url(plan.pypi_url, index.config.pypi_url)
+    existing = index.load_project(plan.index_name)
+    versions = installable_versions(existing) if existing else []
+    new_version = str(plan.collected.version)
+    if new_version not in versions:
+        versions.append(new_version)
+    result = check(plan.index_name, versions, url, plan.allow_pypi_conflict)
+    previous = existing.extra.get("pypi") if existing else None
+    if should_record(previous, result):
+        plan.project_extra["pypi"] = result.record()
+    _log(f"PyPI check ({url}): {result.status}" + (f" - {result.note}" if result.note else ""))
 
 
 def _log(line: str) -> None:
