@@ -181,3 +181,20 @@ def run_cli(*args: str, index: Path = None, check: bool = True) -> subprocess.Co
 
 
 __all__ = ["Clients", "run_cli", "state_snapshot", "clean_env", "make_wheel", "make_sdist", "SEED", "REPO"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_real_pypi():
+    """Every command in the tests checks names against a local, empty PyPI stand-in (404 for all
+    names), never pypi.org: ``PAGESINDEX_PYPI_URL`` is inherited by every subprocess."""
+    from fakepypi import FakePyPI
+
+    fake = FakePyPI()
+    old = os.environ.get("PAGESINDEX_PYPI_URL")
+    os.environ["PAGESINDEX_PYPI_URL"] = fake.url
+    yield fake
+    if old is None:
+        os.environ.pop("PAGESINDEX_PYPI_URL", None)
+    else:
+        os.environ["PAGESINDEX_PYPI_URL"] = old
+    fake.close()

@@ -251,7 +251,8 @@ def test_no_save_and_markdown(hello, fake_pypi, tmp_path):
     assert "| private-hello | 0.4.5 | 9.9.9 | **higher** |" in text
 
 
-def test_pypi_url_from_index_toml_and_option_wins(hello, fake_pypi):
+def test_pypi_url_from_index_toml_and_option_wins(hello, fake_pypi, monkeypatch):
+    monkeypatch.delenv("PAGESINDEX_PYPI_URL", raising=False)
     fake_pypi.set("private-hello", Fake(versions={"9.9.9": False}))
     toml = hello.root / "index.toml"
     toml.write_text(toml.read_text() + f'\n[pypi]\nurl = "{fake_pypi.url}/simple/"\n')
@@ -275,7 +276,8 @@ def test_bad_pypi_url_writes_nothing(hello, url):
     assert state_snapshot(hello.root) == before
 
 
-def test_bad_pypi_url_in_index_toml(hello):
+def test_bad_pypi_url_in_index_toml(hello, monkeypatch):
+    monkeypatch.delenv("PAGESINDEX_PYPI_URL", raising=False)
     toml = hello.root / "index.toml"
     toml.write_text(toml.read_text() + '\n[pypi]\nurl = "nowhere"\n')
     before = state_snapshot(hello.root)
@@ -349,3 +351,15 @@ def test_normalize_pypi_url():
     assert normalize_pypi_url("http://127.0.0.1:9/mirror/simple") == "http://127.0.0.1:9/mirror"
     with pytest.raises(pypi.InvalidPyPIUrl, match="'file:///x'"):
         normalize_pypi_url("file:///x")
+
+
+def test_environment_variable_sits_between_option_and_index_toml(hello, fake_pypi, monkeypatch):
+    fake_pypi.set("private-hello", Fake(versions={"9.9.9": False}))
+    toml = hello.root / "index.toml"
+    toml.write_text(toml.read_text() + '\n[pypi]\nurl = "http://127.0.0.1:9/"\n')
+    monkeypatch.setenv("PAGESINDEX_PYPI_URL", fake_pypi.url)
+    out = run_cli("check", "--json", index=hello.root, check=False)
+    assert out.returncode == 2 and json.loads(out.stdout)[0]["pypi_url"] == fake_pypi.url
+    monkeypatch.setenv("PAGESINDEX_PYPI_URL", "not a url")
+    out = run_cli("check", index=hello.root, check=False)
+    assert out.returncode == 1 and "PAGESINDEX_PYPI_URL" in out.stderr and "'not a url'" in out.stderr

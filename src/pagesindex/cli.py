@@ -298,7 +298,7 @@ def demo(directory: Optional[str], port: int, no_serve: bool) -> None:
 
 
 # Commands defined in other modules register themselves on ``main`` when imported (one line each):
-# from . import cli_github  # noqa: E402,F401
+from . import cli_github  # noqa: E402,F401
 from . import cli_migrate  # noqa: E402,F401
 from . import cli_checks  # noqa: E402,F401
 from . import cli_workflows  # noqa: E402,F401

@@ -412,6 +412,8 @@ class Index:
         author: Optional[str] = None,
         homepage: Optional[str] = None,
         upload_time: Optional[str] = None,
+        project_extra: Optional[Dict[str, Any]] = None,
+        release_extra: Optional[Dict[str, Any]] = None,
     ) -> AddResult:
         """Ingest inspected distribution files into the state.
 
@@ -422,6 +424,9 @@ class Index:
         before anything is written; on a failure while writing, files copied by this call are
         removed and no record changes. ``summary``/``author``/``homepage`` override the record's
         fields; otherwise empty fields are filled from the newest release's core metadata.
+        ``project_extra`` keys are set on ``project.extra`` of every project touched;
+        ``release_extra`` keys are added to the ``extra`` of every release given a file, without
+        replacing a key that release already has (an existing release keeps its record).
         """
         upload_time = upload_time or utc_now()
         for what, value in (("summary", summary), ("author", author)):
@@ -475,6 +480,9 @@ class Index:
                 if release.file(f.filename) is None:
                     release.files.append(dist)
                     to_copy.append((f, dist))
+                for key, value in (release_extra or {}).items():
+                    release.extra.setdefault(key, value)
+            project.extra.update(project_extra or {})
             newest = max(inspected, key=lambda i: i.version)
             is_newest = all(newest.version >= r.parsed_version for r in project.releases.values())
             for attr, override, from_meta in (
@@ -567,6 +575,40 @@ class Index:
         if existing is not None and dump_record(existing) == dump_record(project):
             return False
         return self.save_project(project)
+
+    def add_git_release(
+        self,
+        name: str,
+        version: str,
+        *,
+        git: Dict[str, Any],
+        display_name: Optional[str] = None,
+        summary: Optional[str] = None,
+        author: Optional[str] = None,
+        homepage: Optional[str] = None,
+        project_extra: Optional[Dict[str, Any]] = None,
+    ) -> bool:
+        """Record a release that has no files, only a git link (``release.extra["git"]``).
+
+        Used for a private repository on a public index: users install it from git with their
+        own credentials. A release that already exists keeps its files and extras (only a missing
+        ``git`` key is added). ``project_extra`` keys are set on ``project.extra``; ``summary``,
+        ``author`` and ``homepage`` replace the record's fields when given. Returns whether the
+        record changed.
+        """
+        parsed = str(parse_version(version))
+
+        def change(project: Project) -> None:
+            release = project.release(parsed)
+            if release is None:
+                release = project.releases[parsed] = Release(version=parsed)
+            release.extra.setdefault("git", dict(git))
+            project.extra.update(project_extra or {})
+            for attr, value in (("summary", summary), ("author", author), ("homepage", homepage)):
+                if value is not None:
+                    setattr(project, attr, value)
+
+        return self.update_project(name, change, display_name=display_name)
 
     def remove(self, name: str, version: Optional[str] = None) -> List[str]:
         """Remove a whole project, or one release, with its files; return the filenames removed.

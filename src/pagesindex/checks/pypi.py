@@ -35,6 +35,7 @@ from __future__ import annotations
 import concurrent.futures
 import html.parser
 import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -107,10 +108,14 @@ def normalize_pypi_url(url: str, what: str = "--pypi-url") -> str:
 
 
 def resolve_pypi_url(option: Optional[str], config_url: Optional[str] = None) -> str:
-    """The PyPI base URL to check against: ``option`` (``--pypi-url``), else ``config_url``
-    (``index.toml`` ``[pypi] url``), else :data:`DEFAULT_PYPI_URL`. Raises :class:`InvalidPyPIUrl`."""
+    """The PyPI base URL to check against: ``option`` (``--pypi-url``), else the environment
+    variable ``PAGESINDEX_PYPI_URL``, else ``config_url`` (``index.toml`` ``[pypi] url``), else
+    :data:`DEFAULT_PYPI_URL`. Raises :class:`InvalidPyPIUrl`."""
     if option is not None:
         return normalize_pypi_url(option, "--pypi-url")
+    env = os.environ.get("PAGESINDEX_PYPI_URL")
+    if env:
+        return normalize_pypi_url(env, "PAGESINDEX_PYPI_URL")
     if config_url:
         return normalize_pypi_url(config_url, "pypi.url in index.toml")
     return DEFAULT_PYPI_URL

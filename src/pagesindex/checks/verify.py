@@ -59,6 +59,12 @@ def _check_state(index: Index, problems: List[str]) -> None:
         except PagesIndexError as exc:
             problems.append(str(exc))
         for release in project.releases.values():
+            git = release.extra.get("git")
+            if git is not None:
+                parts = urlsplit(str(git.get("url", "")) if isinstance(git, dict) else "")
+                loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+                if (parts.scheme != "https" and not loopback) or not parts.hostname or parts.username or parts.password or parts.query:
+                    problems.append(f"projects/{name}.json: release {release.version}: git url must be https without credentials or query")
             for f in release.files:
                 try:
                     path = index.file_path(name, f.filename)

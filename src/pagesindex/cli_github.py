@@ -1,0 +1,353 @@
+"""``pagesindex register``, ``update`` and ``delete``: releases from GitHub repositories.
+
+``register NAME VERSION --author --summary --homepage URL [--as DIST_NAME]`` adds a project from
+the GitHub release VERSION of the repository at URL; ``update NAME VERSION`` adds a release (or
+files new in an existing release) of a registered project; ``delete NAME [--version VERSION]``
+removes a project or one release. See README.md, "Registering from GitHub releases".
+
+Settings come from the environment (:mod:`pagesindex.sources.github`): ``GITHUB_API_URL``,
+``GITHUB_SERVER_URL``, ``GITHUB_TOKEN`` / ``GH_TOKEN``; ``PAGESINDEX_GITHUB_RETRIES`` (default
+4) and ``PAGESINDEX_GITHUB_MAX_WAIT`` (seconds, default 300) bound the retries.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import click
+
+from .cli import console, main, open_index
+from .errors import PagesIndexError
+from .model import normalize_name, version_from_tag
+from .sources.collect import GIT_LINK, Collected, collect_release
+from .sources.github import GitHubClient, GitHubConfig
+from .state import Index
+
+#: Normalized names refused for projects. Empty: the site layout keeps every path that is not a
+#: project page out of the normalized-name space (``_static/``), and ``packages/<name>/`` holds
+#: files beside a project named ``packages`` without collision (issue 2).
+RESERVED_NAMES: frozenset = frozenset()
+
+
+class RegisterError(PagesIndexError):
+    """A register/update/delete request that cannot be carried out as given."""
+
+
+def check_project_name(name: str, what: str = "NAME") -> str:
+    """The normalized ``name``; raises when it is invalid or collides with a site path."""
+    normalized = normalize_name(name)
+    if normalized in RESERVED_NAMES:
+        raise RegisterError(
+            f"invalid {what}: {name!r} collides with the site path {normalized + '/'!r}; register it under another name (--as)"
+        )
+    return normalized
+
+
+def _one_line(value: str, what: str) -> str:
+    value = value.strip()
+    if not value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise RegisterError(f"invalid {what}: {value!r} (one non-empty line of text)")
+    return value
+
+
+def check_tag(version: str) -> str:
+    """A VERSION argument: a release tag whose version is PEP 440 (``1.2.3``, ``v1.2.3``)."""
+    if not version or any(c.isspace() or ord(c) < 32 for c in version):
+        raise RegisterError(f"invalid VERSION: {version!r} (a release tag such as 1.2.3 or v1.2.3)")
+    version_from_tag(version)
+    return version
+
+
+def _env_number(var: str, default: float) -> float:
+    raw = os.environ.get(var)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RegisterError(f"invalid {var}: {raw!r} (a number)") from None
+    if value < 0:
+        raise RegisterError(f"invalid {var}: {raw!r} (not negative)")
+    return value
+
+
+def make_client(config: GitHubConfig) -> GitHubClient:
+    return GitHubClient(
+        config,
+        retries=int(_env_number("PAGESINDEX_GITHUB_RETRIES", 4)),
+        max_wait=_env_number("PAGESINDEX_GITHUB_MAX_WAIT", 300.0),
+    )
+
+
+@dataclass
+class Plan:
+    """Everything a register/update will write, decided before anything is written."""
+
+    index_name: str
+    display_name: str
+    collected: Collected
+    summary: Optional[str]
+    author: Optional[str]
+    homepage: str
+    project_extra: Dict[str, Any] = field(default_factory=dict)
+    pypi_url: Optional[str] = None
+    allow_pypi_conflict: bool = False
+
+
+def pre_publish_check(index: Index, plan: Plan) -> None:
+    """The check run after everything is fetched and before anything is written.
+
+    The place for the PyPI dependency-confusion check (issue 5): it may raise a
+    :class:`~pagesindex.errors.PagesIndexError` to stop (nothing is written then) or add
+    ``plan.project_extra["pypi"]``. ``plan.pypi_url`` and ``plan.allow_pypi_conflict`` carry the
+    command's ``--pypi-url`` and ``--allow-pypi-conflict``.
+
+    Runs :func:`pagesindex.checks.pypi.pre_publish_check` with every installable version the
+    project will have once this release is added; ``higher`` raises
+    :class:`~pagesindex.checks.pypi.PyPIConflict` unless ``--allow-pypi-conflict``; the result
+    is stored in ``project.extra["pypi"]`` (an ``unknown`` never overwrites a known answer).
+    """
+    from .checks.pypi import installable_versions, pre_publish_check as check, resolve_pypi_url, should_record
+
+    url = resolve_pypi_url(plan.pypi_url, index.config.pypi_url)
+    existing = index.load_project(plan.index_name)
+    versions = installable_versions(existing) if existing else []
+    new_version = str(plan.collected.version)
+    if new_version not in versions:
+        versions.append(new_version)
+    result = check(plan.index_name, versions, url, plan.allow_pypi_conflict)
+    previous = existing.extra.get("pypi") if existing else None
+    if should_record(previous, result):
+        plan.project_extra["pypi"] = result.record()
+    _log(f"PyPI check ({url}): {result.status}" + (f" - {result.note}" if result.note else ""))
+
+
+def _log(line: str) -> None:
+    console.print(line, markup=False)
+
+
+def _publish(index: Index, plan: Plan) -> None:
+    """Write the plan (under the index lock) and print what was done."""
+    collected = plan.collected
+    repo = collected.repository
+    version = str(collected.version)
+    with index.lock():
+        if collected.source == GIT_LINK:
+            changed = index.add_git_release(
+                plan.index_name,
+                version,
+                git={"url": repo.html_url, "tag": collected.tag},
+                display_name=plan.display_name,
+                summary=plan.summary,
+                author=plan.author,
+                homepage=plan.homepage,
+                project_extra=plan.project_extra,
+            )
+            result = None
+        else:
+            release_extra: Dict[str, Any] = {"source": collected.source}
+            if collected.readme is not None:
+                release_extra["readme"] = collected.readme
+            result = index.add_files(
+                collected.files,
+                summary=plan.summary,
+                author=plan.author,
+                homepage=plan.homepage,
+                project_extra=plan.project_extra,
+                release_extra=release_extra,
+            )
+    for name, reason in collected.ignored:
+        console.print(f"ignored   {name}  ({reason})", markup=False)
+    for f in collected.checked:
+        console.print(f"checked   {f.filename}  version {f.version}  sha256={f.sha256}  (not hosted: {repo.visibility} repository)", markup=False)
+    if result is None:
+        console.print(
+            f"git link  {plan.index_name} {version}: {repo.visibility} repository {repo.full_name}, tag {collected.tag}; "
+            f"no files hosted (index policy visibility = {index.config.visibility!r})",
+            markup=False,
+        )
+        console.print(f"install   pip install \"{plan.index_name} @ git+{repo.html_url}@{collected.tag}\"", markup=False)
+        console.print(f"{'recorded' if changed else 'unchanged'} {plan.index_name} {version} (git link only)", markup=False)
+        return
+    for f in result.added:
+        console.print(f"added     {f.filename}  version {version}  sha256={f.sha256}", markup=False)
+    for f in result.unchanged:
+        console.print(f"unchanged {f.filename}  sha256={f.sha256}  (already on the index)", markup=False)
+    for name, sha256 in collected.known:
+        console.print(f"unchanged {name}  sha256={sha256}  (already on the index; the API digest matches, not downloaded)", markup=False)
+    source = "release assets" if collected.source == "release-assets" else "a build from source at the tag"
+    console.print(
+        f"{plan.index_name} {version} from {source} of {repo.full_name} ({repo.visibility}), tag {collected.tag}: "
+        f"{len(result.added)} added, {len(result.unchanged) + len(collected.known)} unchanged",
+        markup=False,
+    )
+
+
+def _run(
+    index: Index,
+    config: GitHubConfig,
+    full_name: str,
+    *,
+    index_name: str,
+    display_name: str,
+    files_name: str,
+    version: str,
+    rename_to: Optional[str],
+    summary: Optional[str],
+    author: Optional[str],
+    pypi_url: Optional[str],
+    allow_pypi_conflict: bool,
+) -> None:
+    with make_client(config) as client, tempfile.TemporaryDirectory(prefix="pagesindex-") as tmp:
+        repo = client.repository(full_name)
+        host = index.config.visibility == "private" or repo.is_public
+        _log(f"repository {repo.full_name} ({repo.visibility}); files {'hosted' if host else 'not hosted (git link)'}")
+        known: Dict[str, str] = {}
+        existing = index.load_project(index_name)
+        if existing is not None:
+            known = {f.filename: f.sha256 for f in existing.all_files()}
+        collected = collect_release(
+            client, repo, files_name, version, Path(tmp), host_files=host, rename_to=rename_to, log=_log, known=known
+        )
+        project_extra: Dict[str, Any] = {
+            "repository": {"url": repo.html_url, "full_name": repo.full_name, "visibility": repo.visibility}
+        }
+        if rename_to is not None:
+            project_extra["renamed_from"] = normalize_name(files_name)
+        plan = Plan(
+            index_name=index_name,
+            display_name=display_name,
+            collected=collected,
+            summary=summary,
+            author=author,
+            homepage=repo.html_url,
+            project_extra=project_extra,
+            pypi_url=pypi_url,
+            allow_pypi_conflict=allow_pypi_conflict,
+        )
+        pre_publish_check(index, plan)
+        _publish(index, plan)
+
+
+def _pypi_options(f):
+    f = click.option("--allow-pypi-conflict", is_flag=True, help="Publish even when PyPI has the name (see README).")(f)
+    f = click.option("--pypi-url", default=None, metavar="URL", help="PyPI to check for the name (default https://pypi.org).")(f)
+    return f
+
+
+@main.command()
+@click.argument("name")
+@click.argument("version")
+@click.option("--author", required=True, help="Author shown on the project page.")
+@click.option("--summary", required=True, help="One-line description shown on the pages.")
+@click.option("--homepage", required=True, metavar="URL", help="The GitHub repository: https://github.com/ORG/REPO.")
+@click.option("--as", "as_name", default=None, metavar="DIST_NAME", help="Register the wheels under this project name instead.")
+@_pypi_options
+@click.pass_context
+def register(
+    ctx: click.Context, name: str, version: str, author: str, summary: str, homepage: str,
+    as_name: Optional[str], pypi_url: Optional[str], allow_pypi_conflict: bool,
+) -> None:
+    """Register project NAME from the GitHub release VERSION of the repository at --homepage."""
+    files_name = normalize_name(name)
+    index_name = check_project_name(as_name if as_name is not None else name, "--as" if as_name is not None else "NAME")
+    if as_name is not None and index_name == files_name:
+        raise RegisterError(f"invalid --as: {as_name!r} is the same project as {name!r}")
+    check_tag(version)
+    author = _one_line(author, "--author")
+    summary = _one_line(summary, "--summary")
+    config = GitHubConfig.from_env()
+    full_name = config.repository_from_url(homepage)
+    index = open_index(ctx)
+    existing = index.load_project(index_name)
+    if existing is not None:
+        recorded = (existing.extra.get("repository") or {}).get("full_name")
+        if recorded and recorded.lower() != full_name.lower():
+            raise RegisterError(
+                f"project {index_name!r} is already registered from {recorded}, not {full_name}; delete it first or use update"
+            )
+    _run(
+        index, config, full_name,
+        index_name=index_name,
+        display_name=as_name if as_name is not None else name,
+        files_name=files_name,
+        version=version,
+        rename_to=as_name,
+        summary=summary,
+        author=author,
+        pypi_url=pypi_url,
+        allow_pypi_conflict=allow_pypi_conflict,
+    )
+
+
+@main.command()
+@click.argument("name")
+@click.argument("version")
+@_pypi_options
+@click.pass_context
+def update(ctx: click.Context, name: str, version: str, pypi_url: Optional[str], allow_pypi_conflict: bool) -> None:
+    """Add release VERSION of registered project NAME from its GitHub repository.
+
+    A release already on the index gets only the files that are new in the GitHub release;
+    existing files and their hashes stay as they are.
+    """
+    normalize_name(name)
+    check_tag(version)
+    index = open_index(ctx)
+    project = index.get_project(name)
+    config = GitHubConfig.from_env()
+    url = (project.extra.get("repository") or {}).get("url") or project.homepage
+    if not url:
+        raise RegisterError(f"project {project.name!r} has no GitHub repository recorded; register it first")
+    try:
+        full_name = config.repository_from_url(url)
+    except PagesIndexError:
+        raise RegisterError(
+            f"project {project.name!r}: its repository URL {url!r} is not on {config.web_url}; register it again"
+        ) from None
+    renamed_from = project.extra.get("renamed_from")
+    _run(
+        index, config, full_name,
+        index_name=project.normalized_name,
+        display_name=project.name,
+        files_name=renamed_from or project.normalized_name,
+        version=version,
+        rename_to=project.name if renamed_from else None,
+        summary=None,
+        author=None,
+        pypi_url=pypi_url,
+        allow_pypi_conflict=allow_pypi_conflict,
+    )
+
+
+@main.command()
+@click.argument("name")
+@click.option("--version", "version", default=None, help="Delete only this release (a tag such as v1.2.3 works).")
+@click.pass_context
+def delete(ctx: click.Context, name: str, version: Optional[str]) -> None:
+    """Delete project NAME from the index, or only its release --version, with the files."""
+    normalize_name(name)
+    parsed = str(version_from_tag(check_tag(version))) if version is not None else None
+    index = open_index(ctx)
+    project = index.get_project(name)
+    if parsed is not None:
+        release = project.release(parsed)
+        if release is None:
+            raise RegisterError(f"project {project.name!r} has no release {version!r}")
+        git_only = not release.files
+    with index.lock():
+        removed = index.remove(name, parsed)
+    for filename in removed:
+        console.print(f"deleted   {filename}", markup=False)
+    if parsed is None:
+        console.print(f"deleted project {project.normalized_name}: {len(project.releases)} releases, {len(removed)} files", markup=False)
+    else:
+        note = " (git link only)" if git_only else ""
+        console.print(f"deleted release {project.normalized_name} {parsed}{note}: {len(removed)} files", markup=False)
+
+
+__all__ = ["Plan", "RESERVED_NAMES", "check_project_name", "pre_publish_check"]

@@ -1,0 +1,600 @@
+"""A local stand-in for the GitHub REST API (and its asset storage host), for tests.
+
+:class:`FakeGitHub` runs two HTTP servers on 127.0.0.1 (any free port), each in a thread:
+
+* the **API host** (``fake.api_url``; use it as ``GITHUB_API_URL``), answering the endpoints
+  below with the shapes and status codes of the GitHub REST API docs (version 2022-11-28);
+* the **storage host** (``fake.storage_url``), where asset downloads are redirected (302), as
+  GitHub does to its object storage. It rejects (400) any request carrying an ``Authorization``
+  header, as the real storage does, so a client that leaks the token there fails.
+
+``fake.web_url`` (default ``https://github.example``; use it as ``GITHUB_SERVER_URL``) is only a
+name: repository ``html_url`` values live under it, nothing is served there. ``fake.env()`` gives
+the three environment variables for a subprocess.
+
+Endpoints (``{o}/{r}`` is case-insensitive, as on GitHub):
+
+``GET /repos/{o}/{r}``                         Get a repository (``visibility``, ``private``, ``clone_url``)
+``GET /repos/{o}/{r}/releases``                List releases (paginated; drafts only with the token)
+``GET /repos/{o}/{r}/releases/{id}``           Get a release
+``GET /repos/{o}/{r}/releases/tags/{tag}``     Get a release by tag name (404 for drafts)
+``GET /repos/{o}/{r}/releases/{id}/assets``    List release assets (paginated)
+``GET /repos/{o}/{r}/releases/assets/{id}``    Get a release asset: JSON, or with
+                                               ``Accept: application/octet-stream`` a 302 to storage
+``GET /repos/{o}/{r}/git/ref/tags/{tag}``      Get a reference (404 when the tag does not exist)
+``GET /repos/{o}/{r}/tags``                    List repository tags (paginated)
+``GET /repos/{o}/{r}/readme[?ref=TAG]``        Get a repository README (base64 ``content``)
+
+Pagination follows "Using pagination in the REST API": ``per_page`` (default
+``fake.default_per_page`` = 30, at most 100) and ``page``, with a ``Link`` header carrying
+``rel="next"``, ``"last"``, ``"first"``, ``"prev"`` as absolute URLs. Every API response carries
+``x-ratelimit-limit/-remaining/-used/-reset/-resource`` headers.
+
+Authentication: ``FakeGitHub(token="...")`` makes that the only valid token (``Authorization:
+Bearer`` or ``token``). A wrong token gets 401 ``Bad credentials``; a private or internal
+repository is 404 without a valid token (GitHub hides it); with no ``token`` set, any request may
+see everything.
+
+Faults, for retry tests: ``fake.fail(times, status, headers=..., path=..., server=..., delay=...)``
+makes the next ``times`` matching requests answer ``status`` (after ``delay`` seconds, to provoke
+client timeouts); helpers :meth:`FakeGitHub.rate_limit`
+(403 with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset``), :meth:`FakeGitHub.too_many`
+(429 with ``Retry-After``) and :meth:`FakeGitHub.server_error` (5xx).
+
+``FakeGitHub(ghes=True)`` lays the hosts out as GitHub Enterprise Server does: the API under
+``http://127.0.0.1:PORT/api/v3`` and the storage on the same host under ``/storage/`` (still
+refusing an Authorization header), so a client must keep the token to the API's path.
+
+Every request is recorded in ``fake.requests`` (:class:`Recorded`: server, method, path relative
+to that server's base URL, query, lower-cased headers), so tests can assert where the token went.
+
+Example::
+
+    with FakeGitHub(token="t0k") as gh:
+        repo = gh.add_repo("kavli/lightcurvedb", visibility="private", readme=("README.md", "# LCDB"))
+        repo.add_release("v1.0.0", {"lightcurvedb-1.0.0-py3-none-any.whl": wheel_path})
+        env = gh.env()          # GITHUB_API_URL, GITHUB_SERVER_URL, GITHUB_TOKEN
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+_ids = itertools.count(1000)
+NOW = "2026-11-30T00:00:00Z"
+
+
+@dataclass
+class Recorded:
+    """One request the fake got: ``server`` is ``"api"`` or ``"storage"``."""
+
+    server: str
+    method: str
+    path: str
+    query: Dict[str, List[str]]
+    headers: Dict[str, str]
+
+    @property
+    def authorization(self) -> Optional[str]:
+        return self.headers.get("authorization")
+
+
+@dataclass
+class FakeAsset:
+    id: int
+    name: str
+    data: bytes
+    digest: Optional[str]
+    content_type: str = "application/octet-stream"
+
+
+@dataclass
+class FakeRelease:
+    id: int
+    tag_name: str
+    draft: bool = False
+    prerelease: bool = False
+    assets: List[FakeAsset] = field(default_factory=list)
+
+
+@dataclass
+class FakeRepo:
+    """A repository on the fake: add releases, tags and READMEs to it."""
+
+    owner: "FakeGitHub"
+    full_name: str
+    visibility: str = "public"
+    clone_url: Optional[str] = None
+    default_branch: str = "main"
+    id: int = field(default_factory=lambda: next(_ids))
+    releases: List[FakeRelease] = field(default_factory=list)
+    tags: List[str] = field(default_factory=list)
+    readmes: Dict[Optional[str], Tuple[str, str]] = field(default_factory=dict)
+
+    def add_tag(self, tag: str) -> None:
+        if tag not in self.tags:
+            self.tags.append(tag)
+
+    def set_readme(self, name: str, text: str, ref: Optional[str] = None) -> None:
+        """README ``name`` with ``text`` at ``ref`` (``None``: at every ref without its own)."""
+        self.readmes[ref] = (name, text)
+
+    def add_release(
+        self,
+        tag: str,
+        assets: Optional[Dict[str, Union[bytes, Path, str]]] = None,
+        *,
+        draft: bool = False,
+        prerelease: bool = False,
+        digests: bool = True,
+        wrong_digest: Tuple[str, ...] = (),
+    ) -> FakeRelease:
+        """Add a release for ``tag`` (the tag is created too, unless it is a draft).
+
+        ``assets`` maps asset names to bytes or to a file path. ``digests=False`` leaves the
+        ``digest`` field null (older assets); names in ``wrong_digest`` get a digest that does
+        not match their bytes.
+        """
+        release = FakeRelease(id=next(_ids), tag_name=tag, draft=draft, prerelease=prerelease)
+        for name, content in (assets or {}).items():
+            data = content if isinstance(content, bytes) else Path(content).read_bytes()
+            digest = "sha256:" + hashlib.sha256(data).hexdigest() if digests else None
+            if name in wrong_digest:
+                digest = "sha256:" + hashlib.sha256(data + b"x").hexdigest()
+            release.assets.append(FakeAsset(id=next(_ids), name=name, data=data, digest=digest))
+        self.releases.append(release)
+        if not draft:
+            self.add_tag(tag)
+        return release
+
+    # -- JSON shapes ----------------------------------------------------------------------
+    @property
+    def html_url(self) -> str:
+        return f"{self.owner.web_url}/{self.full_name}"
+
+    def repo_json(self) -> Dict[str, Any]:
+        org, name = self.full_name.split("/")
+        api = f"{self.owner.api_url}/repos/{self.full_name}"
+        return {
+            "id": self.id,
+            "node_id": f"R_{self.id}",
+            "name": name,
+            "full_name": self.full_name,
+            "owner": {"login": org, "type": "Organization"},
+            "private": self.visibility != "public",
+            "visibility": self.visibility,
+            "html_url": self.html_url,
+            "url": api,
+            "clone_url": self.clone_url or f"{self.html_url}.git",
+            "git_url": f"git://{urlsplit(self.owner.web_url).netloc}/{self.full_name}.git",
+            "default_branch": self.default_branch,
+            "archived": False,
+            "disabled": False,
+        }
+
+    def asset_json(self, asset: FakeAsset, release: FakeRelease) -> Dict[str, Any]:
+        return {
+            "url": f"{self.owner.api_url}/repos/{self.full_name}/releases/assets/{asset.id}",
+            "browser_download_url": f"{self.html_url}/releases/download/{quote(release.tag_name)}/{quote(asset.name)}",
+            "id": asset.id,
+            "node_id": f"RA_{asset.id}",
+            "name": asset.name,
+            "label": "",
+            "state": "uploaded",
+            "content_type": asset.content_type,
+            "size": len(asset.data),
+            "digest": asset.digest,
+            "download_count": 0,
+            "created_at": NOW,
+            "updated_at": NOW,
+            "uploader": {"login": "releaser"},
+        }
+
+    def release_json(self, release: FakeRelease) -> Dict[str, Any]:
+        api = f"{self.owner.api_url}/repos/{self.full_name}/releases/{release.id}"
+        return {
+            "url": api,
+            "html_url": f"{self.html_url}/releases/tag/{quote(release.tag_name)}",
+            "assets_url": f"{api}/assets",
+            "upload_url": f"{api}/assets{{?name,label}}",
+            "tarball_url": f"{self.owner.api_url}/repos/{self.full_name}/tarball/{quote(release.tag_name)}",
+            "zipball_url": f"{self.owner.api_url}/repos/{self.full_name}/zipball/{quote(release.tag_name)}",
+            "id": release.id,
+            "node_id": f"RE_{release.id}",
+            "tag_name": release.tag_name,
+            "target_commitish": self.default_branch,
+            "name": release.tag_name,
+            "body": "",
+            "draft": release.draft,
+            "prerelease": release.prerelease,
+            "created_at": NOW,
+            "published_at": None if release.draft else NOW,
+            "author": {"login": "releaser"},
+            "assets": [self.asset_json(a, release) for a in release.assets],
+        }
+
+
+@dataclass
+class _Fault:
+    server: str
+    path: Optional[str]
+    status: int
+    headers: Dict[str, str]
+    body: Dict[str, Any]
+    remaining: int
+    delay: float = 0.0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, fake: "FakeGitHub", role: str):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
+        self.role = role
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        fake = self.server.fake
+        parts = urlsplit(self.path)
+        role, path = self.server.role, unquote(parts.path)
+        if fake.ghes and role == "api":
+            if path.startswith("/storage/"):
+                role, path = "storage", path[len("/storage"):]
+            elif path.startswith("/api/v3/"):
+                path = path[len("/api/v3"):]
+            else:
+                path = "/not-the-api" + path
+        record = Recorded(
+            server=role,
+            method="GET",
+            path=path,
+            query=parse_qs(parts.query),
+            headers={k.lower(): v for k, v in self.headers.items()},
+        )
+        with fake.lock:
+            fake.requests.append(record)
+            fault = fake._take_fault(record)
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)  # longer than the client's timeout: it gives up first
+            try:
+                self._json(fault.status, fault.body, fault.headers)
+            except OSError:
+                pass
+            return
+        if record.server == "storage":
+            self._storage(record)
+        else:
+            fake._api(self, record, parts.query)
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: Optional[Dict[str, str]] = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, data: Any, headers: Optional[Dict[str, str]] = None) -> None:
+        all_headers = dict(self.server.fake.rate_headers())
+        all_headers.update(headers or {})
+        self._send(status, json.dumps(data).encode(), "application/json; charset=utf-8", all_headers)
+
+    def _storage(self, record: Recorded) -> None:
+        fake = self.server.fake
+        if "authorization" in record.headers:
+            body = (
+                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidArgument</Code>"
+                b"<Message>Only one auth mechanism allowed</Message></Error>"
+            )
+            self._send(400, body, "application/xml")
+            return
+        pieces = record.path.strip("/").split("/")
+        if len(pieces) != 3 or pieces[0] != "blobs" or record.query.get("sig") != [fake.signature]:
+            self._send(403, b"<Error><Code>AccessDenied</Code></Error>", "application/xml")
+            return
+        asset = fake._asset_by_id(int(pieces[1])) if pieces[1].isdigit() else None
+        if asset is None:
+            self._send(404, b"<Error><Code>NoSuchKey</Code></Error>", "application/xml")
+            return
+        self._send(200, asset[1].data, "application/octet-stream",
+                   {"Content-Disposition": f"attachment; filename={asset[1].name}"})
+
+
+class FakeGitHub:
+    """The fake GitHub API and storage hosts (see the module docstring for what they do)."""
+
+    def __init__(
+        self,
+        *,
+        token: Optional[str] = None,
+        web_url: str = "https://github.example",
+        default_per_page: int = 30,
+        ghes: bool = False,
+    ):
+        self.token = token
+        self.ghes = ghes
+        self.web_url = web_url.rstrip("/")
+        self.default_per_page = default_per_page
+        self.repos: Dict[str, FakeRepo] = {}
+        self.requests: List[Recorded] = []
+        self.faults: List[_Fault] = []
+        self.lock = threading.Lock()
+        self.signature = hashlib.sha256(str(id(self)).encode()).hexdigest()[:16]
+        self._servers: List[_Server] = []
+        self._threads: List[threading.Thread] = []
+        self.api_url = ""
+        self.storage_url = ""
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> "FakeGitHub":
+        for role in ("api", "storage"):
+            server = _Server(self, role)
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-github-{role}", daemon=True)
+            thread.start()
+            self._servers.append(server)
+            self._threads.append(thread)
+        self.api_url = f"http://127.0.0.1:{self._servers[0].server_address[1]}"
+        self.storage_url = f"http://127.0.0.1:{self._servers[1].server_address[1]}"
+        if self.ghes:
+            self.storage_url = self.api_url + "/storage"
+            self.api_url += "/api/v3"
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers.clear()
+        self._threads.clear()
+
+    def __enter__(self) -> "FakeGitHub":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def env(self, token: Optional[str] = "default") -> Dict[str, str]:
+        """``GITHUB_API_URL``, ``GITHUB_SERVER_URL`` and (unless ``token`` is None) ``GITHUB_TOKEN``."""
+        env = {"GITHUB_API_URL": self.api_url, "GITHUB_SERVER_URL": self.web_url}
+        token = self.token if token == "default" else token
+        if token is not None:
+            env["GITHUB_TOKEN"] = token
+        return env
+
+    # -- configuration ----------------------------------------------------------------------
+    def add_repo(
+        self,
+        full_name: str,
+        *,
+        visibility: str = "public",
+        clone_url: Optional[str] = None,
+        readme: Optional[Tuple[str, str]] = None,
+        default_branch: str = "main",
+    ) -> FakeRepo:
+        """Add repository ``ORG/REPO`` (``visibility``: public, private or internal)."""
+        assert visibility in ("public", "private", "internal")
+        repo = FakeRepo(owner=self, full_name=full_name, visibility=visibility, clone_url=clone_url, default_branch=default_branch)
+        if readme is not None:
+            repo.set_readme(*readme)
+        self.repos[full_name.lower()] = repo
+        return repo
+
+    def fail(
+        self,
+        times: int,
+        status: int,
+        *,
+        headers: Optional[Dict[str, str]] = None,
+        path: Optional[str] = None,
+        server: str = "api",
+        message: str = "",
+        delay: float = 0.0,
+        body: Any = None,
+    ) -> None:
+        """Answer the next ``times`` requests to ``server`` whose path contains ``path`` with ``status``.
+
+        ``delay`` (seconds) waits before answering, to make a client with a shorter timeout time out;
+        ``body`` replaces the JSON error body (any JSON value).
+        """
+        if body is None:
+            body = {"message": message or f"fake failure {status}", "documentation_url": "https://docs.github.com/rest"}
+        self.faults.append(_Fault(server, path, status, dict(headers or {}), body, times, delay))
+
+    def rate_limit(self, times: int = 1, *, reset_in: int = 0, path: Optional[str] = None, status: int = 403) -> None:
+        """Primary rate limit exceeded: ``status`` with ``x-ratelimit-remaining: 0`` and a reset time."""
+        reset = str(int(time.time()) + reset_in)
+        self.fail(times, status, path=path, message="API rate limit exceeded",
+                  headers={"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-used": "5000",
+                           "x-ratelimit-reset": reset, "x-ratelimit-resource": "core"})
+
+    def too_many(self, times: int = 1, *, retry_after: int = 0, path: Optional[str] = None) -> None:
+        """Secondary rate limit: 429 with ``Retry-After`` seconds."""
+        self.fail(times, 429, path=path, message="You have exceeded a secondary rate limit",
+                  headers={"Retry-After": str(retry_after)})
+
+    def server_error(self, times: int = 1, *, status: int = 502, path: Optional[str] = None, server: str = "api") -> None:
+        self.fail(times, status, path=path, server=server, message="Server Error")
+
+    # -- queries for tests ------------------------------------------------------------------
+    def api_requests(self) -> List[Recorded]:
+        return [r for r in self.requests if r.server == "api"]
+
+    def storage_requests(self) -> List[Recorded]:
+        return [r for r in self.requests if r.server == "storage"]
+
+    # -- internals --------------------------------------------------------------------------
+    def rate_headers(self) -> Dict[str, str]:
+        return {
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": "4999",
+            "x-ratelimit-used": "1",
+            "x-ratelimit-reset": str(int(time.time()) + 3600),
+            "x-ratelimit-resource": "core",
+            "X-GitHub-Media-Type": "github.v3; format=json",
+        }
+
+    def _take_fault(self, record: Recorded) -> Optional[_Fault]:
+        for fault in self.faults:
+            if fault.remaining > 0 and fault.server == record.server and (fault.path is None or fault.path in record.path):
+                fault.remaining -= 1
+                return fault
+        return None
+
+    def _asset_by_id(self, asset_id: int) -> Optional[Tuple[FakeRepo, FakeAsset, FakeRelease]]:
+        for repo in self.repos.values():
+            for release in repo.releases:
+                for asset in release.assets:
+                    if asset.id == asset_id:
+                        return repo, asset, release
+        return None
+
+    def _auth(self, record: Recorded) -> Optional[bool]:
+        """True: valid token; False: no token; None: a wrong token (401)."""
+        header = record.authorization
+        if header is None:
+            return False
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() not in ("bearer", "token") or not value:
+            return None
+        if self.token is None:
+            return True
+        return True if value == self.token else None
+
+    def _page(self, handler: _Handler, record: Recorded, items: List[Any]) -> None:
+        try:
+            per_page = min(100, max(1, int(record.query.get("per_page", [self.default_per_page])[0])))
+            page = max(1, int(record.query.get("page", ["1"])[0]))
+        except ValueError:
+            handler._json(422, {"message": "Validation Failed"})
+            return
+        last = max(1, -(-len(items) // per_page))
+        chunk = items[(page - 1) * per_page: page * per_page]
+        links = []
+
+        def link(n: int, rel: str) -> str:
+            return f'<{self.api_url}{quote(record.path)}?{urlencode({"per_page": per_page, "page": n})}>; rel="{rel}"'
+
+        if page < last:
+            links.append(link(page + 1, "next"))
+            links.append(link(last, "last"))
+        if page > 1:
+            links.append(link(1, "first"))
+            links.append(link(page - 1, "prev"))
+        handler._json(200, chunk, {"Link": ", ".join(links)} if links else None)
+
+    def _api(self, handler: _Handler, record: Recorded, raw_query: str) -> None:
+        not_found = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
+        auth = self._auth(record)
+        if auth is None:
+            handler._json(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"})
+            return
+        pieces = record.path.strip("/").split("/")
+        if len(pieces) < 3 or pieces[0] != "repos":
+            handler._json(404, not_found)
+            return
+        repo = self.repos.get(f"{pieces[1]}/{pieces[2]}".lower())
+        if repo is None or (repo.visibility != "public" and self.token is not None and not auth):
+            handler._json(404, not_found)
+            return
+        rest = pieces[3:]
+        if not rest:
+            handler._json(200, repo.repo_json())
+            return
+        can_see_drafts = auth or self.token is None
+        releases = [r for r in repo.releases if can_see_drafts or not r.draft]
+        if rest == ["releases"]:
+            self._page(handler, record, [repo.release_json(r) for r in reversed(releases)])
+            return
+        if len(rest) == 3 and rest[:2] == ["releases", "tags"]:
+            for r in repo.releases:
+                if r.tag_name == rest[2] and not r.draft:
+                    handler._json(200, repo.release_json(r))
+                    return
+            handler._json(404, not_found)
+            return
+        if len(rest) == 3 and rest[:2] == ["releases", "assets"] and rest[2].isdigit():
+            found = self._asset_by_id(int(rest[2]))
+            if found is None or found[0] is not repo:
+                handler._json(404, not_found)
+                return
+            _repo, asset, release = found
+            if "application/octet-stream" in record.headers.get("accept", ""):
+                location = f"{self.storage_url}/blobs/{asset.id}/{quote(asset.name)}?sig={self.signature}&X-Amz-Expires=300"
+                handler._send(302, b"", "text/html", {"Location": location})
+                return
+            handler._json(200, repo.asset_json(asset, release))
+            return
+        if len(rest) >= 2 and rest[0] == "releases" and rest[1].isdigit():
+            release = next((r for r in releases if r.id == int(rest[1])), None)
+            if release is None:
+                handler._json(404, not_found)
+                return
+            if len(rest) == 2:
+                handler._json(200, repo.release_json(release))
+                return
+            if rest[2:] == ["assets"]:
+                self._page(handler, record, [repo.asset_json(a, release) for a in release.assets])
+                return
+        if len(rest) >= 4 and rest[:3] == ["git", "ref", "tags"]:
+            tag = "/".join(rest[3:])
+            if tag in repo.tags:
+                handler._json(200, {
+                    "ref": f"refs/tags/{tag}",
+                    "node_id": "REF_x",
+                    "url": f"{self.api_url}/repos/{repo.full_name}/git/refs/tags/{quote(tag)}",
+                    "object": {"type": "commit", "sha": hashlib.sha1(tag.encode()).hexdigest(), "url": ""},
+                })
+            else:
+                handler._json(404, not_found)
+            return
+        if rest == ["tags"]:
+            self._page(handler, record, [{"name": t, "commit": {"sha": hashlib.sha1(t.encode()).hexdigest()}} for t in reversed(repo.tags)])
+            return
+        if rest == ["readme"]:
+            ref = record.query.get("ref", [None])[0]
+            if ref is not None and ref not in repo.tags and ref != repo.default_branch:
+                handler._json(404, {"message": f"No commit found for the ref {ref}", "status": "404"})
+                return
+            found_readme = repo.readmes.get(ref) or repo.readmes.get(None)
+            if found_readme is None:
+                handler._json(404, not_found)
+                return
+            name, text = found_readme
+            handler._json(200, {
+                "type": "file",
+                "encoding": "base64",
+                "size": len(text.encode()),
+                "name": name,
+                "path": name,
+                "content": base64.encodebytes(text.encode()).decode(),
+                "sha": hashlib.sha1(text.encode()).hexdigest(),
+                "html_url": f"{repo.html_url}/blob/{ref or repo.default_branch}/{name}",
+            })
+            return
+        handler._json(404, not_found)
+
+
+__all__ = ["FakeGitHub", "FakeRepo", "FakeRelease", "Recorded"]
