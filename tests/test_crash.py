@@ -9,8 +9,7 @@ Two kinds of kill:
   (tests/crashhook.py: ``tempfile.mkstemp``, ``os.fsync``, ``os.replace``, ``os.link``,
   ``os.unlink``, ``os.rmdir``, ``os.mkdir``, ``shutil.rmtree``, ``shutil.copyfile``) and SIGKILLs
   itself just before or just after step N; every N is tried once, then random ones; `register`
-  (once issue 3 is merged) runs as a real subprocess under the same hook, against the local
-  GitHub server;
+  runs as a real subprocess under the same hook, against the local GitHub server;
 * at a random time: a real ``python -m pagesindex`` subprocess killed after a random delay.
 
 PAGESINDEX_CRASH_ITERATIONS (default 60) sets the forked kills per command; the figures are
