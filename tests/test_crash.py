@@ -1,4 +1,4 @@
-"""Crash safety: `add` and `build` killed with SIGKILL at many points, again and again.
+"""Crash safety: `add`, `build` and `register` killed with SIGKILL at many points, again and again.
 
 After each kill: every record is valid JSON and points only at complete files whose bytes match
 it; `pagesindex verify` passes or names exactly what to redo; and redoing the command brings the
