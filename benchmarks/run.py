@@ -43,10 +43,11 @@ END_MARK = "<!-- results:end -->"
 
 # -- running children ------------------------------------------------------------------------
 class Run:
-    """One child process: wall seconds, peak RSS in MiB, exit status and output."""
+    """One child process: wall seconds, CPU seconds (user + system), peak RSS in MiB, status, output."""
 
-    def __init__(self, seconds: float, peak_mib: float, status: int, stdout: str, stderr: str):
+    def __init__(self, seconds: float, peak_mib: float, status: int, stdout: str, stderr: str, cpu: float = 0.0):
         self.seconds = seconds
+        self.cpu = cpu
         self.peak_mib = peak_mib
         self.status = status
         self.stdout = stdout
@@ -68,7 +69,7 @@ def run(cmd: Sequence[str], *, cwd: Optional[Path] = None, check: bool = True, e
         out.seek(0)
         err.seek(0)
         result = Run(seconds, usage.ru_maxrss / 1024, proc.returncode, out.read().decode(errors="replace"),
-                     err.read().decode(errors="replace"))
+                     err.read().decode(errors="replace"), usage.ru_utime + usage.ru_stime)
     if check and result.status != 0:
         raise SystemExit(f"failed ({result.status}): {' '.join(map(str, cmd))}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     return result
@@ -86,6 +87,15 @@ def init(root: Path) -> None:
 
 def child(*args: object) -> Run:
     return run([sys.executable, str(HERE / "child.py"), *args])
+
+
+def rec(r: "Run", seconds: Optional[float] = None) -> Dict:
+    """A figure: wall seconds (or ``seconds`` measured inside the child), CPU seconds, peak MiB."""
+    return {"seconds": r.seconds if seconds is None else seconds, "cpu": r.cpu, "peak_mib": r.peak_mib}
+
+
+def show(label: str, fig: Dict, extra: str = "") -> None:
+    say(f"  {label:<44}{fig['seconds']:9.3f} s  (CPU {fig['cpu']:7.2f} s)  {fig['peak_mib']:6.0f} MiB{extra}")
 
 
 def load() -> str:
@@ -221,37 +231,35 @@ def bench_ingest(cache: Path, wheels: List[Path], peers: bool) -> Dict:
             while fh.read(1 << 20):
                 pass
     floor = child("floor", *files)
-    res: Dict = {"wheels": len(files), "bytes": total, "floor": {"seconds": floor.json()["seconds"], "peak_mib": floor.peak_mib}}
-    say(f"  floor (read + sha256 once):          {floor.json()['seconds']:8.2f} s  {floor.peak_mib:7.0f} MiB")
+    res: Dict = {"wheels": len(files), "bytes": total, "floor": rec(floor, floor.json()["seconds"])}
+    show("floor (read + sha256 once)", res["floor"])
 
     work = cache / "ingest-work"
     shutil.rmtree(work, ignore_errors=True)
     init(work / "cli")
     add = pagesindex("--index", work / "cli", "add", *files)
     build = pagesindex("--index", work / "cli", "build")
-    cli_seconds = add.seconds + build.seconds
-    res["cli"] = {"seconds": cli_seconds, "add": add.seconds, "build": build.seconds,
-                  "peak_mib": max(add.peak_mib, build.peak_mib)}
-    say(f"  pagesindex add + build (CLI):        {cli_seconds:8.2f} s  {res['cli']['peak_mib']:7.0f} MiB"
-        f"   (add {add.seconds:.2f} s, build {build.seconds:.2f} s)")
+    res["cli"] = {"seconds": add.seconds + build.seconds, "cpu": add.cpu + build.cpu,
+                  "peak_mib": max(add.peak_mib, build.peak_mib), "add": rec(add), "build": rec(build)}
+    show("pagesindex add + build (CLI)", res["cli"], f"   (add {add.seconds:.2f} s, build {build.seconds:.2f} s)")
     shutil.rmtree(work / "cli", ignore_errors=True)
 
     init(work / "api")
     api = child("ingest", work / "api", *files)
     a = api.json()
-    res["api"] = {"seconds": a["seconds"], "inspect": a["inspect"], "add": a["add"], "build": a["build"], "peak_mib": api.peak_mib}
-    say(f"  pagesindex API (in process):         {a['seconds']:8.2f} s  {api.peak_mib:7.0f} MiB"
-        f"   (inspect {a['inspect']:.2f} s, add {a['add']:.2f} s, build {a['build']:.2f} s)")
+    res["api"] = dict(rec(api, a["seconds"]), inspect=a["inspect"], add=a["add"], build=a["build"])
+    show("pagesindex API (in process)", res["api"],
+         f"   (inspect {a['inspect']:.2f} s, add {a['add']:.2f} s, build {a['build']:.2f} s)")
     shutil.rmtree(work / "api", ignore_errors=True)
 
     if peers:
         s5 = run([peers_bin("simple503"), "--copy", "--extract-metadata", "--sort", folder, work / "simple503"])
-        res["simple503"] = {"seconds": s5.seconds, "peak_mib": s5.peak_mib}
-        say(f"  simple503 --copy --extract-metadata --sort: {s5.seconds:8.2f} s  {s5.peak_mib:7.0f} MiB")
+        res["simple503"] = rec(s5)
+        show("simple503 --copy --extract-metadata --sort", res["simple503"])
         shutil.rmtree(work / "simple503", ignore_errors=True)
     fl = res["floor"]["seconds"]
-    say(f"  ratios: CLI / floor {cli_seconds / fl:.2f}x, API / floor {a['seconds'] / fl:.2f}x"
-        + (f", simple503 / CLI {res['simple503']['seconds'] / cli_seconds:.2f}x" if peers else ""))
+    say(f"  ratios: CLI / floor {res['cli']['seconds'] / fl:.2f}x, API / floor {a['seconds'] / fl:.2f}x"
+        + (f", simple503 / CLI {res['simple503']['seconds'] / res['cli']['seconds']:.2f}x" if peers else ""))
     shutil.rmtree(work, ignore_errors=True)
     res["load"] = load()
     return res
@@ -296,33 +304,32 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
     say(f"build: {st['projects']} projects, {st['files']} files, load {load()}")
     shutil.rmtree(site, ignore_errors=True)
     full = pagesindex("--index", root, "build", "--out", site)
-    res["full"] = {"seconds": full.seconds, "peak_mib": full.peak_mib}
-    say(f"  pagesindex full build (CLI):         {full.seconds:8.2f} s  {full.peak_mib:7.0f} MiB")
+    res["full"] = rec(full)
+    show("pagesindex full build (CLI)", res["full"])
 
     nochange = pagesindex("--index", root, "build", "--out", site)
     nochange_api = child("build", root, site)
-    res["nochange"] = {"seconds": nochange.seconds, "peak_mib": nochange.peak_mib,
-                       "api_seconds": nochange_api.json()["seconds"], "api_peak_mib": nochange_api.peak_mib}
-    say(f"  pagesindex no-change build (CLI):    {nochange.seconds:8.2f} s  {nochange.peak_mib:7.0f} MiB"
-        f"   (API {nochange_api.json()['seconds']:.3f} s)")
+    res["nochange"] = dict(rec(nochange), api=rec(nochange_api, nochange_api.json()["seconds"]))
+    show("pagesindex no-change build (CLI)", res["nochange"])
+    show("pagesindex no-change build (API)", res["nochange"]["api"])
 
     # One project changes: a new release is added (then removed again, so the state is kept).
-    name = Index(root).project_names()[len(Index(root).project_names()) // 2]
+    names = Index(root).project_names()
+    name = names[len(names) // 2]
     display = Index(root).get_project(name).name
     changes = []
     for i, how in enumerate(("cli", "api")):
         wheel = one_change_wheel(cache, display, f"99.0.{i}")
         pagesindex("--index", root, "add", wheel)
         if how == "cli":
-            r = pagesindex("--index", root, "build", "--out", site)
-            changes.append((r.seconds, r.peak_mib))
+            changes.append(rec(pagesindex("--index", root, "build", "--out", site)))
         else:
             r = child("build", root, site)
-            changes.append((r.json()["seconds"], r.peak_mib))
+            changes.append(rec(r, r.json()["seconds"]))
         pagesindex("--index", root, "remove", name, f"99.0.{i}")
-    res["one"] = {"seconds": changes[0][0], "peak_mib": changes[0][1], "api_seconds": changes[1][0], "api_peak_mib": changes[1][1]}
-    say(f"  pagesindex one-project rebuild (CLI):{changes[0][0]:8.2f} s  {changes[0][1]:7.0f} MiB"
-        f"   (API {changes[1][0]:.3f} s)")
+    res["one"] = dict(changes[0], api=changes[1])
+    show("pagesindex one-project rebuild (CLI)", res["one"])
+    show("pagesindex one-project rebuild (API)", res["one"]["api"])
     shutil.rmtree(site, ignore_errors=True)
 
     if peers:
@@ -337,16 +344,12 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
         line = jsonl_line(wheel.name, wheel.read_bytes(), requires_python=">=3.9", stamp=int(time.time()), metadata=meta)
         changed.write_text(jsonl.read_text() + line + "\n")
         d_one = run([*cmd, "--package-list-json", changed, "--previous-package-list-json", jsonl])
-        res["dumb_pypi"] = {
-            "full": {"seconds": d_full.seconds, "peak_mib": d_full.peak_mib},
-            "one": {"seconds": d_one.seconds, "peak_mib": d_one.peak_mib},
-            "nochange": {"seconds": d_same.seconds, "peak_mib": d_same.peak_mib},
-        }
-        say(f"  dumb-pypi full build:                {d_full.seconds:8.2f} s  {d_full.peak_mib:7.0f} MiB")
-        say(f"  dumb-pypi partial rebuild (1 project):{d_one.seconds:7.2f} s  {d_one.peak_mib:7.0f} MiB")
-        say(f"  dumb-pypi no-change:                 {d_same.seconds:8.2f} s  {d_same.peak_mib:7.0f} MiB")
-        say(f"  ratios: full dumb-pypi / ours {d_full.seconds / full.seconds:.2f}x, "
-            f"one-project dumb-pypi / ours {d_one.seconds / changes[0][0]:.1f}x (API {d_one.seconds / changes[1][0]:.1f}x)")
+        res["dumb_pypi"] = {"full": rec(d_full), "one": rec(d_one), "nochange": rec(d_same)}
+        show("dumb-pypi full build", res["dumb_pypi"]["full"])
+        show("dumb-pypi partial rebuild (one project)", res["dumb_pypi"]["one"])
+        show("dumb-pypi no-change", res["dumb_pypi"]["nochange"])
+        say(f"  ratios: full dumb-pypi / ours {d_full.seconds / full.seconds:.2f}x, one-project dumb-pypi / ours "
+            f"{d_one.seconds / changes[0]['seconds']:.1f}x (API {d_one.seconds / changes[1]['seconds']:.1f}x)")
         shutil.rmtree(out, ignore_errors=True)
     res["load"] = load()
     return res
@@ -441,38 +444,46 @@ def fmt_s(x: Optional[float]) -> str:
     return f"{x:.3f} s" if x < 1 else f"{x:.2f} s"
 
 
+def cell(fig: Optional[Dict], name: str = "") -> str:
+    if not fig:
+        return "-"
+    return f"{name + ' ' if name else ''}{fmt_s(fig['seconds'])} (CPU {fmt_s(fig['cpu'])}), {fig['peak_mib']:.0f} MiB"
+
+
+def ratio(peer: Optional[Dict], ours: Dict) -> str:
+    if not peer:
+        return "-"
+    cpu = f"; CPU {peer['cpu'] / ours['cpu']:.1f}x" if ours.get("cpu") else ""
+    return f"{peer['seconds'] / ours['seconds']:.1f}x{cpu}"
+
+
 def table(results: Dict) -> str:
-    rows = ["| measure | pagesindex | peer | ratio (peer / ours) | goal |", "|---|---|---|---|---|"]
+    """The figures as a Markdown table: ours, the peer's, peer / ours (wall; CPU), the goal."""
+    rows = ["| measure | pagesindex: wall (CPU), peak memory | peer | peer / ours | goal |", "|---|---|---|---|---|"]
     ing = results.get("ingest")
     if ing:
-        fl = ing["floor"]["seconds"]
-        cli = ing["cli"]["seconds"]
         s5 = ing.get("simple503")
-        rows.append(
-            f"| ingest {ing['wheels']} wheels ({ing['bytes'] / 1e9:.2f} GB): add + build, CLI | {fmt_s(cli)}, {ing['cli']['peak_mib']:.0f} MiB "
-            f"| simple503 {fmt_s(s5['seconds']) + ', ' + format(s5['peak_mib'], '.0f') + ' MiB' if s5 else '-'} "
-            f"| {s5['seconds'] / cli:.2f}x | >= 4x |" if s5 else
-            f"| ingest {ing['wheels']} wheels: add + build, CLI | {fmt_s(cli)} | - | - | >= 4x |")
-        rows.append(f"| ingest, same, through the Python API | {fmt_s(ing['api']['seconds'])}, {ing['api']['peak_mib']:.0f} MiB | "
-                    f"{'simple503 ' + fmt_s(s5['seconds']) if s5 else '-'} | {s5['seconds'] / ing['api']['seconds']:.2f}x | >= 4x |"
-                    if s5 else f"| ingest, Python API | {fmt_s(ing['api']['seconds'])} | - | - | >= 4x |")
-        rows.append(f"| ingest vs floor (read + sha256 once: {fmt_s(fl)}, {ing['floor']['peak_mib']:.0f} MiB) | CLI {cli / fl:.2f}x, API {ing['api']['seconds'] / fl:.2f}x of floor | | | <= 1.5x |")
+        fl = ing["floor"]
+        what = f"{ing['wheels']} wheels, {ing['bytes'] / 1e9:.2f} GB"
+        rows.append(f"| ingest {what}: `add` + `build` (CLI) | {cell(ing['cli'])} | {cell(s5, 'simple503')} | {ratio(s5, ing['cli'])} | >= 4x faster |")
+        rows.append(f"| ingest, same, Python API (no start-up) | {cell(ing['api'])} | {cell(s5, 'simple503')} | {ratio(s5, ing['api'])} | >= 4x faster |")
+        rows.append(f"| ingest / floor (read + sha256 once: {cell(fl)}) | CLI {ing['cli']['seconds'] / fl['seconds']:.2f}x, "
+                    f"API {ing['api']['seconds'] / fl['seconds']:.2f}x | simple503 {s5['seconds'] / fl['seconds']:.2f}x | | <= 1.5x |"
+                    if s5 else f"| ingest / floor ({cell(fl)}) | CLI {ing['cli']['seconds'] / fl['seconds']:.2f}x | | | <= 1.5x |")
     b = results.get("build")
     if b:
-        d = b.get("dumb_pypi")
-        rows.append(f"| full build, {b['projects']} projects / {b['files']} files | {fmt_s(b['full']['seconds'])}, {b['full']['peak_mib']:.0f} MiB | "
-                    + (f"dumb-pypi {fmt_s(d['full']['seconds'])}, {d['full']['peak_mib']:.0f} MiB | {d['full']['seconds'] / b['full']['seconds']:.2f}x" if d else "- | -")
-                    + " | >= 3x |")
-        rows.append(f"| one-project rebuild (CLI; API) | {fmt_s(b['one']['seconds'])}; {fmt_s(b['one']['api_seconds'])}, {b['one']['peak_mib']:.0f} MiB | "
-                    + (f"dumb-pypi partial {fmt_s(d['one']['seconds'])}, {d['one']['peak_mib']:.0f} MiB | {d['one']['seconds'] / b['one']['seconds']:.1f}x; {d['one']['seconds'] / b['one']['api_seconds']:.1f}x" if d else "- | -")
-                    + " | < 0.3 s, >= 20x |")
-        rows.append(f"| no-change build (CLI; API) | {fmt_s(b['nochange']['seconds'])}; {fmt_s(b['nochange']['api_seconds'])}, {b['nochange']['peak_mib']:.0f} MiB | "
-                    + (f"dumb-pypi {fmt_s(d['nochange']['seconds'])}, {d['nochange']['peak_mib']:.0f} MiB | {d['nochange']['seconds'] / b['nochange']['seconds']:.1f}x" if d else "- | -")
-                    + " | < 0.5 s |")
+        d = b.get("dumb_pypi") or {}
+        what = f"{b['projects']:,} projects, {b['files']:,} files"
+        rows.append(f"| full build, {what} | {cell(b['full'])} | {cell(d.get('full'), 'dumb-pypi')} | {ratio(d.get('full'), b['full'])} | >= 3x faster |")
+        rows.append(f"| one-project rebuild (CLI) | {cell(b['one'])} | {cell(d.get('one'), 'dumb-pypi partial')} | {ratio(d.get('one'), b['one'])} | < 0.3 s, >= 20x |")
+        rows.append(f"| one-project rebuild (API) | {cell(b['one']['api'])} | | {ratio(d.get('one'), b['one']['api'])} | < 0.3 s, >= 20x |")
+        rows.append(f"| no-change build (CLI) | {cell(b['nochange'])} | {cell(d.get('nochange'), 'dumb-pypi')} | {ratio(d.get('nochange'), b['nochange'])} | < 0.5 s |")
+        rows.append(f"| no-change build (API) | {cell(b['nochange']['api'])} | | | < 0.5 s |")
     c = results.get("client")
     if c:
-        rows.append(f"| bytes to resolve 1 project, 20 releases: page + 20 sidecars | {c['ours']:,} B ({c['ours_gz']:,} B gzip) | "
-                    f"page + 20 wheels {c['page_html'] + c['wheels']:,} B | {(c['page_html'] + c['wheels']) / c['ours']:.1f}x | |")
+        rows.append(f"| bytes to resolve 1 project with 20 releases: project page + 20 sidecars | {c['ours']:,} B "
+                    f"({c['ours_gz']:,} B gzip) | page + 20 wheels {c['page_html'] + c['wheels']:,} B | "
+                    f"{(c['page_html'] + c['wheels']) / c['ours']:.1f}x fewer | |")
     return "\n".join(rows)
 
 
