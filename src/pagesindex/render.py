@@ -34,7 +34,7 @@ import jinja2
 
 from . import __version__
 from .errors import IndexStateError
-from .inspect import hash_file, read_wheel_metadata
+from .inspect import extract_wheel_metadata, hash_file, read_wheel_metadata
 from .model import WHEEL, Project
 from .state import Index, atomic_write
 
@@ -165,25 +165,50 @@ class Renderer:
         self.out = Path(out)
         self.env = make_environment(index)
         self.result = BuildResult()
+        self._dirs: Set[Path] = set()
 
     # -- low-level writes -----------------------------------------------------------------
+    def _mkdir(self, folder: Path) -> None:
+        if folder not in self._dirs:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(folder)
+
     def write(self, rel: str, data: bytes) -> None:
+        """Write one output when its bytes differ from what is there.
+
+        Site files are derived from the state, so they are not fsynced: a new file is written in
+        place, a changed one through a temporary file and a rename (readers never see half a
+        page). The build manifest, written last and synced, is what marks the build done.
+        """
         path = self.out / rel
         try:
-            if path.stat().st_size == len(data) and path.read_bytes() == data:
+            if os.stat(path).st_size == len(data) and path.read_bytes() == data:
                 return
         except FileNotFoundError:
-            pass
-        atomic_write(path, data)
+            self._mkdir(path.parent)
+            with open(path, "wb") as fh:
+                fh.write(data)
+            self.result.written.append(rel)
+            return
+        tmp = path.with_name(f".tmp-{path.name}")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
         self.result.written.append(rel)
 
     def place_file(self, rel: str, src: Path, sha256: str, size: int) -> None:
         """Put a distribution file at ``rel``: a hard link to the state's file, else a copy."""
         dst = self.out / rel
-        with contextlib.suppress(FileNotFoundError):
-            if os.path.samefile(src, dst):
-                return
-            if dst.stat().st_size == size and hash_file(dst)[0] == sha256:
+        try:
+            st_dst = os.stat(dst)
+        except FileNotFoundError:
+            st_dst = None
+        if st_dst is not None:
+            with contextlib.suppress(FileNotFoundError):
+                st_src = os.stat(src)
+                if (st_src.st_ino, st_src.st_dev) == (st_dst.st_ino, st_dst.st_dev):
+                    return
+            if st_dst.st_size == size and hash_file(dst)[0] == sha256:
                 return
         if not src.is_file():
             raise IndexStateError(f"missing distribution file {str(src)!r} (recorded in the state)")
@@ -192,7 +217,15 @@ class Renderer:
             raise IndexStateError(
                 f"{str(src)!r} does not match its record (sha256 {actual[:12]}…, recorded {sha256[:12]}…); run 'pagesindex verify'"
             )
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        self._mkdir(dst.parent)
+        if st_dst is None:
+            try:
+                os.link(src, dst)
+            except OSError:
+                pass
+            else:
+                self.result.written.append(rel)
+                return
         tmp = dst.with_name(f".tmp-{dst.name}")
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -241,7 +274,7 @@ class Renderer:
                     }
                 )
                 rel = f"{SITE_PACKAGES}/{name}/{f.filename}"
-                src = self.index.file_path(name, f.filename)
+                src = self.index.packages_dir / name / f.filename
                 self.place_file(rel, src, f.sha256, f.size)
                 outputs.add(rel)
                 if f.kind == WHEEL and f.core_metadata_sha256:
@@ -251,7 +284,9 @@ class Renderer:
                     with contextlib.suppress(FileNotFoundError):
                         current = hashlib.sha256(existing.read_bytes()).hexdigest()
                     if current != f.core_metadata_sha256:
-                        metadata = read_wheel_metadata(src, f.filename)
+                        metadata = extract_wheel_metadata(src)
+                        if metadata is None or hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
+                            metadata = read_wheel_metadata(src, f.filename)
                         if hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
                             raise IndexStateError(f"{f.filename}: METADATA does not match its record; run 'pagesindex verify'")
                         self.write(meta_rel, metadata)
