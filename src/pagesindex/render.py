@@ -113,11 +113,13 @@ def file_url(project: Project, filename: str) -> str:
 def project_json(project: Project) -> Dict[str, Any]:
     """The PEP 691 project detail (api-version 1.1, with PEP 700 ``versions``/``size``/``upload-time``)."""
     files = []
-    for release in project.sorted_releases(newest_first=False):
+    name = project.normalized_name
+    releases = project.sorted_releases(newest_first=False)
+    for release in releases:
         for f in sorted(release.files, key=lambda f: f.filename):
             entry: Dict[str, Any] = {
                 "filename": f.filename,
-                "url": file_url(project, f.filename),
+                "url": f"../{SITE_PACKAGES}/{name}/{f.filename}",
                 "hashes": {"sha256": f.sha256},
             }
             if f.requires_python:
@@ -134,14 +136,16 @@ def project_json(project: Project) -> Dict[str, Any]:
             files.append(entry)
     return {
         "meta": {"api-version": API_VERSION},
-        "name": project.normalized_name,
-        "versions": [r.version for r in project.sorted_releases(newest_first=False)],
+        "name": name,
+        "versions": [r.version for r in releases],
         "files": files,
     }
 
 
 def _json_bytes(data: Any) -> bytes:
-    return (json.dumps(data, indent=1, sort_keys=False, ensure_ascii=False) + "\n").encode("utf-8")
+    # Compact separators: json's C encoder is used only without ``indent`` (about 10x faster),
+    # and clients download fewer bytes.
+    return (json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def project_card(project: Project) -> Dict[str, Any]:
@@ -264,7 +268,7 @@ class Renderer:
                 files.append(
                     {
                         "filename": f.filename,
-                        "url": file_url(project, f.filename),
+                        "url": f"../{SITE_PACKAGES}/{name}/{f.filename}",
                         "sha256": f.sha256,
                         "requires_python": f.requires_python,
                         "core_metadata": f.core_metadata_sha256,
