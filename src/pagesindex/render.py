@@ -13,7 +13,7 @@ Site layout (every link relative, so the site works at any base URL):
 ``.nojekyll``
     tells GitHub Pages to serve folders that start with ``_``.
 
-Builds are incremental: ``.pagesindex-build.json`` in the output folder remembers, per project,
+Builds are incremental: ``.pagesindex-build`` in the output folder remembers, per project,
 the record it was rendered from and the outputs it owns. A project whose record did not change is
 not read again; a file is written only when its bytes differ; a build with no change writes
 nothing.
@@ -40,7 +40,7 @@ from .state import Index, atomic_write
 
 #: PEP 629 / PEP 691 API version of the pages (1.1: PEP 700 fields).
 API_VERSION = "1.1"
-MANIFEST = ".pagesindex-build.json"
+MANIFEST = ".pagesindex-build"
 STATIC_DIR = "_static"
 SITE_PACKAGES = "packages"
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -336,14 +336,33 @@ class Renderer:
         return outputs
 
 
-def _load_manifest(out: Path) -> Dict[str, Any]:
+#: Manifest format: a JSON header line, then one line per project, sorted by name:
+#: ``name TAB record-mtime-ns TAB record-size TAB record-sha256 TAB card-json TAB outputs-json``.
+#: Lines of unchanged projects are carried over as text, so a build that changes one project (or
+#: none) neither parses nor re-encodes the other projects' entries.
+MANIFEST_FORMAT = 2
+_OLD_MANIFESTS = (".pagesindex-build.json",)
+
+
+def _load_manifest(out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
+    """``(header, {project name: manifest line})``; empty when absent or of another format."""
     try:
-        data = json.loads((out / MANIFEST).read_bytes())
-        if isinstance(data, dict) and data.get("format") == 1:
-            return data
+        text = (out / MANIFEST).read_text(encoding="utf-8")
+        head, _, body = text.partition("\n")
+        header = json.loads(head)
+        if isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT:
+            lines = {}
+            for line in body.split("\n"):
+                if line:
+                    lines[line[: line.index("\t")]] = line
+            return header, lines
     except (FileNotFoundError, ValueError):
         pass
-    return {"format": 1, "fingerprint": None, "projects": {}, "root": []}
+    return {"format": MANIFEST_FORMAT, "fingerprint": None, "root": []}, {}
+
+
+def _manifest_line(name: str, stat_key: "tuple[int, int]", digest: str, card_json: str, outputs_json: str) -> str:
+    return f"{name}\t{stat_key[0]}\t{stat_key[1]}\t{digest}\t{card_json}\t{outputs_json}"
 
 
 def build_site(
@@ -361,12 +380,12 @@ def build_site(
     out = Path(out) if out is not None else index.root / "_site"
     out.mkdir(parents=True, exist_ok=True)
     renderer = Renderer(index, out)
-    manifest = _load_manifest(out)
+    header, old_lines = _load_manifest(out)
     fp = fingerprint(index)
-    full = manifest.get("fingerprint") != fp
-    old_projects: Dict[str, Any] = manifest.get("projects", {})
-    new_projects: Dict[str, Any] = {}
-    changed = full
+    full = header.get("fingerprint") != fp
+    new_lines: Dict[str, str] = {}
+    changed = full  # something the root page shows may differ
+    dirty = full  # the manifest must be written again
 
     records = {}
     if index.projects_dir.is_dir():
@@ -377,51 +396,50 @@ def build_site(
     for name in sorted(records):
         entry = records[name]
         st = entry.stat()
-        stat_key = [st.st_mtime_ns, st.st_size]
-        old = old_projects.get(name)
-        if not full and old and old.get("stat") == stat_key:
-            new_projects[name] = old
+        stat_key = (st.st_mtime_ns, st.st_size)
+        old = old_lines.get(name)
+        old_parts = old.split("\t", 5) if old else None
+        if not full and old_parts and old_parts[1] == str(stat_key[0]) and old_parts[2] == str(stat_key[1]):
+            new_lines[name] = old
             continue
         data = Path(entry.path).read_bytes()
         digest = hashlib.sha256(data).hexdigest()
-        if not full and old and old.get("sha256") == digest:
-            new_projects[name] = dict(old, stat=stat_key)
+        dirty = True
+        if not full and old_parts and old_parts[3] == digest:
+            new_lines[name] = _manifest_line(name, stat_key, digest, old_parts[4], old_parts[5])
             continue
         project = Index._parse_record(Path(entry.path), data)
         if progress:
             progress(name)
         outputs = renderer.project_outputs(project)
-        stale = set(old.get("outputs", [])) - outputs if old else set()
+        stale = set(json.loads(old_parts[5])) - outputs if old_parts else set()
         renderer.remove(stale)
-        new_projects[name] = {
-            "stat": stat_key,
-            "sha256": digest,
-            "outputs": sorted(outputs),
-            "card": project_card(project),
-        }
+        new_lines[name] = _manifest_line(
+            name, stat_key, digest,
+            json.dumps(project_card(project), sort_keys=True, separators=(",", ":")),
+            json.dumps(sorted(outputs), separators=(",", ":")),
+        )
         renderer.result.rendered.append(name)
         changed = True
-    for name in sorted(set(old_projects) - set(new_projects)):
-        renderer.remove(old_projects[name].get("outputs", []))
-        changed = True
+    for name in sorted(set(old_lines) - set(new_lines)):
+        renderer.remove(json.loads(old_lines[name].split("\t", 5)[5]))
+        changed = dirty = True
 
-    root_outputs = set(manifest.get("root", []))
+    root_outputs = set(header.get("root", []))
     if changed or not (out / "index.html").exists():
-        new_root = renderer.root_outputs([p["card"] for p in new_projects.values()])
+        cards = json.loads("[" + ",".join(line.split("\t", 5)[4] for line in new_lines.values()) + "]")
+        new_root = renderer.root_outputs(cards)
         renderer.remove(root_outputs - new_root)
+        if new_root != root_outputs:
+            dirty = True
         root_outputs = new_root
-    new_manifest = {
-        "format": 1,
-        "fingerprint": fp,
-        "projects": new_projects,
-        "root": sorted(root_outputs),
-    }
-    data = json.dumps(new_manifest, sort_keys=True, separators=(",", ":")).encode()
-    try:
-        unchanged = (out / MANIFEST).read_bytes() == data
-    except FileNotFoundError:
-        unchanged = False
-    if not unchanged:
-        atomic_write(out / MANIFEST, data)
-    renderer.result.projects = len(new_projects)
+    if dirty or not (out / MANIFEST).exists():
+        head = json.dumps({"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs)},
+                          sort_keys=True, separators=(",", ":"))
+        text = head + "\n" + "".join(line + "\n" for line in new_lines.values())
+        atomic_write(out / MANIFEST, text.encode("utf-8"))
+        for old_name in _OLD_MANIFESTS:
+            with contextlib.suppress(FileNotFoundError):
+                (out / old_name).unlink()
+    renderer.result.projects = len(new_lines)
     return renderer.result
