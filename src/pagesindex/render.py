@@ -201,26 +201,31 @@ class Renderer:
         self.result.written.append(rel)
 
     def place_file(self, rel: str, src: Path, sha256: str, size: int) -> None:
-        """Put a distribution file at ``rel``: a hard link to the state's file, else a copy."""
+        """Put a distribution file at ``rel``: a hard link to the state's file, else a copy.
+
+        A hard link serves the state's own bytes, so only its size is compared with the record
+        here (``pagesindex verify`` compares every hash); a copy is hashed as it is made and
+        refused when it does not match the record. Raises
+        :class:`~pagesindex.errors.IndexStateError` for a missing or mismatching file.
+        """
         dst = self.out / rel
+        try:
+            st_src = os.stat(src)
+        except FileNotFoundError:
+            raise IndexStateError(f"missing distribution file {str(src)!r} (recorded in the state)") from None
+        if st_src.st_size != size:
+            raise IndexStateError(
+                f"{str(src)!r} does not match its record (size {st_src.st_size} bytes, recorded {size}); run 'pagesindex verify'"
+            )
         try:
             st_dst = os.stat(dst)
         except FileNotFoundError:
             st_dst = None
         if st_dst is not None:
-            with contextlib.suppress(FileNotFoundError):
-                st_src = os.stat(src)
-                if (st_src.st_ino, st_src.st_dev) == (st_dst.st_ino, st_dst.st_dev):
-                    return
+            if (st_src.st_ino, st_src.st_dev) == (st_dst.st_ino, st_dst.st_dev):
+                return
             if st_dst.st_size == size and hash_file(dst)[0] == sha256:
                 return
-        if not src.is_file():
-            raise IndexStateError(f"missing distribution file {str(src)!r} (recorded in the state)")
-        actual, actual_size = hash_file(src)
-        if actual != sha256 or actual_size != size:
-            raise IndexStateError(
-                f"{str(src)!r} does not match its record (sha256 {actual[:12]}…, recorded {sha256[:12]}…); run 'pagesindex verify'"
-            )
         self._mkdir(dst.parent)
         if st_dst is None:
             try:
@@ -236,9 +241,29 @@ class Renderer:
         try:
             os.link(src, tmp)
         except OSError:
-            shutil.copyfile(src, tmp)
+            self._copy_checked(src, tmp, sha256)
         os.replace(tmp, dst)
         self.result.written.append(rel)
+
+    @staticmethod
+    def _copy_checked(src: Path, dst: Path, sha256: str) -> None:
+        digest = hashlib.sha256()
+        try:
+            with open(src, "rb") as inp, open(dst, "wb") as out:
+                while True:
+                    chunk = inp.read(1024 * 1024)
+                    if not chunk:
+                        break
+                    digest.update(chunk)
+                    out.write(chunk)
+            if digest.hexdigest() != sha256:
+                raise IndexStateError(
+                    f"{str(src)!r} does not match its record (sha256 {digest.hexdigest()[:12]}…, recorded {sha256[:12]}…); run 'pagesindex verify'"
+                )
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(dst)
+            raise
 
     def remove(self, rels: Iterable[str]) -> None:
         for rel in sorted(rels):
