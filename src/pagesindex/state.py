@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -91,6 +92,36 @@ def atomic_copy(src: Path, dst: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _stage_copy(src: Path, target: Path, size: int) -> Path:
+    """Copy ``src`` to a temporary file beside ``target`` (not synced); return its path.
+
+    Raises :class:`~pagesindex.errors.InvalidDistribution` when the copy's size is not ``size``
+    (the file changed after it was inspected).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        shutil.copyfile(src, tmp)  # sendfile(2) on Linux: no copy through Python
+        os.chmod(tmp, 0o644)
+        if tmp.stat().st_size != size:
+            raise InvalidDistribution(f"{src}: the file changed while it was being added")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return tmp
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def dump_record(project: Project) -> bytes:
@@ -341,27 +372,40 @@ class Index:
                 project.name = newest.display_name
             plans.append((existing, project, to_copy))
 
-        # Then write: files first, records last, undoing the copies on any failure.
+        # Then write: files first, records last, undoing the copies on any failure. Files are
+        # copied to temporary names (kernel copy), synced by a background thread while the next
+        # ones are copied, and renamed into place only when all are on disk.
         copied: List[Path] = []
+        staged: List[tuple] = []  # (temporary path, target)
         try:
-            for _existing, project, to_copy in plans:
-                for f, dist in to_copy:
-                    target = self.file_path(project.name, f.filename)
-                    if target.exists():
-                        from .inspect import hash_file
+            with ThreadPoolExecutor(max_workers=1) as syncer:
+                syncs = []
+                for _existing, project, to_copy in plans:
+                    for f, dist in to_copy:
+                        target = self.file_path(project.name, f.filename)
+                        if target.exists():
+                            from .inspect import hash_file
 
-                        if hash_file(target)[0] == f.sha256:
-                            result.added.append(dist)
-                            continue
-                    atomic_copy(f.path, target)
-                    copied.append(target)
-                    result.added.append(dist)
+                            if hash_file(target)[0] == f.sha256:
+                                result.added.append(dist)
+                                continue
+                        tmp = _stage_copy(f.path, target, f.size)
+                        staged.append((tmp, target))
+                        syncs.append(syncer.submit(_fsync_path, tmp))
+                        result.added.append(dist)
+                for sync in syncs:
+                    sync.result()
+            while staged:
+                tmp, target = staged[0]
+                os.replace(tmp, target)
+                staged.pop(0)
+                copied.append(target)
             for existing, project, _to_copy in plans:
                 if existing is None or dump_record(existing) != dump_record(project):
                     self.save_project(project)
                     result.projects.append(project.normalized_name)
         except BaseException:
-            for path in copied:
+            for path in [tmp for tmp, _target in staged] + copied:
                 with contextlib.suppress(OSError):
                     path.unlink()
             raise
