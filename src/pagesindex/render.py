@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set
 
-import jinja2
-
 from . import __version__
 from .errors import IndexStateError
 from .inspect import extract_wheel_metadata, hash_file, read_wheel_metadata
@@ -61,6 +59,8 @@ class BuildResult:
 
 def make_environment(index: Optional[Index] = None) -> jinja2.Environment:
     """A Jinja2 environment with autoescape on; templates in ``<index>/templates/`` override ours."""
+    import jinja2  # imported here: a build with nothing to render does not load it
+
     loaders: List[jinja2.BaseLoader] = []
     if index is not None and (index.root / "templates").is_dir():
         loaders.append(jinja2.FileSystemLoader(str(index.root / "templates")))
@@ -167,9 +167,16 @@ class Renderer:
     def __init__(self, index: Index, out: Path):
         self.index = index
         self.out = Path(out)
-        self.env = make_environment(index)
+        self._env: Optional[jinja2.Environment] = None
         self.result = BuildResult()
         self._dirs: Set[Path] = set()
+
+    @property
+    def env(self) -> "jinja2.Environment":
+        """The template environment, made on first use."""
+        if self._env is None:
+            self._env = make_environment(self.index)
+        return self._env
 
     # -- low-level writes -----------------------------------------------------------------
     def _mkdir(self, folder: Path) -> None:
