@@ -158,3 +158,16 @@ def test_add_refuses_a_file_that_changed_after_inspection(index, wheel):
     with pytest.raises(InvalidDistribution, match="changed while it was being added"):
         index.add_files([inspected])
     assert state_snapshot(index.root) == before
+
+
+def test_root_page_is_rendered_again_only_when_a_card_changes(index, wheel):
+    index.add_files([inspect_file(wheel("abc1", "1.0")), inspect_file(wheel("abc1", "2.0")),
+                     inspect_file(wheel("zzz", "1.0"))])
+    build_site(index)
+    index.set_yanked("abc1", "1.0", True, "broken")  # the newest release stays 2.0: same card
+    result = build_site(index)
+    assert result.rendered == ["abc1"] and "index.html" not in result.written
+    assert "abc1/index.html" in result.written
+    index.set_yanked("abc1", "2.0", True, "broken")  # now the card shows no stable release
+    result = build_site(index)
+    assert "index.html" in result.written

@@ -416,7 +416,7 @@ def build_site(
     fp = fingerprint(index)
     full = header.get("fingerprint") != fp
     new_lines: Dict[str, str] = {}
-    changed = full  # something the root page shows may differ
+    changed = full  # the root page must be rendered again
     dirty = full  # the manifest must be written again
 
     records = {}
@@ -446,13 +446,11 @@ def build_site(
         outputs = renderer.project_outputs(project)
         stale = set(json.loads(old_parts[5])) - outputs if old_parts else set()
         renderer.remove(stale)
-        new_lines[name] = _manifest_line(
-            name, stat_key, digest,
-            json.dumps(project_card(project), sort_keys=True, separators=(",", ":")),
-            json.dumps(sorted(outputs), separators=(",", ":")),
-        )
+        card_json = json.dumps(project_card(project), sort_keys=True, separators=(",", ":"))
+        new_lines[name] = _manifest_line(name, stat_key, digest, card_json, json.dumps(sorted(outputs), separators=(",", ":")))
         renderer.result.rendered.append(name)
-        changed = True
+        if not old_parts or old_parts[4] != card_json:
+            changed = True  # the root page shows this card
     for name in sorted(set(old_lines) - set(new_lines)):
         renderer.remove(json.loads(old_lines[name].split("\t", 5)[5]))
         changed = dirty = True
