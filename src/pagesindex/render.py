@@ -169,7 +169,10 @@ class Renderer:
         self.out = Path(out)
         self._env: Optional[jinja2.Environment] = None
         self.result = BuildResult()
-        self._dirs: Set[Path] = set()
+        self._dirs: Set[str] = set()
+        # Plain strings in the per-file paths: pathlib's parsing cost more than the system calls.
+        self._out = os.fspath(self.out)
+        self._packages = os.fspath(index.packages_dir)
 
     @property
     def env(self) -> "jinja2.Environment":
@@ -179,9 +182,9 @@ class Renderer:
         return self._env
 
     # -- low-level writes -----------------------------------------------------------------
-    def _mkdir(self, folder: Path) -> None:
+    def _mkdir(self, folder: str) -> None:
         if folder not in self._dirs:
-            folder.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             self._dirs.add(folder)
 
     def write(self, rel: str, data: bytes) -> None:
@@ -191,23 +194,26 @@ class Renderer:
         place, a changed one through a temporary file and a rename (readers never see half a
         page). The build manifest, written last and synced, is what marks the build done.
         """
-        path = self.out / rel
+        path = f"{self._out}/{rel}"
         try:
-            if os.stat(path).st_size == len(data) and path.read_bytes() == data:
-                return
+            if os.stat(path).st_size == len(data):
+                with open(path, "rb") as fh:
+                    if fh.read() == data:
+                        return
         except FileNotFoundError:
-            self._mkdir(path.parent)
+            self._mkdir(os.path.dirname(path))
             with open(path, "wb") as fh:
                 fh.write(data)
             self.result.written.append(rel)
             return
-        tmp = path.with_name(f".tmp-{path.name}")
+        folder, base = os.path.split(path)
+        tmp = f"{folder}/.tmp-{base}"
         with open(tmp, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
         self.result.written.append(rel)
 
-    def place_file(self, rel: str, src: Path, sha256: str, size: int) -> None:
+    def place_file(self, rel: str, src: "os.PathLike[str] | str", sha256: str, size: int) -> None:
         """Put a distribution file at ``rel``: a hard link to the state's file, else a copy.
 
         A hard link serves the state's own bytes, so only its size is compared with the record
@@ -215,7 +221,7 @@ class Renderer:
         refused when it does not match the record. Raises
         :class:`~pagesindex.errors.IndexStateError` for a missing or mismatching file.
         """
-        dst = self.out / rel
+        dst = f"{self._out}/{rel}"
         try:
             st_src = os.stat(src)
         except FileNotFoundError:
@@ -233,7 +239,7 @@ class Renderer:
                 return
             if st_dst.st_size == size and hash_file(dst)[0] == sha256:
                 return
-        self._mkdir(dst.parent)
+        self._mkdir(os.path.dirname(dst))
         if st_dst is None:
             try:
                 os.link(src, dst)
@@ -242,9 +248,10 @@ class Renderer:
             else:
                 self.result.written.append(rel)
                 return
-        tmp = dst.with_name(f".tmp-{dst.name}")
+        folder, base = os.path.split(dst)
+        tmp = f"{folder}/.tmp-{base}"
         with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            os.unlink(tmp)
         try:
             os.link(src, tmp)
         except OSError:
@@ -310,15 +317,14 @@ class Renderer:
                     }
                 )
                 rel = f"{SITE_PACKAGES}/{name}/{f.filename}"
-                src = self.index.packages_dir / name / f.filename
+                src = f"{self._packages}/{name}/{f.filename}"
                 self.place_file(rel, src, f.sha256, f.size)
                 outputs.add(rel)
                 if f.kind == WHEEL and f.core_metadata_sha256:
                     meta_rel = rel + ".metadata"
-                    existing = self.out / meta_rel
                     current = None
-                    with contextlib.suppress(FileNotFoundError):
-                        current = hashlib.sha256(existing.read_bytes()).hexdigest()
+                    with contextlib.suppress(FileNotFoundError), open(f"{self._out}/{meta_rel}", "rb") as fh:
+                        current = hashlib.sha256(fh.read()).hexdigest()
                     if current != f.core_metadata_sha256:
                         metadata = extract_wheel_metadata(src)
                         if metadata is None or hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
