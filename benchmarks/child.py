@@ -6,6 +6,7 @@ the process leaves out interpreter start-up and imports, which the CLI measureme
 
 Tasks:
   floor FILE...            read and sha256 every file once, 1 MiB at a time
+  copyfloor DIR FILE...    one pass per file: read, sha256 and write a copy into DIR, fsync it
   ingest INDEX FILE...     pagesindex API: inspect_file + Index.add_files, then build_site
   build INDEX OUT          pagesindex API: build_site(INDEX, OUT)
 """
@@ -31,6 +32,28 @@ def floor(paths):
                     break
                 digest.update(chunk)
                 total += len(chunk)
+    return {"seconds": time.perf_counter() - started, "bytes": total}
+
+
+def copyfloor(folder, paths):
+    import os
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    total = 0
+    for path in paths:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh, open(folder / Path(path).name, "wb") as out:
+            while True:
+                chunk = fh.read(1024 * 1024)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                out.write(chunk)
+                total += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
     return {"seconds": time.perf_counter() - started, "bytes": total}
 
 
@@ -75,6 +98,8 @@ def main(argv):
     task, args = argv[0], argv[1:]
     if task == "floor":
         out = floor(args)
+    elif task == "copyfloor":
+        out = copyfloor(args[0], args[1:])
     elif task == "ingest":
         out = ingest(args[0], args[1:])
     elif task == "build":
