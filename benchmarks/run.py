@@ -98,6 +98,11 @@ def show(label: str, fig: Dict, extra: str = "") -> None:
     say(f"  {label:<44}{fig['seconds']:9.3f} s  (CPU {fig['cpu']:7.2f} s)  {fig['peak_mib']:6.0f} MiB{extra}")
 
 
+def count_files(folder: Path) -> int:
+    """Files and links under ``folder`` (what a build had to create)."""
+    return sum(len(files) for _root, _dirs, files in os.walk(folder))
+
+
 def load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -308,8 +313,8 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
     say(f"build: {st['projects']} projects, {st['files']} files, load {load()}")
     shutil.rmtree(site, ignore_errors=True)
     full = pagesindex("--index", root, "build", "--out", site)
-    res["full"] = rec(full)
-    show("pagesindex full build (CLI)", res["full"])
+    res["full"] = dict(rec(full), outputs=count_files(site))
+    show("pagesindex full build (CLI)", res["full"], f"   ({res['full']['outputs']} files)")
 
     nochange = pagesindex("--index", root, "build", "--out", site)
     nochange_api = child("build", root, site)
@@ -342,14 +347,15 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
         jsonl = Path(st["jsonl"])
         cmd = [peers_bin("dumb-pypi"), "--output-dir", out, "--packages-url", "../../packages/"]
         d_full = run([*cmd, "--package-list-json", jsonl])
+        d_outputs = count_files(out)
         d_same = run([*cmd, "--package-list-json", jsonl, "--previous-package-list-json", jsonl])
         changed = cache / "dumb-pypi-changed.jsonl"
         meta = read_wheel_metadata(wheel)
         line = jsonl_line(wheel.name, wheel.read_bytes(), requires_python=">=3.9", stamp=int(time.time()), metadata=meta)
         changed.write_text(jsonl.read_text() + line + "\n")
         d_one = run([*cmd, "--package-list-json", changed, "--previous-package-list-json", jsonl])
-        res["dumb_pypi"] = {"full": rec(d_full), "one": rec(d_one), "nochange": rec(d_same)}
-        show("dumb-pypi full build", res["dumb_pypi"]["full"])
+        res["dumb_pypi"] = {"full": dict(rec(d_full), outputs=d_outputs), "one": rec(d_one), "nochange": rec(d_same)}
+        show("dumb-pypi full build", res["dumb_pypi"]["full"], f"   ({d_outputs} files)")
         show("dumb-pypi partial rebuild (one project)", res["dumb_pypi"]["one"])
         show("dumb-pypi no-change", res["dumb_pypi"]["nochange"])
         say(f"  ratios: full dumb-pypi / ours {d_full.seconds / full.seconds:.2f}x, one-project dumb-pypi / ours "
@@ -482,7 +488,8 @@ def table(results: Dict) -> str:
     if b:
         d = b.get("dumb_pypi") or {}
         what = f"{b['projects']:,} projects, {b['files']:,} files"
-        rows.append(f"| full build, {what} | {cell(b['full'])} | {cell(d.get('full'), 'dumb-pypi')} | {ratio(d.get('full'), b['full'])} | >= 3x faster |")
+        outs = f" ({b['full']['outputs']:,} files written" + (f"; dumb-pypi {d['full']['outputs']:,})" if d else ")") if "outputs" in b["full"] else ""
+        rows.append(f"| full build, {what}{outs} | {cell(b['full'])} | {cell(d.get('full'), 'dumb-pypi')} | {ratio(d.get('full'), b['full'])} | >= 3x faster |")
         rows.append(f"| one-project rebuild (CLI) | {cell(b['one'])} | {cell(d.get('one'), 'dumb-pypi partial')} | {ratio(d.get('one'), b['one'])} | < 0.3 s, >= 20x |")
         rows.append(f"| one-project rebuild (API) | {cell(b['one']['api'])} | | {ratio(d.get('one'), b['one']['api'])} | < 0.3 s, >= 20x |")
         rows.append(f"| no-change build (CLI) | {cell(b['nochange'])} | {cell(d.get('nochange'), 'dumb-pypi')} | {ratio(d.get('nochange'), b['nochange'])} | < 0.5 s |")
