@@ -436,10 +436,10 @@ def build_site(
         st = entry.stat()
         stat_key = (st.st_mtime_ns, st.st_size)
         old = old_lines.get(name)
-        old_parts = old.split("\t", 5) if old else None
-        if not full and old_parts and old_parts[1] == str(stat_key[0]) and old_parts[2] == str(stat_key[1]):
+        if not full and old and old.startswith(f"{name}\t{stat_key[0]}\t{stat_key[1]}\t"):
             new_lines[name] = old
             continue
+        old_parts = old.split("\t", 5) if old else None
         data = Path(entry.path).read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         dirty = True
