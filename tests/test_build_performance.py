@@ -133,7 +133,8 @@ def test_build_refuses_a_missing_file(index, wheel):
     assert proc.returncode == 1 and "missing distribution file" in proc.stderr
 
 
-def test_add_failure_while_syncing_leaves_the_state_as_it_was(index, wheel, monkeypatch):
+@pytest.mark.parametrize("failing_call", [2, 4])  # 2: the second file; 4: the second record
+def test_add_failure_while_syncing_leaves_the_state_as_it_was(index, wheel, monkeypatch, failing_call):
     index.add_files([inspect_file(wheel("abc1", "1.0"))])
     before = state_snapshot(index.root)
     files = [inspect_file(wheel("abc1", "2.0")), inspect_file(wheel("zzz", "1.0"))]
@@ -141,12 +142,13 @@ def test_add_failure_while_syncing_leaves_the_state_as_it_was(index, wheel, monk
 
     def failing_fsync(path):
         calls.append(path)
-        if len(calls) == 2:
+        if len(calls) == failing_call:
             raise OSError("disk full")
 
     monkeypatch.setattr(state, "_fsync_path", failing_fsync)
     with pytest.raises(OSError, match="disk full"):
         index.add_files(files)
+    assert len(calls) == 4 or failing_call == 2
     assert state_snapshot(index.root) == before
 
 

@@ -116,6 +116,21 @@ def _stage_copy(src: Path, target: Path, size: int) -> Path:
     return tmp
 
 
+def _stage_bytes(data: bytes, target: Path) -> Path:
+    """Write ``data`` to a temporary file beside ``target`` (not synced); return its path."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(name, 0o644)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return Path(name)
+
+
 def _fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -372,11 +387,12 @@ class Index:
                 project.name = newest.display_name
             plans.append((existing, project, to_copy))
 
-        # Then write: files first, records last, undoing the copies on any failure. Files are
-        # copied to temporary names (kernel copy), synced by a background thread while the next
-        # ones are copied, and renamed into place only when all are on disk.
-        copied: List[Path] = []
+        # Then write. Every new file and changed record is first written to a temporary name
+        # (files by a kernel copy) and synced by a background thread while the next ones are
+        # written; only when all are on disk are they renamed into place, files before records.
+        # A failure before the renames removes the temporary files: the state is as it was.
         staged: List[tuple] = []  # (temporary path, target)
+        renamed: List[Path] = []
         try:
             with ThreadPoolExecutor(max_workers=1) as syncer:
                 syncs = []
@@ -393,19 +409,28 @@ class Index:
                         staged.append((tmp, target))
                         syncs.append(syncer.submit(_fsync_path, tmp))
                         result.added.append(dist)
+                for existing, project, _to_copy in plans:
+                    if existing is not None and dump_record(existing) == dump_record(project):
+                        continue
+                    target = self.record_path(project.name)
+                    data = dump_record(project)
+                    with contextlib.suppress(FileNotFoundError):
+                        if target.read_bytes() == data:
+                            continue
+                    tmp = _stage_bytes(data, target)
+                    staged.append((tmp, target))
+                    syncs.append(syncer.submit(_fsync_path, tmp))
+                    result.projects.append(project.normalized_name)
                 for sync in syncs:
                     sync.result()
             while staged:
                 tmp, target = staged[0]
                 os.replace(tmp, target)
                 staged.pop(0)
-                copied.append(target)
-            for existing, project, _to_copy in plans:
-                if existing is None or dump_record(existing) != dump_record(project):
-                    self.save_project(project)
-                    result.projects.append(project.normalized_name)
+                if target.parent != self.projects_dir:
+                    renamed.append(target)
         except BaseException:
-            for path in [tmp for tmp, _target in staged] + copied:
+            for path in [tmp for tmp, _target in staged] + (renamed if staged else []):
                 with contextlib.suppress(OSError):
                     path.unlink()
             raise
