@@ -19,7 +19,8 @@ from pagesindex.state import Index  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-SEED = SHARED / "seed-index"
+#: ../shared/seed-index; PAGESINDEX_SEED names another copy (for example from a git worktree elsewhere).
+SEED = Path(os.environ.get("PAGESINDEX_SEED") or SHARED / "seed-index")
 
 
 @pytest.fixture

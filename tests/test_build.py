@@ -118,7 +118,7 @@ def test_incremental_build(index, wheel):
     third = build_site(index)
     assert third.rendered == ["abc1"]
     assert set(third.written) == {
-        "abc1/index.html", "abc1/index.json", "index.html",
+        "abc1/index.html", "abc1/index.json", "index.html", "abc1/2.0.html",
         "packages/abc1/abc1-2.0-py3-none-any.whl", "packages/abc1/abc1-2.0-py3-none-any.whl.metadata",
     }
     for p, t in mtimes.items():

@@ -78,10 +78,16 @@ def main(ctx: click.Context, index_dir: Optional[str]) -> None:
 @click.option("--title", default="Python package index", show_default=True, help="Title of the site.")
 @click.option("--url", default="", help="Public URL of the site (for the install commands it shows).")
 @click.option("--description", default="", help="One paragraph shown on the landing page.")
-def init(directory: str, title: str, url: str, description: str) -> None:
-    """Create an empty index (index.toml, projects/, packages/) in DIRECTORY."""
+@click.option("--no-workflows", is_flag=True, help="Do not write the GitHub Actions workflows (.github/).")
+def init(directory: str, title: str, url: str, description: str, no_workflows: bool) -> None:
+    """Create an empty index (index.toml, projects/, packages/, .github/workflows/) in DIRECTORY."""
     index = Index.init(Path(directory), title=title, url=url, description=description)
     console.print(f"created an index in {index.root}")
+    if not no_workflows:
+        from .workflows import install_workflows
+
+        for path in install_workflows(index.root):
+            console.print(f"wrote {path}", markup=False)
 
 
 @main.command()
@@ -192,13 +198,14 @@ def build(ctx: click.Context, out: Optional[str]) -> None:
 
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Built site to check (default: _site/ in the index).")
+@click.option("--require-projects", is_flag=True, help="Also a problem: an index with no project (refuse to publish an empty site).")
 @click.pass_context
-def verify(ctx: click.Context, out: Optional[str]) -> None:
+def verify(ctx: click.Context, out: Optional[str], require_projects: bool) -> None:
     """Check files, hashes, sidecars and links; exit 1 listing the problems."""
     from .checks.verify import verify as run_verify
 
     index = open_index(ctx)
-    problems = run_verify(index, Path(out) if out else None)
+    problems = run_verify(index, Path(out) if out else None, require_projects=require_projects)
     if problems:
         for problem in problems:
             err_console.print(f"problem: {problem}", soft_wrap=True, markup=False)
@@ -280,6 +287,9 @@ def demo(directory: Optional[str], port: int, no_serve: bool) -> None:
 
 # Commands defined in other modules register themselves on ``main`` when imported (one line each):
 # from . import cli_github  # noqa: E402,F401
+from . import cli_migrate  # noqa: E402,F401
+from . import cli_checks  # noqa: E402,F401
+from . import cli_workflows  # noqa: E402,F401
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,15 +25,18 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set
 
-from . import __version__
+import markupsafe
+
+from . import __version__, pages
 from .errors import IndexStateError
-from .inspect import extract_wheel_metadata, hash_file, read_wheel_metadata
-from .model import WHEEL, Project
+from .inspect import extract_wheel_metadata, hash_file, read_core_metadata, read_wheel_metadata
+from .model import WHEEL, DistributionFile, Project, Release
 from .state import Index, atomic_write
 
 #: PEP 629 / PEP 691 API version of the pages (1.1: PEP 700 fields).
@@ -43,6 +46,10 @@ STATIC_DIR = "_static"
 SITE_PACKAGES = "packages"
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_CONTENT_TYPE = "application/vnd.pypi.simple.v1+html"
+#: The live PyPI check (written by the dependency-confusion feature); pages load it when present.
+PYPI_CHECK_JS = "pypi-check.js"
+#: Colours from ``[theme]`` of index.toml, generated at build time (no inline style).
+THEME_CSS = "theme.css"
 
 _HERE = Path(__file__).parent
 
@@ -110,6 +117,58 @@ def file_url(project: Project, filename: str) -> str:
     return f"../{SITE_PACKAGES}/{project.normalized_name}/{filename}"
 
 
+def release_page(version: str) -> str:
+    """The file name of a release's page in its project's folder: ``<version>.html``.
+
+    A normalized version (PEP 440) starts with a digit, so the page can never be ``index.html``;
+    being inside ``<name>/`` and ending in ``.html``, it cannot collide with another project's
+    folder, and installers skip the link (not a wheel or sdist filename).
+    """
+    return f"{version}.html"
+
+
+#: Key of ``project.extra`` mapping old site paths to a recorded filename (set by ``migrate``).
+ALIASES_KEY = "aliases"
+
+
+def _safe_segment(seg: str) -> bool:
+    """A single path segment with no dot start, separator, quote, space or control character."""
+    return bool(seg) and not seg.startswith(".") and not any(
+        c in "/\\?#%\"'<> " or ord(c) < 32 or ord(c) == 127 for c in seg
+    )
+
+
+def project_aliases(project: Project) -> Dict[str, DistributionFile]:
+    """Old site paths that must keep serving a recorded file: ``{path: file}``.
+
+    ``project.extra["aliases"]`` maps a site path (``packages/<old-folder>/<filename>`` or
+    ``packages/<filename>``, as an earlier index published the file) to the filename of one of the
+    project's recorded files; the build places the same bytes at that path too, so old links keep
+    working. Aliases of files no longer recorded are dropped. Raises
+    :class:`~pagesindex.errors.IndexStateError` for a path of another shape, or one that is the
+    file's own path.
+    """
+    raw = project.extra.get(ALIASES_KEY) or {}
+    if not isinstance(raw, dict):
+        raise IndexStateError(f"project {project.name!r}: extra.aliases must map paths to filenames")
+    files = {f.filename: f for f in project.all_files()}
+    out: Dict[str, DistributionFile] = {}
+    for path, filename in sorted(raw.items()):
+        parts = str(path).split("/")
+        if (
+            not isinstance(filename, str)
+            or len(parts) not in (2, 3)
+            or parts[0] != SITE_PACKAGES
+            or parts[-1] != filename
+            or not all(_safe_segment(p) for p in parts[1:])
+            or (len(parts) == 3 and parts[1] == project.normalized_name)
+        ):
+            raise IndexStateError(f"project {project.name!r}: invalid alias {path!r} -> {filename!r}")
+        if filename in files:
+            out[path] = files[filename]
+    return out
+
+
 def project_json(project: Project) -> Dict[str, Any]:
     """The PEP 691 project detail (api-version 1.1, with PEP 700 ``versions``/``size``/``upload-time``)."""
     files = []
@@ -169,6 +228,12 @@ class Renderer:
         self.out = Path(out)
         self._env: Optional[jinja2.Environment] = None
         self.result = BuildResult()
+        self.static = static_files(index)
+        self.settings = pages.site_settings(index.config.raw, list(self.static), index.config.pypi_base_url)
+        code = hashlib.sha256()
+        for module in ("render.py", "pages.py"):
+            code.update((_HERE / module).read_bytes())
+        self.page_key_base = [fingerprint(index), code.hexdigest(), sorted(self.static)]
         self._dirs: Set[str] = set()
         # Plain strings in the per-file paths: pathlib's parsing cost more than the system calls.
         self._out = os.fspath(self.out)
@@ -296,11 +361,77 @@ class Renderer:
                 parent = parent.parent
 
     # -- pages ----------------------------------------------------------------------------
+    def _page_context(self, project: Optional[Project] = None) -> Dict[str, Any]:
+        pypi = pages.pypi_state(project, self.settings) if project is not None else None
+        return {
+            "config": self.index.config,
+            "settings": self.settings,
+            "api_version": API_VERSION,
+            "csp": pages.csp(self.settings["pypi_url"]),
+            "pypi": pypi,
+            "pypi_check": PYPI_CHECK_JS in self.static,
+        }
+
+    def _release_metadata(self, project: Project, release: Release) -> Dict[str, Any]:
+        """The core metadata fields of a release (from a wheel, else an sdist); empty without files."""
+        f = pages.metadata_file(release)
+        if f is None:
+            return pages.parse_core_metadata(b"")
+        src = f"{self._packages}/{project.normalized_name}/{f.filename}"
+        data = None
+        if f.kind == WHEEL and f.core_metadata_sha256:
+            # The fast reader, checked against the record; zipfile when it declines.
+            data = extract_wheel_metadata(src)
+            if data is not None and hashlib.sha256(data).hexdigest() != f.core_metadata_sha256:
+                data = None
+        if data is None:
+            data = read_core_metadata(src, f.kind, f.filename)
+        return pages.parse_core_metadata(data)
+
+    def _release_page_key(self, project: Project, release: Release, deps: List[str]) -> str:
+        """A digest of everything a release page is made from (the page records it in a meta tag).
+
+        A release page shows nothing of the project's other releases, so adding a release renders
+        only its own page (and the project page) again.
+        """
+        data = [
+            self.page_key_base,
+            project.name, project.summary, project.author, project.homepage, project.extra,
+            release.version, release.to_json(), deps,
+        ]
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+    def _recorded_page_key(self, rel: str) -> Optional[tuple]:
+        """``(key, has_readme)`` from the ``pagesindex:release`` meta tag of a page already built."""
+        try:
+            with open(self.out / rel, "rb") as fh:
+                head = fh.read(4096)
+        except OSError:
+            return None
+        match = re.search(rb'<meta name="pagesindex:release" content="([0-9a-f]{64}) ([01])">', head)
+        if match is None:
+            return None
+        return match.group(1).decode(), match.group(2) == b"1"
+
+    def _private_deps(self, project: Project, meta: Dict[str, Any]) -> List[str]:
+        # Only whether the dependency has a record is looked at (no other project is read).
+        return pages.private_dependencies(
+            project, meta["requires_dist"], lambda name: (self.index.projects_dir / f"{name}.json").is_file()
+        )
+
     def project_outputs(self, project: Project) -> Set[str]:
-        """Render and write every output of one project; return their relative paths."""
+        """Render and write every output of one project; return their relative paths.
+
+        Outputs: ``<name>/index.html`` (simple API anchors plus the overview for people),
+        ``<name>/index.json`` (PEP 691), ``<name>/<version>.html`` per release (README, files,
+        requirements and install commands of that release: kept off the page that installers
+        fetch), and the distribution files with their core metadata sidecars.
+        """
         name = project.normalized_name
         outputs: Set[str] = set()
         releases = []
+        newest_stable = project.latest()
+        newest = newest_stable or project.latest(prereleases=True)
         for release in project.sorted_releases():
             files = []
             for f in sorted(release.files, key=lambda f: f.filename):
@@ -312,8 +443,11 @@ class Renderer:
                         "requires_python": f.requires_python,
                         "core_metadata": f.core_metadata_sha256,
                         "size": f.size,
+                        "human_size": pages.human_size(f.size),
                         "upload_time": f.upload_time,
+                        "uploaded": pages.short_time(f.upload_time),
                         "kind": f.kind,
+                        "tags": pages.file_tags(f.filename, f.kind),
                     }
                 )
                 rel = f"{SITE_PACKAGES}/{name}/{f.filename}"
@@ -333,22 +467,67 @@ class Renderer:
                             raise IndexStateError(f"{f.filename}: METADATA does not match its record; run 'pagesindex verify'")
                         self.write(meta_rel, metadata)
                     outputs.add(meta_rel)
+            requires_python = sorted({f.requires_python for f in release.files if f.requires_python})
             releases.append(
                 {
                     "version": release.version,
+                    "page": release_page(release.version),
                     "prerelease": release.parsed_version.is_prerelease,
                     "yanked": release.yanked,
                     "yanked_reason": release.yanked_reason,
                     "files": files,
                     "extra": release.extra,
+                    "requires_python": ", ".join(requires_python),
+                    "uploaded": min((f["uploaded"] for f in files), default=""),
+                    "latest": release is newest,
+                    "git": pages.install_commands(project, release, self.settings, self.index.config.url)["git"],
+                    "_release": release,
                 }
             )
+        for rel, f in project_aliases(project).items():
+            self.place_file(rel, self.index.file_path(name, f.filename), f.sha256, f.size)
+            outputs.add(rel)
+        context = self._page_context(project)
+        newest_meta = self._release_metadata(project, newest) if newest is not None else pages.parse_core_metadata(b"")
+        newest_entry = next((r for r in releases if r["latest"]), None)
+        for entry in releases:
+            release = entry.pop("_release")
+            meta = newest_meta if release is newest else self._release_metadata(project, release)
+            private_deps = self._private_deps(project, meta)
+            rel = f"{name}/{entry['page']}"
+            outputs.add(rel)
+            key = self._release_page_key(project, release, private_deps)
+            previous = self._recorded_page_key(rel)
+            if previous is not None and previous[0] == key:
+                # Same inputs as the page already there: skip rendering the README again.
+                entry["has_readme"] = previous[1]
+                continue
+            readme, readme_kind, readme_origin = pages.release_readme(release, meta)
+            entry["has_readme"] = bool(readme)
+            page = self.env.get_template("release.html").render(
+                project=project,
+                release=entry,
+                readme=markupsafe.Markup(readme) if readme else "",
+                readme_kind=readme_kind,
+                readme_origin=readme_origin,
+                requires_dist=meta["requires_dist"],
+                install=pages.install_commands(project, release, self.settings, self.index.config.url, private_deps),
+                links=pages.project_links(project, meta),
+                page_key=key,
+                static=f"../{STATIC_DIR}/",
+                **context,
+            )
+            self.write(rel, page.encode("utf-8"))
         html = self.env.get_template("project.html").render(
             project=project,
             releases=releases,
-            config=self.index.config,
-            api_version=API_VERSION,
+            newest=newest_entry,
+            requires_dist=newest_meta["requires_dist"],
+            install=pages.install_commands(project, newest, self.settings, self.index.config.url,
+                                           self._private_deps(project, newest_meta)),
+            links=pages.project_links(project, newest_meta),
             static=f"../{STATIC_DIR}/",
+            **context,
         )
         self.write(f"{name}/index.html", html.encode("utf-8"))
         self.write(f"{name}/index.json", _json_bytes(project_json(project)))
@@ -358,7 +537,10 @@ class Renderer:
     def root_outputs(self, cards: List[Dict[str, Any]]) -> Set[str]:
         cards = sorted(cards, key=lambda c: c["normalized"])
         html = self.env.get_template("root.html").render(
-            projects=cards, config=self.index.config, api_version=API_VERSION, static=f"{STATIC_DIR}/"
+            projects=cards,
+            static=f"{STATIC_DIR}/",
+            base_url=pages._base_url(self.index.config.url),
+            **self._page_context(),
         )
         self.write("index.html", html.encode("utf-8"))
         root_json = {
@@ -368,9 +550,11 @@ class Renderer:
         self.write("index.json", _json_bytes(root_json))
         self.write(".nojekyll", b"")
         outputs = {"index.html", "index.json", ".nojekyll"}
-        for rel, data in static_files(self.index).items():
+        for rel, data in self.static.items():
             self.write(f"{STATIC_DIR}/{rel}", data)
             outputs.add(f"{STATIC_DIR}/{rel}")
+        self.write(f"{STATIC_DIR}/{THEME_CSS}", pages.theme_css(self.settings))
+        outputs.add(f"{STATIC_DIR}/{THEME_CSS}")
         return outputs
 
 

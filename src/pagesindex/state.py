@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from filelock import FileLock, Timeout
 
@@ -155,7 +155,16 @@ class IndexConfig:
     description: str = ""
     url: str = ""
     visibility: str = "public"
+    #: ``[pypi] url``: base URL of PyPI for the dependency-confusion check ("" = the default).
+    pypi_url: str = ""
     raw: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pypi_base_url(self) -> str:
+        """``[pypi] url`` without a trailing ``/`` or ``/simple`` (default ``https://pypi.org``),
+        for pages; ``pagesindex check`` validates it (see ``checks.pypi.resolve_pypi_url``)."""
+        base = (self.pypi_url or "https://pypi.org").strip().rstrip("/")
+        return base[: -len("/simple")] if base.endswith("/simple") else base
 
     @classmethod
     def from_toml(cls, text: str, source: str = CONFIG_FILE) -> "IndexConfig":
@@ -168,11 +177,16 @@ class IndexConfig:
         visibility = policy.get("visibility", "public")
         if visibility not in ("public", "private"):
             raise IndexStateError(f"{source}: policy.visibility must be 'public' or 'private', not {visibility!r}")
+        pypi = raw.get("pypi", {})
+        pypi_url = pypi.get("url", "") if isinstance(pypi, dict) else None
+        if not isinstance(pypi_url, str):
+            raise IndexStateError(f"{source}: pypi.url must be a string URL, not {pypi_url!r}")
         return cls(
             title=str(index.get("title", cls.title)),
             description=str(index.get("description", "")),
             url=str(index.get("url", "")),
             visibility=visibility,
+            pypi_url=pypi_url,
             raw=raw,
         )
 
@@ -436,6 +450,24 @@ class Index:
             raise
         return result
 
+    def update_project(self, name: str, change: Callable[[Project], None], *, display_name: Optional[str] = None) -> bool:
+        """Apply ``change`` to a copy of project ``name``'s record and save it when its bytes differ.
+
+        A project without a record starts as an empty record named ``display_name`` (default
+        ``name``). Returns True when the record was written. Raises
+        :class:`~pagesindex.errors.IndexStateError` when ``change`` gives the project another
+        normalized name (the record would move to another file).
+        """
+        wanted = normalize_name(name)
+        existing = self.load_project(wanted)
+        project = existing.copy() if existing else Project(name=display_name or name)
+        change(project)
+        if project.normalized_name != wanted:
+            raise IndexStateError(f"cannot rename project {wanted!r} to {project.name!r} (another normalized name)")
+        if existing is not None and dump_record(existing) == dump_record(project):
+            return False
+        return self.save_project(project)
+
     def remove(self, name: str, version: Optional[str] = None) -> List[str]:
         """Remove a whole project, or one release, with its files; return the filenames removed.
 
@@ -466,6 +498,25 @@ class Index:
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
         return removed
+
+    def set_pypi_check(self, name: str, record: Dict[str, Any]) -> bool:
+        """Store a dependency-confusion check result as ``project.extra["pypi"]``; return False
+        when the record already held exactly that.
+
+        ``record`` (issue 5 contract): ``status`` ("higher"|"exists"|"clear"|"unknown"),
+        ``versions`` (list of PyPI versions), ``highest`` (str or None), ``checked`` (ISO 8601
+        UTC), ``pypi_url``, and ``error`` for "unknown". Raises
+        :class:`~pagesindex.errors.NotFound` for an unknown project and
+        :class:`~pagesindex.errors.PagesIndexError` for a record of another shape.
+        """
+        if not isinstance(record, dict) or record.get("status") not in ("higher", "exists", "clear", "unknown"):
+            raise PagesIndexError(f"invalid PyPI check record for {name!r}: {record!r}")
+        if not isinstance(record.get("versions"), list) or not isinstance(record.get("checked"), str):
+            raise PagesIndexError(f"invalid PyPI check record for {name!r}: {record!r}")
+        project = self.get_project(name)
+        updated = project.copy()
+        updated.extra["pypi"] = json.loads(json.dumps(record))
+        return self.save_project(updated)
 
     def set_yanked(self, name: str, version: str, yanked: bool, reason: str = "") -> Release:
         """Yank or unyank a release (PEP 592); return the changed release."""

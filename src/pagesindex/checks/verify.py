@@ -3,7 +3,8 @@
 Checks that every recorded distribution file exists with the recorded size and sha256, that every
 wheel's METADATA matches the recorded core-metadata hash, that ``packages/`` holds no unrecorded
 file, and, when a built site exists, that every sidecar is byte-identical to its wheel's METADATA
-(PEP 658), every ``#sha256=`` fragment matches the bytes served, and every relative link resolves.
+(PEP 658), every ``#sha256=`` fragment matches the bytes served, every relative link resolves, and
+every recorded alias (an old URL of a file, ``project.extra["aliases"]``) serves the file's bytes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 from ..errors import PagesIndexError
 from ..inspect import hash_file, read_wheel_metadata
 from ..model import WHEEL
+from ..render import project_aliases
 from ..state import Index
 
 
@@ -40,6 +42,10 @@ def _check_state(index: Index, problems: List[str]) -> None:
         except PagesIndexError as exc:
             problems.append(str(exc))
             continue
+        try:
+            project_aliases(project)
+        except PagesIndexError as exc:
+            problems.append(str(exc))
         for release in project.releases.values():
             for f in release.files:
                 path = index.file_path(name, f.filename)
@@ -85,6 +91,18 @@ def _check_site(index: Index, site: Path, problems: List[str]) -> None:
             target = target / "index.html"
         return target
 
+    for name in index.project_names():
+        try:
+            aliases = project_aliases(index.get_project(name))
+        except PagesIndexError:
+            continue  # reported by _check_state
+        for path, f in aliases.items():
+            target = site / path
+            if not target.is_file():
+                problems.append(f"{path}: old URL of {f.filename} is missing from the site (run 'pagesindex build')")
+            elif digest_of(target) != f.sha256:
+                problems.append(f"{path}: old URL of {f.filename} serves other bytes")
+
     for page in sorted(site.rglob("*.html")):
         rel_page = page.relative_to(site).as_posix()
         parser = _Links()
@@ -128,12 +146,16 @@ def _check_site(index: Index, site: Path, problems: List[str]) -> None:
             problems.append(str(exc))
 
 
-def verify(index: Index, site: Optional[Path] = None) -> List[str]:
+def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False) -> List[str]:
     """Return the list of problems found (empty when all is well).
 
-    ``site`` defaults to ``<index>/_site`` and is checked only when it exists.
+    ``site`` defaults to ``<index>/_site`` and is checked only when it exists. With
+    ``require_projects``, an index without any project is a problem too (the deploy workflow
+    uses it so that a broken checkout never replaces a site with an empty one).
     """
     problems: List[str] = []
+    if require_projects and not index.project_names():
+        problems.append(f"the index at {str(index.root)!r} has no project: refusing to publish an empty site")
     _check_state(index, problems)
     site = Path(site) if site is not None else index.root / "_site"
     if site.is_dir():

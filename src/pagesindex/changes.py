@@ -1,0 +1,211 @@
+"""What a command changed in one project's record, as Markdown for a pull request.
+
+The workflows (register, update, delete, yank) run one command, then describe the change by
+comparing the project's record before (the committed state) and after. The description depends
+only on the two records, never on what the command printed, so it stays right whatever the
+command's output looks like. Pure: no I/O.
+
+Record extensions read here (see the record contract): ``project.extra["pypi"]`` (PyPI
+dependency-confusion check), ``project.extra["repository"]``, ``release.extra["git"]`` and
+``release.extra["source"]``.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+from .model import DistributionFile, Project, Release
+
+ACTIONS = ("register", "update", "delete", "yank")
+_PUNCTUATION = set(string.punctuation)
+
+
+def md_text(text: str) -> str:
+    """Free text made inert in Markdown: every ASCII punctuation mark backslash-escaped, and
+    line breaks and other control characters turned into spaces (so a value cannot start a
+    heading, a link, an HTML tag or a mention).
+
+    >>> md_text("`x` <b>@all</b>")
+    '\\\\`x\\\\` \\\\<b\\\\>\\\\@all\\\\<\\\\/b\\\\>'
+    """
+    out = []
+    for ch in str(text):
+        if ch in _PUNCTUATION:
+            out.append("\\" + ch)
+        elif ord(ch) < 32 or ord(ch) == 127:
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def md_code(text: str) -> str:
+    """An inline code span that holds ``text`` whatever backticks it contains."""
+    text = " ".join(str(text).split())
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_block(text: str, info: str = "text") -> str:
+    """A fenced code block holding ``text`` verbatim (the fence is longer than any run inside)."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}{info}\n{text.rstrip()}\n{fence}"
+
+
+@dataclass
+class Change:
+    """A described change: ``title`` (one line), ``body`` (Markdown) and whether the record changed."""
+
+    title: str
+    body: str
+    changed: bool
+
+
+def _files_table(files: List[DistributionFile]) -> List[str]:
+    lines = ["| file | size (bytes) | sha256 |", "|---|---:|---|"]
+    for f in sorted(files, key=lambda f: f.filename):
+        lines.append(f"| {md_code(f.filename)} | {f.size} | {md_code(f.sha256)} |")
+    return lines
+
+
+def _release_lines(version: str, old: Optional[Release], new: Optional[Release]) -> List[str]:
+    lines: List[str] = []
+    if new is None and old is not None:
+        lines.append(f"- **{md_code(version)}: removed**, with {len(old.files)} file(s):")
+        lines += ["", *_files_table(old.files), ""] if old.files else []
+        return lines
+    assert new is not None
+    old_files = {f.filename: f for f in old.files} if old else {}
+    new_files = {f.filename: f for f in new.files}
+    added = [f for n, f in new_files.items() if n not in old_files]
+    removed = [f for n, f in old_files.items() if n not in new_files]
+    notes = []
+    if old is None:
+        notes.append("new release")
+    source = new.extra.get("source")
+    if source and (old is None or old.extra.get("source") != source):
+        notes.append(f"source: {md_text(source)}")
+    if new.yanked and not (old and old.yanked):
+        notes.append("**yanked**" + (f" (reason: {md_text(new.yanked_reason)})" if new.yanked_reason else ""))
+    elif old is not None and old.yanked and not new.yanked:
+        notes.append("no longer yanked")
+    elif new.yanked and old and old.yanked_reason != new.yanked_reason:
+        notes.append(f"yank reason now: {md_text(new.yanked_reason)}")
+    if not (notes or added or removed or (old and old.extra != new.extra)):
+        return lines
+    lines.append(f"- **{md_code(version)}**" + (": " + "; ".join(notes) if notes else ""))
+    git = new.extra.get("git")
+    if isinstance(git, dict) and git != (old.extra.get("git") if old else None):
+        lines.append(
+            f"  - installed from git, no files hosted: {md_code(str(git.get('url', '')))} at tag {md_code(str(git.get('tag', '')))}"
+        )
+    if added:
+        lines += ["", f"  Files added ({len(added)}):", "", *("  " + row for row in _files_table(added)), ""]
+    if removed:
+        lines += ["", f"  Files removed ({len(removed)}):", "", *("  " + row for row in _files_table(removed)), ""]
+    if new is not None and not new.files and not git:
+        lines.append("  - no distribution files")
+    return lines
+
+
+def _pypi_lines(project: Optional[Project]) -> List[str]:
+    if project is None:
+        return []
+    pypi = project.extra.get("pypi")
+    if not isinstance(pypi, dict):
+        return []
+    status = pypi.get("status")
+    url = str(pypi.get("pypi_url") or "https://pypi.org")
+    name = md_code(project.normalized_name)
+    if status in ("higher", "exists"):
+        highest = pypi.get("highest")
+        detail = (
+            f"with a higher version ({md_code(str(highest))}) than this index has" if status == "higher" else "with versions"
+        )
+        return [
+            "> [!WARNING]",
+            f"> **Dependency confusion risk:** {md_text(url)} has a project named {name} {detail}.",
+            "> `pip install --extra-index-url` would pick the higher version from either index: users should",
+            "> install with `--index-url` pointing here, or with uv's `--index-strategy first-index` (the default).",
+            "",
+        ]
+    if status == "unknown":
+        return [
+            "> [!NOTE]",
+            f"> PyPI could not be checked for {name}: {md_text(str(pypi.get('error', '')))}",
+            "",
+        ]
+    return []
+
+
+def describe_change(
+    action: str,
+    name: str,
+    version: Optional[str],
+    before: Optional[Project],
+    after: Optional[Project],
+    *,
+    log: Optional[str] = None,
+    run_url: Optional[str] = None,
+) -> Change:
+    """Describe what ``action`` did to project ``name`` (normalized) given its records.
+
+    ``before``/``after`` are the project's records before and after (``None``: no record),
+    ``version`` the release the action was about (normalized PEP 440 string, or ``None`` for a
+    whole project), ``log`` what the command printed (shown verbatim in a code block) and
+    ``run_url`` the workflow run's web URL. Raises ``ValueError`` for an unknown ``action``.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    title = f"{action} {name}" + (f" {version}" if version else "")
+    changed = (before.to_json() if before else None) != (after.to_json() if after else None)
+    lines: List[str] = [f"## {md_text(action)} {md_code(name)}" + (f" {md_code(version)}" if version else ""), ""]
+    lines += _pypi_lines(after)
+    if not changed:
+        lines += ["Nothing changed: the index already had this state.", ""]
+    elif after is None:
+        lines += [f"**The project {md_code(name)} is removed** from the index, with every release and file.", ""]
+    else:
+        if before is None:
+            lines += [f"**New project** {md_code(after.name)}.", ""]
+        fields = []
+        for attr in ("name", "summary", "author", "homepage"):
+            new_value = getattr(after, attr)
+            old_value = getattr(before, attr) if before else None
+            if new_value != old_value and (before is not None or new_value):
+                shown = md_code(new_value) if attr in ("name", "homepage") else md_text(new_value)
+                fields.append(f"- {attr}: {shown}" + (" (changed)" if before is not None else ""))
+        repo = after.extra.get("repository")
+        if isinstance(repo, dict) and repo != (before.extra.get("repository") if before else None):
+            fields.append(
+                f"- repository: {md_code(str(repo.get('full_name') or repo.get('url') or ''))}"
+                f" ({md_text(str(repo.get('visibility', 'unknown')))})"
+            )
+        if fields:
+            lines += ["### Project", "", *fields, ""]
+    if changed:
+        old_releases: Dict[str, Release] = before.releases if before else {}
+        new_releases: Dict[str, Release] = after.releases if after else {}
+        release_lines: List[str] = []
+        from .model import parse_version
+
+        for v in sorted(set(old_releases) | set(new_releases), key=parse_version, reverse=True):
+            release_lines += _release_lines(v, old_releases.get(v), new_releases.get(v))
+        if release_lines:
+            lines += ["### Releases", "", *release_lines, ""]
+    if log and log.strip():
+        lines += ["### Command output", "", md_block(log), ""]
+    if run_url:
+        lines += [f"Opened by the {md_code(action)} workflow: [run]({run_url}).", ""]
+    lines.append("Merging this pull request deploys the index (deploy workflow).")
+    return Change(title=title, body="\n".join(lines) + "\n", changed=changed)
+
+
+__all__ = ["ACTIONS", "Change", "describe_change", "md_block", "md_code", "md_text"]

@@ -1,0 +1,929 @@
+"""The GitHub Actions workflows: their shape, their safety, and their `run:` scripts executed.
+
+Workflows cannot run here, so this tests what can be: every workflow file (the bundled ones, this
+repository's copies, and any other file in those folders) parses, has the triggers, inputs, jobs,
+permissions, concurrency and pinned actions it should, and passes `zizmor --offline`. Each `run:`
+script is executed with bash as GitHub's `shell: bash` runs it (`bash --noprofile --norc -eo
+pipefail`), in a workspace made by `pagesindex init` and committed with git, with the environment
+a runner gives (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP, GITHUB_RUN_ID, ...) and the step's
+`env:` evaluated from the inputs. Hostile inputs must run nothing and change nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+from conftest import REPO, run_cli, state_snapshot
+from factory import make_wheel
+
+from pagesindex.workflows import DEFAULT_REQUIREMENT, HERE as BUNDLED, RELEASE_SNIPPET, bundled_workflows
+
+yaml = pytest.importorskip("yaml")
+
+REPO_WORKFLOWS = REPO / ".github" / "workflows"
+ALL_NAMES = sorted({p.name for p in BUNDLED.glob("*.y*ml")} | {p.name for p in REPO_WORKFLOWS.glob("*.y*ml")})
+ALL_FILES = [BUNDLED / n for n in ALL_NAMES if (BUNDLED / n).exists()] + [
+    REPO_WORKFLOWS / n for n in ALL_NAMES if (REPO_WORKFLOWS / n).exists()
+] + [RELEASE_SNIPPET]
+CHANGE_WORKFLOWS = {
+    "register.yml": ["package_name", "version", "author", "short_desc", "homepage"],
+    "update.yml": ["package_name", "version"],
+    "delete.yml": ["package_name", "version"],
+    "yank.yml": ["package_name", "version", "reason"],
+}
+PIN = re.compile(r"^\s*(?:-\s+)?uses:\s+([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+\s*$")
+ALLOWED_PERMISSIONS = {
+    "contents": {"read", "write"},
+    "pull-requests": {"write"},
+    "pages": {"write"},
+    "id-token": {"write"},
+    "actions": {"read"},
+    "issues": {"write"},
+}
+
+
+def load(path: Path) -> Dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), f"{path}: not a mapping"
+    if True in data:  # YAML 1.1 reads the key `on` as true
+        data["on"] = data.pop(True)
+    return data
+
+
+def steps_of(wf: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return [step for job in wf["jobs"].values() for step in job.get("steps", [])]
+
+
+def ids(paths: List[Path]) -> List[str]:
+    return [p.relative_to(REPO).as_posix() if REPO in p.parents else p.name for p in paths]
+
+
+# -- one source of truth -------------------------------------------------------------------
+
+
+def test_repository_copies_are_identical_to_the_bundled_workflows():
+    bundled = bundled_workflows()
+    assert set(bundled) >= {"register.yml", "update.yml", "delete.yml", "yank.yml", "deploy.yml", "ci.yml"}
+    ours = {p.name: p.read_bytes() for p in REPO_WORKFLOWS.glob("*.y*ml")}
+    assert set(ours) == set(bundled), "re-sync with: pagesindex --index . workflows (and put new workflows in src/pagesindex/workflows/)"
+    for name, data in bundled.items():
+        assert ours[name] == data, f".github/workflows/{name} differs from src/pagesindex/workflows/{name}: run 'pagesindex --index . workflows'"
+    run_cli("workflows", "--check", index=REPO)
+
+
+def test_init_writes_the_workflows_and_workflows_check_keeps_them(tmp_path):
+    out = run_cli("init", str(tmp_path / "idx"), "--title", "Lab index", "--url", "https://lab.github.io/idx/")
+    root = tmp_path / "idx"
+    for name, data in bundled_workflows().items():
+        assert (root / ".github" / "workflows" / name).read_bytes() == data
+        assert f".github/workflows/{name}" in out.stdout
+    assert (root / ".github" / "workflows" / "deploy.yml").stat().st_mode & 0o777 == 0o644
+    req = (root / ".github" / "pagesindex-requirements.txt").read_text()
+    assert DEFAULT_REQUIREMENT in req and "pypi" not in DEFAULT_REQUIREMENT.lower()
+    assert "/_site/" in (root / ".gitignore").read_text()
+    run_cli("workflows", "--check", index=root)
+
+    # A maintainer's own workflow is left alone; a changed bundled one is reported, then restored.
+    (root / ".github" / "workflows" / "mine.yml").write_text("name: mine\n")
+    (root / ".github" / "workflows" / "yank.yml").write_text("name: tampered\n")
+    (root / ".github" / "pagesindex-requirements.txt").write_text("pagesindex @ git+https://example.org/p@abc\n")
+    proc = run_cli("workflows", "--check", index=root, check=False)
+    assert proc.returncode == 1
+    assert ".github/workflows/yank.yml" in proc.stderr and "mine.yml" not in proc.stderr
+    out = run_cli("workflows", index=root)
+    assert "wrote .github/workflows/yank.yml" in out.stdout and "1 files written" in out.stdout
+    assert (root / ".github" / "workflows" / "yank.yml").read_bytes() == bundled_workflows()["yank.yml"]
+    assert (root / ".github" / "workflows" / "mine.yml").read_text() == "name: mine\n"
+    assert "example.org" in (root / ".github" / "pagesindex-requirements.txt").read_text()
+    assert run_cli("workflows", index=root).stdout.strip().endswith("0 files written")
+
+
+def test_init_without_workflows(tmp_path):
+    run_cli("init", str(tmp_path / "idx"), "--no-workflows")
+    assert not (tmp_path / "idx" / ".github").exists()
+    proc = run_cli("workflows", "--check", index=tmp_path / "idx", check=False)
+    assert proc.returncode == 1 and "deploy.yml" in proc.stderr
+
+
+def test_workflows_outside_an_index_is_a_clear_error(tmp_path):
+    proc = run_cli("workflows", index=tmp_path, check=False)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: not an index")
+
+
+# -- shape and safety of every workflow file ------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=ids(ALL_FILES))
+def test_workflow_is_safe(path):
+    text = path.read_text(encoding="utf-8")
+    wf = load(path)
+    assert wf.get("name"), "a workflow has a name"
+    assert wf.get("permissions") == {}, "permissions: {} at the top; each job asks for what it needs"
+    assert isinstance(wf.get("concurrency"), dict) and wf["concurrency"].get("group"), "a concurrency group"
+    assert "pull_request_target" not in wf["on"] and "workflow_run" not in wf["on"]
+    for name, job in wf["jobs"].items():
+        perms = job.get("permissions")
+        assert isinstance(perms, dict), f"job {name} states its permissions"
+        for scope, level in perms.items():
+            assert level in ALLOWED_PERMISSIONS.get(scope, set()), f"job {name}: {scope}: {level} is not needed"
+        for step in job.get("steps", []):
+            if "run" in step:
+                assert "${{" not in step["run"], f"job {name}: an expression inside run: ({step.get('name')})"
+            if "uses" in step:
+                assert "@" in step["uses"]
+                if step["uses"].startswith("actions/checkout@"):
+                    assert step.get("with", {}).get("persist-credentials") is False
+    uses_lines = [line for line in text.splitlines() if re.match(r"^\s*(-\s+)?uses:", line)]
+    for line in uses_lines:
+        assert PIN.match(line), f"not pinned to a full commit SHA with its version in a comment: {line.strip()}"
+    assert "secrets: inherit" not in text and "toJSON(secrets)" not in text
+
+
+def test_the_same_action_is_pinned_to_the_same_commit_everywhere():
+    seen: Dict[str, set] = {}
+    for path in ALL_FILES:
+        for line in path.read_text().splitlines():
+            m = PIN.match(line)
+            if m:
+                seen.setdefault(m.group(1), set()).add(line.split("@", 1)[1].strip())
+    assert {"actions/checkout", "actions/setup-python", "peter-evans/create-pull-request", "actions/upload-pages-artifact", "actions/deploy-pages"} <= set(seen)
+    for action, pins in seen.items():
+        assert len(pins) == 1, f"{action} pinned differently: {pins}"
+
+
+@pytest.mark.parametrize("name", sorted(CHANGE_WORKFLOWS))
+def test_change_workflow_shape(name):
+    wf = load(BUNDLED / name)
+    action = name[:-4]
+    inputs = wf["on"]["workflow_dispatch"]["inputs"]
+    for key in CHANGE_WORKFLOWS[name]:
+        assert inputs[key]["type"] == "string"
+    assert inputs["package_name"]["required"] is True
+    if action == "delete":
+        assert inputs["version"]["required"] is False
+    else:
+        assert inputs["version"]["required"] is True
+    assert set(wf["on"]) == {"workflow_dispatch"}
+    assert "inputs.package_name" in wf["concurrency"]["group"] and wf["concurrency"]["cancel-in-progress"] is False
+    assert list(wf["jobs"]) == [action]
+    job = wf["jobs"][action]
+    assert "strategy" not in job, "the command runs once, not once per Python version"
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    runs = [s for s in job["steps"] if "run" in s]
+    command = [s for s in runs if f"pagesindex {action} " in s["run"]]
+    assert len(command) == 1 and command[0]["id"] == "change"
+    script = command[0]["run"]
+    assert script.count(f"pagesindex {action} ") == 1
+    assert "pagesindex pr-describe" in script and "pagesindex verify" in script
+    assert ' -- "$PACKAGE_NAME"' in script, "values after -- so none is read as an option"
+    for key in CHANGE_WORKFLOWS[name]:
+        assert f"${{{{ inputs.{key} }}}}" in command[0]["env"].values()
+    pr = [s for s in job["steps"] if s.get("uses", "").startswith("peter-evans/create-pull-request@")]
+    assert len(pr) == 1
+    with_ = pr[0]["with"]
+    assert with_["branch"] == "${{ steps.change.outputs.branch }}"
+    assert with_["title"] == "${{ steps.change.outputs.title }}"
+    assert with_["body-path"] == "${{ steps.change.outputs.body-path }}"
+    assert set(with_["add-paths"].split()) == {"projects/", "packages/"}
+    assert pr[0]["if"] == "steps.change.outputs.changed == 'true'"
+    assert job["steps"][0]["uses"].startswith("actions/checkout@"), "every run starts from the committed state"
+
+
+def test_deploy_workflow_shape():
+    wf = load(BUNDLED / "deploy.yml")
+    assert wf["on"]["push"]["branches"] == ["main"]
+    assert wf["concurrency"]["cancel-in-progress"] is False
+    build, deploy = wf["jobs"]["build"], wf["jobs"]["deploy"]
+    assert build["permissions"] == {"contents": "read"}
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
+    script = next(s["run"] for s in build["steps"] if s.get("id") == "site")
+    assert script.index("pagesindex build") < script.index("pagesindex verify --require-projects")
+    upload = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
+    assert upload["with"]["path"] == "_site"
+    assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in deploy["steps"])
+
+
+def test_ci_workflow_shape():
+    wf = load(BUNDLED / "ci.yml")
+    assert "pull_request" in wf["on"]
+    tests, verify = wf["jobs"]["tests"], wf["jobs"]["verify"]
+    assert tests["strategy"]["matrix"]["python"] == ["3.9", "3.10", "3.11", "3.12", "3.13"]
+    assert tests["permissions"] == verify["permissions"] == {"contents": "read"}
+    setup = next(s for s in tests["steps"] if s.get("uses", "").startswith("actions/setup-python@"))
+    assert setup["with"]["python-version"] == "${{ matrix.python }}"
+    assert "python -m pytest" in next(s["run"] for s in tests["steps"] if s.get("id") == "tests")
+    assert "pagesindex verify" in next(s["run"] for s in verify["steps"] if s.get("id") == "verify")
+
+
+def _zizmor() -> str:
+    exe = shutil.which("zizmor", path=str(Path(sys.executable).parent)) or shutil.which("zizmor")
+    if exe is None:
+        pytest.skip("zizmor is not installed (pip install zizmor)")
+    return exe
+
+
+def test_zizmor_reports_nothing_on_any_workflow():
+    exe = _zizmor()
+    files = [str(p) for p in ALL_FILES]
+    proc = subprocess.run([exe, "--offline", "--no-progress", *files], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings to report" in proc.stdout + proc.stderr
+
+
+def test_zizmor_would_catch_an_expression_in_a_run_script(tmp_path):
+    """The zizmor test above can fail: the same check flags the unsafe form."""
+    exe = _zizmor()
+    text = (BUNDLED / "yank.yml").read_text().replace('--reason "$REASON"', '--reason "${{ inputs.reason }}"')
+    bad = tmp_path / "bad.yml"
+    bad.write_text(text)
+    proc = subprocess.run([exe, "--offline", "--no-progress", str(bad)], capture_output=True, text=True)
+    assert proc.returncode != 0 and "template-injection" in proc.stdout + proc.stderr
+
+
+# -- executing the run: scripts ---------------------------------------------------------------
+
+_EXPR = re.compile(r"^\$\{\{\s*(.+?)\s*\}\}$")
+
+
+def evaluate(value: Any, context: Dict[str, Any]) -> str:
+    """The value GitHub puts in a step's env: for the simple expressions these workflows use."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    value = str(value)
+    m = _EXPR.match(value)
+    if not m:
+        assert "${{" not in value, f"unsupported expression in {value!r}"
+        return value
+    result: Any = ""
+    for term in m.group(1).split("||"):
+        term = term.strip()
+        if len(term) >= 2 and term[0] == term[-1] == "'":
+            result = term[1:-1]
+        else:
+            assert re.fullmatch(r"[a-z_]+(\.[A-Za-z0-9_-]+)+", term), f"unsupported expression {term!r}"
+            result = context
+            for part in term.split("."):
+                result = result.get(part, "") if isinstance(result, dict) else ""
+        if result not in ("", None, False):
+            break
+    if isinstance(result, bool):
+        return "true" if result else "false"
+    return "" if result is None else str(result)
+
+
+class Runner:
+    """Runs one step's `run:` script as a GitHub-hosted runner would (shell: bash)."""
+
+    def __init__(self, tmp: Path, workspace: Path, env: Optional[Dict[str, str]] = None):
+        self.tmp = tmp
+        self.workspace = workspace
+        self.extra_env = env or {}
+        self.count = 0
+
+    def run(
+        self,
+        workflow: Path,
+        job: str,
+        step_id: str,
+        inputs: Dict[str, Any],
+        *,
+        secrets: Optional[Dict[str, str]] = None,
+        variables: Optional[Dict[str, str]] = None,
+        event: Optional[Dict[str, Any]] = None,
+    ) -> subprocess.CompletedProcess:
+        wf = load(workflow)
+        step = next(s for s in wf["jobs"][job]["steps"] if s.get("id") == step_id)
+        declared = wf["on"].get("workflow_dispatch", {}) or {}
+        full_inputs = {k: v.get("default", "") for k, v in (declared.get("inputs") or {}).items()}
+        full_inputs.update(inputs)
+        context = {
+            "inputs": full_inputs,
+            "secrets": secrets or {},
+            "vars": variables or {},
+            "github": {"token": "ghs_workflowtoken", "event": event or {}},
+        }
+        self.count += 1
+        temp = self.tmp / f"runner-temp-{self.count}"
+        temp.mkdir()
+        home = self.tmp / "home"
+        home.mkdir(exist_ok=True)
+        env = {
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_WORKSPACE": str(self.workspace),
+            "GITHUB_OUTPUT": str(temp / "output"),
+            "GITHUB_STEP_SUMMARY": str(temp / "summary"),
+            "GITHUB_ENV": str(temp / "env"),
+            "RUNNER_TEMP": str(temp),
+            "GITHUB_RUN_ID": "7001",
+            "GITHUB_REPOSITORY": "lab/index",
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_API_URL": "http://127.0.0.1:9",  # nothing listens: no test reaches the internet
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        }
+        for key in ("SYSTEMROOT", "TMPDIR"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        env.update(self.extra_env)
+        for key, value in (step.get("env") or {}).items():
+            env[key] = evaluate(value, context)
+        for name in ("output", "summary", "env"):
+            (temp / name).write_text("")
+        script = temp / "step.sh"
+        script.write_text(step["run"])
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=self.workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        proc.outputs = dict(  # type: ignore[attr-defined]
+            line.split("=", 1) for line in (temp / "output").read_text().splitlines() if "=" in line
+        )
+        proc.summary = (temp / "summary").read_text()  # type: ignore[attr-defined]
+        proc.step = step  # type: ignore[attr-defined]
+        return proc
+
+
+def git(root: Path, *args: str) -> str:
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org")
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True, env=env).stdout
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A checkout as actions/checkout leaves it: an index made by `pagesindex init`, committed."""
+    root = tmp_path / "workspace"
+    run_cli("init", str(root), "--title", "Lab index", "--url", "https://lab.github.io/index/")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "init")
+    return root
+
+
+@pytest.fixture
+def runner(tmp_path: Path, workspace: Path) -> Runner:
+    return Runner(tmp_path, workspace)
+
+
+def add_and_commit(root: Path, tmp: Path, name: str, version: str, **kwargs) -> Path:
+    w = make_wheel(tmp / f"dist-{name}-{version}", name, version, **kwargs)
+    run_cli("add", str(w), index=root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", f"add {name} {version}")
+    return w
+
+
+def assert_untouched(proc, workspace: Path, before: Dict[str, bytes], marker: Path) -> None:
+    assert proc.returncode != 0, proc.stdout
+    assert not marker.exists(), "a hostile input was executed"
+    assert state_snapshot(workspace) == before
+    assert proc.outputs == {}, "no pull request is opened"
+
+
+def workflow_path(workspace: Path, name: str) -> Path:
+    """The copy that `pagesindex init` wrote (identical to the bundled one, tested above)."""
+    return workspace / ".github" / "workflows" / name
+
+
+def test_install_step_installs_from_the_requirements_file(runner, workspace, tmp_path):
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "python").write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$RUNNER_TEMP/args"\n')
+    (fake / "python").chmod(0o755)
+    runner.extra_env["PATH"] = f"{fake}{os.pathsep}{os.environ['PATH']}"
+    for name, job in (("register.yml", "register"), ("deploy.yml", "build"), ("ci.yml", "verify")):
+        proc = runner.run(workflow_path(workspace, name), job, "install", {})
+        assert proc.returncode == 0, proc.stderr
+        args = (tmp_path / f"runner-temp-{runner.count}" / "args").read_text().split()
+        assert args[:3] == ["-m", "pip", "install"] and args[-2:] == ["-r", ".github/pagesindex-requirements.txt"]
+
+
+def test_yank_workflow_yanks_and_describes_the_pull_request(runner, workspace, tmp_path):
+    w = add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    proc = runner.run(workflow_path(workspace, "yank.yml"), "yank", "change", {"package_name": "Kavli_Hello", "version": "v1.0", "reason": "broken `import` on 3.9"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    record = json.loads((workspace / "projects" / "kavli-hello.json").read_text())
+    assert record["releases"]["1.0"]["yanked"] is True
+    assert record["releases"]["1.0"]["yanked-reason"] == "broken `import` on 3.9"
+    out = proc.outputs
+    assert out["changed"] == "true"
+    assert out["branch"] == "pagesindex/yank-kavli-hello-run-7001"
+    assert out["title"] == "yank kavli-hello 1.0"
+    body = Path(out["body-path"]).read_text()
+    assert "**yanked**" in body and "broken \\`import\\` on 3\\.9" in body
+    assert "https://github.com/lab/index/actions/runs/7001" in body
+    assert body in proc.summary
+    assert w.name not in body, "an unchanged file is not listed"
+    # Only projects/ changed: what create-pull-request commits (add-paths: projects/, packages/).
+    assert git(workspace, "status", "--porcelain").split() == ["M", "projects/kavli-hello.json"]
+
+
+def test_yank_workflow_for_a_missing_release_fails_clearly(runner, workspace, tmp_path):
+    add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    before = state_snapshot(workspace)
+    proc = runner.run(workflow_path(workspace, "yank.yml"), "yank", "change", {"package_name": "kavli-hello", "version": "2.0"})
+    assert proc.returncode == 1
+    assert "error: project 'kavli-hello' has no release '2.0'" in proc.stdout + proc.stderr
+    assert state_snapshot(workspace) == before and proc.outputs == {}
+
+
+HOSTILE = [
+    "$(touch {marker})",
+    "`touch {marker}`",
+    '"; touch {marker}; echo "',
+    "'; touch {marker}; echo '",
+    "ok\ntouch {marker}",
+    "${{IFS}}touch${{IFS}}{marker}",
+    "--help",
+    "-rf",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=range(len(HOSTILE)))
+@pytest.mark.parametrize("field", ["package_name", "version"])
+def test_yank_hostile_names_and_versions_are_refused(runner, workspace, tmp_path, field, hostile):
+    add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    marker = tmp_path / "pwned"
+    inputs = {"package_name": "kavli-hello", "version": "1.0", "reason": "r"}
+    inputs[field] = hostile.format(marker=marker)
+    before = state_snapshot(workspace)
+    proc = runner.run(workflow_path(workspace, "yank.yml"), "yank", "change", inputs)
+    assert_untouched(proc, workspace, before, marker)
+    assert re.search(r"error: invalid (project name|version)", proc.stdout + proc.stderr), proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=range(len(HOSTILE)))
+def test_yank_hostile_reason_runs_nothing(runner, workspace, tmp_path, hostile):
+    """A reason is free text: stored verbatim (shown escaped), or refused when it spans lines."""
+    add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    marker = tmp_path / "pwned"
+    reason = hostile.format(marker=marker)
+    before = state_snapshot(workspace)
+    proc = runner.run(workflow_path(workspace, "yank.yml"), "yank", "change", {"package_name": "kavli-hello", "version": "1.0", "reason": reason})
+    assert not marker.exists()
+    if "\n" in reason:
+        assert_untouched(proc, workspace, before, marker)
+        assert "error: invalid --reason" in proc.stdout + proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        record = json.loads((workspace / "projects" / "kavli-hello.json").read_text())
+        assert record["releases"]["1.0"]["yanked-reason"] == reason
+
+
+def test_deploy_refuses_an_empty_index(runner, workspace):
+    proc = runner.run(workflow_path(workspace, "deploy.yml"), "build", "site", {})
+    assert proc.returncode == 1
+    assert "has no project: refusing to publish an empty site" in proc.stderr
+
+
+def test_deploy_builds_and_verifies_the_site(runner, workspace, tmp_path):
+    w = add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    proc = runner.run(workflow_path(workspace, "deploy.yml"), "build", "site", {})
+    assert proc.returncode == 0, proc.stderr
+    assert "ok: 1 projects verified" in proc.stdout
+    site = workspace / "_site"  # the path upload-pages-artifact uploads
+    assert (site / "kavli-hello" / "index.html").is_file()
+    assert (site / "packages" / "kavli-hello" / w.name).read_bytes() == w.read_bytes()
+
+
+def test_deploy_refuses_a_corrupt_index(runner, workspace, tmp_path):
+    w = add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    (workspace / "packages" / "kavli-hello" / w.name).write_bytes(b"not the wheel")
+    proc = runner.run(workflow_path(workspace, "deploy.yml"), "build", "site", {})
+    assert proc.returncode == 1 and "does not match its record" in proc.stderr
+
+
+def test_ci_verify_job_and_test_job_in_an_index_without_tests(runner, workspace, tmp_path):
+    add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    proc = runner.run(workflow_path(workspace, "ci.yml"), "verify", "verify", {})
+    assert proc.returncode == 0 and "ok: 1 projects verified" in proc.stdout
+    proc = runner.run(workflow_path(workspace, "ci.yml"), "tests", "tests", {})
+    assert proc.returncode == 0 and "no test suite of its own" in proc.stdout
+    (workspace / "packages" / "kavli-hello" / "stray.whl").write_bytes(b"x")
+    proc = runner.run(workflow_path(workspace, "ci.yml"), "verify", "verify", {})
+    assert proc.returncode == 1 and "not recorded in any project" in proc.stderr
+
+
+# -- pr-describe ------------------------------------------------------------------------------
+
+
+def test_pr_describe_lists_new_files_with_hashes_and_warns_of_dependency_confusion(workspace, tmp_path):
+    from pagesindex.state import Index
+
+    w = make_wheel(tmp_path / "d", "kavli-hello", "2.0")
+    run_cli("add", str(w), "--summary", "Says *hello* <script>", index=workspace)
+    index = Index(workspace)
+    project = index.get_project("kavli-hello")
+    project.extra["pypi"] = {"status": "higher", "versions": ["9.9.9"], "highest": "9.9.9", "checked": "2026-11-30T00:00:00Z", "pypi_url": "https://pypi.org"}
+    index.save_project(project)
+    log = tmp_path / "log"
+    log.write_text("registered\n```\n# not a heading\n")
+    out_file = tmp_path / "out"
+    proc = run_cli("pr-describe", "--log", str(log), "--github-output", str(out_file), "register", "kavli-hello", "v2.0", index=workspace)
+    outputs = dict(line.split("=", 1) for line in out_file.read_text().splitlines())
+    assert outputs["changed"] == "true" and outputs["title"] == "register kavli-hello 2.0"
+    assert outputs["branch"] == "pagesindex/register-kavli-hello-run-local"
+    body = Path(outputs["body-path"]).read_text()
+    sha = hashlib.sha256(w.read_bytes()).hexdigest()
+    assert f"| `{w.name}` | {w.stat().st_size} | `{sha}` |" in body
+    assert "**New project**" in body and "new release" in body
+    assert "Dependency confusion risk" in body and "`9.9.9`" in body
+    assert "Says \\*hello\\* \\<script\\>" in body and "<script>" not in body
+    assert "````text\nregistered\n```\n# not a heading\n````" in body
+    assert "nothing changed" not in proc.stdout
+
+
+def test_pr_describe_keeps_only_the_end_of_a_long_log(workspace, tmp_path):
+    add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    run_cli("yank", "kavli-hello", "1.0", index=workspace)
+    log = tmp_path / "log"
+    log.write_text("first line\n" + "x" * 100 + "\n" * 30000 + "last line\n")
+    body_file = tmp_path / "body.md"
+    run_cli("pr-describe", "--log", str(log), "--body-file", str(body_file), "yank", "kavli-hello", "1.0", index=workspace)
+    body = body_file.read_text()
+    assert "last line" in body and "first line" not in body and "earlier output left out" in body
+    assert len(body) < 30000
+
+
+def test_pr_describe_of_a_deleted_project_and_of_no_change(workspace, tmp_path):
+    w = add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    out_file = tmp_path / "out"
+    run_cli("pr-describe", "--github-output", str(out_file), "delete", "kavli-hello", index=workspace)
+    assert "changed=false" in out_file.read_text()
+    run_cli("remove", "kavli-hello", index=workspace)
+    out_file.write_text("")
+    run_cli("pr-describe", "--github-output", str(out_file), "delete", "kavli-hello", "", index=workspace)
+    outputs = dict(line.split("=", 1) for line in out_file.read_text().splitlines())
+    assert outputs["changed"] == "true" and outputs["title"] == "delete kavli-hello"
+    body = Path(outputs["body-path"]).read_text()
+    assert "is removed" in body and w.name in body and "removed" in body
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["register", "kavli-hello"], "register needs a VERSION"),
+        (["yank", "$(id)", "1.0"], "invalid project name"),
+        (["yank", "kavli-hello", "1.0;id"], "invalid version tag"),
+        (["--base", "--output=/tmp/x", "yank", "kavli-hello", "1.0"], "invalid --base"),
+        (["--base", "nosuchrev", "yank", "kavli-hello", "1.0"], "is not a commit"),
+        (["--log", "/nonexistent/log", "yank", "kavli-hello", "1.0"], "cannot read --log"),
+    ],
+)
+def test_pr_describe_refuses_bad_input(workspace, args, message, tmp_path):
+    out_file = tmp_path / "out"
+    out_file.write_text("")
+    before = state_snapshot(workspace)
+    proc = run_cli("pr-describe", "--github-output", str(out_file), *args, index=workspace, check=False)
+    assert proc.returncode == 1 and message in proc.stderr
+    assert out_file.read_text() == "" and state_snapshot(workspace) == before
+
+
+def test_pr_describe_outside_git_is_a_clear_error(tmp_path):
+    run_cli("init", str(tmp_path / "idx"), "--no-workflows")
+    proc = run_cli("pr-describe", "yank", "kavli-hello", "1.0", index=tmp_path / "idx", check=False)
+    assert proc.returncode == 1 and "is not a commit of a git repository" in proc.stderr
+
+
+# -- register, update, delete (issue 3's commands) against a local GitHub API -----------------
+
+
+def _has_command(name: str) -> bool:
+    proc = subprocess.run([sys.executable, "-m", "pagesindex", name, "--help"], capture_output=True)
+    return proc.returncode == 0
+
+
+needs_register = pytest.mark.skipif(
+    not all(_has_command(c) for c in ("register", "update", "delete")),
+    reason="pagesindex register/update/delete are not in this build (issue 3)",
+)
+
+
+class FakeGitHub:
+    """A local server answering as GitHub's REST API documents it, for one repository.
+
+    Endpoints (https://docs.github.com/en/rest/releases): GET /repos/{o}/{r},
+    /repos/{o}/{r}/releases, /releases/tags/{tag}, /releases/{id}, /releases/{id}/assets,
+    /releases/assets/{id} (JSON, or with Accept: application/octet-stream a 302 to a storage URL
+    that refuses an Authorization header). The API lives under /api/v3 (as on GitHub Enterprise
+    Server), the web under /. Any /pypi/ or /simple/ path answers 404 (not on PyPI).
+    """
+
+    def __init__(self, owner: str, repo: str):
+        self.owner, self.repo = owner, repo
+        self.releases: List[Dict[str, Any]] = []
+        self.blobs: Dict[int, bytes] = {}
+        self.requests: List[str] = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_GET(self):
+                fake.requests.append(self.path)
+                fake.handle(self)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.api = self.base + "/api/v3"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add_release(self, tag: str, files: List[Path]) -> None:
+        rid = len(self.releases) + 1
+        assets = []
+        for f in files:
+            aid = rid * 100 + len(assets)
+            data = f.read_bytes()
+            self.blobs[aid] = data
+            assets.append(
+                {
+                    "id": aid,
+                    "name": f.name,
+                    "url": f"{self.api}/repos/{self.owner}/{self.repo}/releases/assets/{aid}",
+                    "browser_download_url": f"{self.base}/{self.owner}/{self.repo}/releases/download/{tag}/{f.name}",
+                    "size": len(data),
+                    "digest": "sha256:" + hashlib.sha256(data).hexdigest(),
+                    "content_type": "application/octet-stream",
+                    "state": "uploaded",
+                }
+            )
+        self.releases.append(
+            {
+                "id": rid,
+                "tag_name": tag,
+                "name": tag,
+                "draft": False,
+                "prerelease": False,
+                "url": f"{self.api}/repos/{self.owner}/{self.repo}/releases/{rid}",
+                "html_url": f"{self.base}/{self.owner}/{self.repo}/releases/tag/{tag}",
+                "assets_url": f"{self.api}/repos/{self.owner}/{self.repo}/releases/{rid}/assets",
+                "assets": assets,
+            }
+        )
+
+    def handle(self, h) -> None:
+        path = h.path.split("?", 1)[0]
+        prefix = f"/api/v3/repos/{self.owner}/{self.repo}"
+
+        def send(status: int, body: Any = None, headers: Optional[Dict[str, str]] = None, raw: Optional[bytes] = None):
+            data = raw if raw is not None else json.dumps(body if body is not None else {"message": "Not Found"}).encode()
+            h.send_response(status)
+            h.send_header("Content-Type", "application/octet-stream" if raw is not None else "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            h.send_header("x-ratelimit-remaining", "4999")
+            for k, v in (headers or {}).items():
+                h.send_header(k, v)
+            h.end_headers()
+            h.wfile.write(data)
+
+        if path.startswith("/storage/"):
+            if h.headers.get("Authorization"):
+                return send(400, {"message": "Only one auth mechanism allowed"})
+            return send(200, raw=self.blobs[int(path.rsplit("/", 1)[1])])
+        if path == prefix:
+            return send(200, {"id": 1, "name": self.repo, "full_name": f"{self.owner}/{self.repo}", "private": False, "visibility": "public", "html_url": f"{self.base}/{self.owner}/{self.repo}", "default_branch": "main"})
+        if path == prefix + "/releases":
+            return send(200, list(reversed(self.releases)))
+        for rel in self.releases:
+            if path in (f"{prefix}/releases/tags/{rel['tag_name']}", f"{prefix}/releases/{rel['id']}"):
+                return send(200, rel)
+            if path == f"{prefix}/releases/{rel['id']}/assets":
+                return send(200, rel["assets"])
+            for asset in rel["assets"]:
+                if path == f"{prefix}/releases/assets/{asset['id']}":
+                    if "application/octet-stream" in h.headers.get("Accept", ""):
+                        return send(302, {}, {"Location": f"{self.base}/storage/{asset['id']}"})
+                    return send(200, asset)
+        return send(404)
+
+
+@pytest.fixture
+def github(tmp_path):
+    fake = FakeGitHub("lab", "kavli-hello")
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def gh_runner(tmp_path, workspace, github) -> Runner:
+    return Runner(tmp_path, workspace, {"GITHUB_API_URL": github.api, "GITHUB_SERVER_URL": github.base})
+
+
+def register_inputs(github: FakeGitHub, **changes: str) -> Dict[str, str]:
+    inputs = {
+        "package_name": "kavli-hello",
+        "version": "v1.0.0",
+        "author": "Ann O'Hara",
+        "short_desc": "Says hello",
+        "homepage": f"{github.base}/lab/kavli-hello",
+    }
+    inputs.update(changes)
+    return inputs
+
+
+@needs_register
+def test_register_update_delete_workflows_against_local_github(gh_runner, workspace, github, tmp_path):
+    v1 = make_wheel(tmp_path / "r1", "kavli-hello", "1.0.0")
+    github.add_release("v1.0.0", [v1])
+    pypi = {"PAGESINDEX_PYPI_URL": github.base}
+    proc = gh_runner.run(workflow_path(workspace, "register.yml"), "register", "change", register_inputs(github), variables=pypi)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (workspace / "packages" / "kavli-hello" / v1.name).read_bytes() == v1.read_bytes()
+    assert proc.outputs["changed"] == "true" and proc.outputs["title"] == "register kavli-hello 1.0.0"
+    body = Path(proc.outputs["body-path"]).read_text()
+    assert v1.name in body and hashlib.sha256(v1.read_bytes()).hexdigest() in body
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "register")  # the pull request is merged
+
+    v2 = make_wheel(tmp_path / "r2", "kavli-hello", "1.1.0")
+    github.add_release("v1.1.0", [v2])
+    proc = gh_runner.run(workflow_path(workspace, "update.yml"), "update", "change", {"package_name": "kavli-hello", "version": "v1.1.0"}, variables=pypi)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.outputs["title"] == "update kavli-hello 1.1.0"
+    body = Path(proc.outputs["body-path"]).read_text()
+    assert v2.name in body and v1.name not in body
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "update")
+
+    proc = gh_runner.run(workflow_path(workspace, "delete.yml"), "delete", "change", {"package_name": "kavli-hello", "version": "1.0.0"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (workspace / "packages" / "kavli-hello" / v1.name).exists()
+    assert proc.outputs["title"] == "delete kavli-hello 1.0.0"
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "delete one release")
+
+    proc = gh_runner.run(workflow_path(workspace, "delete.yml"), "delete", "change", {"package_name": "kavli-hello", "version": ""})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (workspace / "projects" / "kavli-hello.json").exists()
+    assert proc.outputs["title"] == "delete kavli-hello"
+
+
+REGISTER_REFUSALS = {
+    "package_name": [h for h in HOSTILE] + ["kavli hello"],
+    "version": [h for h in HOSTILE] + ["1.0 beta"],
+    "homepage": ["javascript:alert(1)", "https://github.com/lab/x\"; touch {marker}; \"", "$(touch {marker})", "https://github.com/lab/x\ntouch {marker}", "--help"],
+}
+
+
+@needs_register
+@pytest.mark.parametrize(
+    "workflow, field, hostile",
+    [("register.yml", f, h) for f, hs in REGISTER_REFUSALS.items() for h in hs]
+    + [("update.yml", f, h) for f in ("package_name", "version") for h in HOSTILE]
+    + [("delete.yml", f, h) for f in ("package_name", "version") for h in HOSTILE],
+)
+def test_register_update_delete_refuse_hostile_input(gh_runner, workspace, github, tmp_path, workflow, field, hostile):
+    add_and_commit(workspace, tmp_path, "kavli-hello", "0.9")
+    marker = tmp_path / "pwned"
+    job = workflow[:-4]
+    if job == "register":
+        inputs = register_inputs(github, package_name="kavli-other")
+    else:
+        inputs = {"package_name": "kavli-hello", "version": "0.9"}
+    inputs[field] = hostile.format(marker=marker)
+    before = state_snapshot(workspace)
+    proc = gh_runner.run(workflow_path(workspace, workflow), job, "change", inputs, variables={"PAGESINDEX_PYPI_URL": github.base})
+    assert_untouched(proc, workspace, before, marker)
+    assert "error:" in proc.stdout + proc.stderr
+
+
+@needs_register
+@pytest.mark.parametrize("field", ["author", "short_desc"])
+@pytest.mark.parametrize("hostile", HOSTILE, ids=range(len(HOSTILE)))
+def test_register_free_text_runs_nothing(gh_runner, workspace, github, tmp_path, field, hostile):
+    marker = tmp_path / "pwned"
+    github.add_release("v1.0.0", [make_wheel(tmp_path / "r1", "kavli-hello", "1.0.0")])
+    inputs = register_inputs(github)
+    inputs[field] = hostile.format(marker=marker)
+    before = state_snapshot(workspace)
+    proc = gh_runner.run(workflow_path(workspace, "register.yml"), "register", "change", inputs, variables={"PAGESINDEX_PYPI_URL": github.base})
+    assert not marker.exists()
+    if "\n" in inputs[field]:
+        assert_untouched(proc, workspace, before, marker)
+    else:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        record = json.loads((workspace / "projects" / "kavli-hello.json").read_text())
+        assert record["author" if field == "author" else "summary"] == inputs[field]
+
+
+# -- the package repository's side: trigger update on release ---------------------------------
+
+
+class DispatchServer:
+    """Records POST /repos/{o}/{r}/actions/workflows/{file}/dispatches and answers 204
+    (https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event)."""
+
+    def __init__(self, status: int = 204):
+        self.calls: List[Dict[str, Any]] = []
+        rec = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", "0"))
+                rec.calls.append({"path": self.path, "headers": dict(self.headers), "body": self.rfile.read(length)})
+                body = b"" if status == 204 else b'{"message": "Not Found"}'
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def dispatch_server():
+    servers = []
+
+    def start(status: int = 204) -> DispatchServer:
+        servers.append(DispatchServer(status))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def run_snippet(tmp_path: Path, api: str, tag: str, token: Optional[str]) -> subprocess.CompletedProcess:
+    wf = load(RELEASE_SNIPPET)
+    assert wf["on"] == {"release": {"types": ["published"]}}
+    assert wf["jobs"]["notify-index"]["permissions"] == {}
+    work = tmp_path / "pkg"
+    work.mkdir(exist_ok=True)
+    runner = Runner(tmp_path, work, {"GITHUB_API_URL": api})
+    return runner.run(
+        RELEASE_SNIPPET, "notify-index", "notify", {},
+        secrets={"PAGESINDEX_DISPATCH_TOKEN": token} if token else {},
+        event={"release": {"tag_name": tag}},
+    )
+
+
+def test_release_snippet_dispatches_update_with_the_tag(tmp_path, dispatch_server):
+    server = dispatch_server()
+    marker = tmp_path / "pwned"
+    tag = f'v1.2.0"$(touch {marker})`touch {marker}`'
+    proc = run_snippet(tmp_path, server.url, tag, "github_pat_secret")
+    assert proc.returncode == 0, proc.stderr
+    assert not marker.exists()
+    assert len(server.calls) == 1
+    call = server.calls[0]
+    assert call["path"] == "/repos/ORG/INDEX-REPOSITORY/actions/workflows/update.yml/dispatches"
+    assert call["headers"]["Authorization"] == "Bearer github_pat_secret"
+    assert call["headers"]["Accept"] == "application/vnd.github+json"
+    assert json.loads(call["body"]) == {"ref": "main", "inputs": {"package_name": "my-package", "version": tag}}
+    assert "github_pat_secret" not in proc.stdout + proc.stderr
+
+
+def test_release_snippet_without_token_fails_clearly_and_sends_nothing(tmp_path, dispatch_server):
+    server = dispatch_server()
+    proc = run_snippet(tmp_path, server.url, "v1.2.0", None)
+    assert proc.returncode == 1
+    assert "::error::the secret PAGESINDEX_DISPATCH_TOKEN is not set" in proc.stdout
+    assert server.calls == []
+
+
+def test_release_snippet_fails_when_github_refuses(tmp_path, dispatch_server):
+    server = dispatch_server(404)
+    proc = run_snippet(tmp_path, server.url, "v1.2.0", "tok")
+    assert proc.returncode != 0 and len(server.calls) == 1
+    assert "Not Found" in proc.stdout + proc.stderr
+
+
+def test_readme_documents_the_loop_and_carries_the_snippet_verbatim():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "```yaml\n" + RELEASE_SNIPPET.read_text(encoding="utf-8") + "```" in readme
+    for words in ("GitHub Actions", "Allow GitHub Actions to create and approve pull requests", "PAGESINDEX_DISPATCH_TOKEN", "PAGESINDEX_PR_TOKEN", "pagesindex workflows"):
+        assert words in readme
+    out = run_cli("workflows", "--snippet")
+    assert out.stdout == RELEASE_SNIPPET.read_text(encoding="utf-8")
