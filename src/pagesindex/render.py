@@ -22,6 +22,7 @@ nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -228,16 +229,26 @@ class Renderer:
         self.out = Path(out)
         self._env: Optional[jinja2.Environment] = None
         self.result = BuildResult()
-        self.static = static_files(index)
-        self.settings = pages.site_settings(index.config.raw, list(self.static), index.config.pypi_base_url)
-        code = hashlib.sha256()
-        for module in ("render.py", "pages.py"):
-            code.update((_HERE / module).read_bytes())
-        self.page_key_base = [fingerprint(index), code.hexdigest(), sorted(self.static)]
         self._dirs: Set[str] = set()
         # Plain strings in the per-file paths: pathlib's parsing cost more than the system calls.
         self._out = os.fspath(self.out)
         self._packages = os.fspath(index.packages_dir)
+
+    # Made on first use: a build with nothing to render reads no static file or template.
+    @functools.cached_property
+    def static(self) -> Dict[str, bytes]:
+        return static_files(self.index)
+
+    @functools.cached_property
+    def settings(self) -> Dict[str, Any]:
+        return pages.site_settings(self.index.config.raw, list(self.static), self.index.config.pypi_base_url)
+
+    @functools.cached_property
+    def page_key_base(self) -> List[Any]:
+        code = hashlib.sha256()
+        for module in ("render.py", "pages.py"):
+            code.update((_HERE / module).read_bytes())
+        return [fingerprint(self.index), code.hexdigest(), sorted(self.static)]
 
     @property
     def env(self) -> "jinja2.Environment":
