@@ -6,8 +6,10 @@ the process leaves out interpreter start-up and imports, which the CLI measureme
 
 Tasks:
   floor FILE...            read and sha256 every file once, 1 MiB at a time
-  copyfloor DIR FILE...    one pass per file: read, sha256 and write a copy into DIR, fsync it
+  copyfloor DIR FILE...    reference copy, one pass per file: read, sha256, write into DIR, fsync
   ingest INDEX FILE...     pagesindex API: inspect_file + Index.add_files, then build_site
+  ingest-nosync INDEX FILE...  the same with the copies' fsync switched off (an experiment that
+                           shows what durability costs; pagesindex itself always syncs)
   build INDEX OUT          pagesindex API: build_site(INDEX, OUT)
 """
 
@@ -101,6 +103,11 @@ def main(argv):
     elif task == "copyfloor":
         out = copyfloor(args[0], args[1:])
     elif task == "ingest":
+        out = ingest(args[0], args[1:])
+    elif task == "ingest-nosync":
+        import pagesindex.state
+
+        pagesindex.state._fsync_path = lambda path: None
         out = ingest(args[0], args[1:])
     elif task == "build":
         out = build(args[0], args[1])

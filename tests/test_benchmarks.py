@@ -31,7 +31,7 @@ def test_quick_benchmark_runs(tmp_path):
     for figure in (build["full"], build["one"], build["one"]["api"], build["nochange"], build["nochange"]["api"]):
         assert figure["seconds"] > 0 and figure["peak_mib"] > 0
     assert client["sidecars"] > 0 and client["ours"] < client["wheels"]
-    assert "| full build, 20 projects, 120 files |" in proc.stdout
+    assert "| full build, 20 projects, 120 files (" in proc.stdout
     # The generated state is kept in the cache and is a valid index: it builds and verifies.
     state, site = tmp_path / "state-20-120", tmp_path / "check-site"
     for args in (["build", "--out", str(site)], ["verify", "--out", str(site)]):
