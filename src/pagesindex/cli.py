@@ -6,7 +6,6 @@ Every command that fails prints one line ``error: <message>`` on stderr and exit
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile

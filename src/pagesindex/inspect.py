@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, Optional, Tuple
 
-from packaging.metadata import parse_email
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -463,6 +461,8 @@ def parse_metadata(data: bytes, filename: str) -> Dict:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidDistribution(f"{filename}: core metadata is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    from packaging.metadata import parse_email  # imported here: commands that only build skip it
+
     try:
         raw, _unparsed = parse_email(data)
     except Exception as exc:  # packaging's email parsing of hostile bytes: refuse, never crash
@@ -511,6 +511,8 @@ def inspect_file(path: Path, filename: Optional[str] = None) -> InspectedFile:
     if requires_python is not None:
         requires_python = str(requires_python).strip() or None
     if requires_python:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
         try:
             SpecifierSet(requires_python)
         except InvalidSpecifier:

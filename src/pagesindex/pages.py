@@ -15,8 +15,6 @@ from html.parser import HTMLParser
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
-from packaging.metadata import parse_email
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from .errors import IndexStateError
@@ -229,6 +227,8 @@ def parse_core_metadata(data: bytes) -> Dict[str, Any]:
     Returns ``{"description", "description_content_type", "requires_dist": [...],
     "project_urls": {label: url}, "home_page"}``; undecodable bytes give empty fields.
     """
+    from packaging.metadata import parse_email  # imported here: a build with nothing to render skips it
+
     try:
         raw, _unparsed = parse_email(data)
     except Exception:  # pragma: no cover - parse_email is lenient; be lenient too
@@ -359,6 +359,8 @@ def private_dependencies(project: Project, requires_dist: List[str], on_index: C
     They must be pinned to this index too: uv and poetry apply an explicit index only to the
     dependencies that name it, not to what those depend on.
     """
+    from packaging.requirements import InvalidRequirement, Requirement  # imported when first needed
+
     names = set()
     for text in requires_dist:
         try:

@@ -1,0 +1,46 @@
+"""The benchmark suite still runs: its tiniest mode (benchmarks/run.py --quick), a few seconds.
+
+The figures themselves are not asserted (no timed tests); the run must finish, write its results,
+and the client-bytes figure must show the sidecars' point (fewer bytes than the wheels).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.bench
+
+
+def test_quick_benchmark_runs(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--cache", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads((tmp_path / "last-run.json").read_text())
+    assert set(results) >= {"machine", "ingest", "build", "client"}
+    ingest, build, client = results["ingest"], results["build"], results["client"]
+    assert ingest["wheels"] == 8 and ingest["cli"]["seconds"] > 0 and ingest["floor"]["peak_mib"] > 0
+    assert build["projects"] == 20 and build["files"] == 120
+    for figure in (build["full"], build["one"], build["one"]["api"], build["nochange"], build["nochange"]["api"]):
+        assert figure["seconds"] > 0 and figure["peak_mib"] > 0
+    assert client["sidecars"] > 0 and client["ours"] < client["wheels"]
+    assert "| full build, 20 projects, 120 files (" in proc.stdout
+    # The generated state is kept in the cache and is a valid index: it builds and verifies.
+    state, site = tmp_path / "state-20-120", tmp_path / "check-site"
+    for args in (["build", "--out", str(site)], ["verify", "--out", str(site)]):
+        check = subprocess.run([sys.executable, "-m", "pagesindex", "--index", str(state), *args],
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_unknown_option_is_a_usage_error(tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--no-such-option"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "--no-such-option" in proc.stderr

@@ -1,0 +1,129 @@
+"""The fast paths behind the benchmarks keep the build's and add's guarantees.
+
+- The line-per-project build manifest: a no-change build writes nothing (not even the manifest),
+  a touched but equal record is not rendered again, an old JSON manifest is replaced.
+- place_file: a hard link is size-checked, a copy is hashed and refused on mismatch.
+- add_files: a file that changed after inspection is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+
+import pytest
+
+from conftest import run_cli, state_snapshot
+
+from pagesindex import render, state
+from pagesindex.errors import IndexStateError, InvalidDistribution
+from pagesindex.inspect import inspect_file
+from pagesindex.render import MANIFEST, build_site
+
+
+def test_no_change_build_writes_nothing_not_even_the_manifest(index, wheel):
+    index.add_files([inspect_file(wheel("abc1", "1.0")), inspect_file(wheel("zzz", "2.0"))])
+    site = index.root / "_site"
+    build_site(index)
+    manifest = site / MANIFEST
+    lines = manifest.read_text().splitlines()
+    assert lines[0].startswith("{") and '"format":2' in lines[0]
+    assert [line.split("\t")[0] for line in lines[1:]] == ["abc1", "zzz"]
+    before = state_snapshot(site)
+    mtime = manifest.stat().st_mtime_ns
+    again = build_site(index)
+    assert again.written == again.removed == again.rendered == []
+    assert manifest.stat().st_mtime_ns == mtime and state_snapshot(site) == before
+
+
+def test_touched_record_is_not_rendered_again(index, wheel):
+    index.add_files([inspect_file(wheel("abc1", "1.0"))])
+    build_site(index)
+    record = index.root / "projects/abc1.json"
+    st = record.stat()
+    os.utime(record, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    result = build_site(index)
+    assert result.rendered == [] and result.written == []
+    line = (index.root / "_site" / MANIFEST).read_text().splitlines()[1]
+    assert line.split("\t")[1] == str(record.stat().st_mtime_ns)
+
+
+def test_old_json_manifest_is_replaced_by_one_full_build(index, wheel):
+    index.add_files([inspect_file(wheel("abc1", "1.0"))])
+    site = index.root / "_site"
+    site.mkdir()
+    (site / ".pagesindex-build.json").write_text('{"format": 1, "projects": {}}')
+    result = build_site(index)
+    assert result.rendered == ["abc1"]
+    assert not (site / ".pagesindex-build.json").exists() and (site / MANIFEST).is_file()
+
+
+def test_pages_are_readable_by_the_web_server(index, wheel):
+    index.add_files([inspect_file(wheel("abc1", "1.0"))])
+    build_site(index)
+    page = index.root / "_site/abc1/index.html"
+    assert page.stat().st_mode & stat.S_IROTH
+
+
+def test_distribution_files_are_hard_links(index, wheel):
+    w = wheel("abc1", "1.0")
+    index.add_files([inspect_file(w)])
+    build_site(index)
+    assert os.path.samefile(index.root / "packages/abc1" / w.name, index.root / "_site/packages/abc1" / w.name)
+
+
+def test_a_copy_is_hashed_and_refused_when_it_does_not_match(index, wheel, monkeypatch):
+    w = wheel("abc1", "1.0")
+    index.add_files([inspect_file(w)])
+
+    def no_link(src, dst):
+        raise OSError("cross-device link")
+
+    monkeypatch.setattr(render.os, "link", no_link)
+    build_site(index)
+    served = index.root / "_site/packages/abc1" / w.name
+    assert served.read_bytes() == w.read_bytes()
+    assert not os.path.samefile(served, index.root / "packages/abc1" / w.name)
+
+    w2 = wheel("abc1", "2.0")
+    index.add_files([inspect_file(w2)])
+    kept = index.root / "packages/abc1" / w2.name
+    data = bytearray(kept.read_bytes())
+    data[100] ^= 0xFF  # same size, other bytes
+    kept.write_bytes(bytes(data))
+    with pytest.raises(IndexStateError, match="does not match its record"):
+        build_site(index)
+    assert not (index.root / "_site/packages/abc1" / w2.name).exists()
+    assert not list((index.root / "_site/packages/abc1").glob(".tmp-*"))
+
+
+def test_build_refuses_a_missing_file(index, wheel):
+    w = wheel("abc1", "1.0")
+    index.add_files([inspect_file(w)])
+    (index.root / "packages/abc1" / w.name).unlink()
+    proc = run_cli("build", index=index.root, check=False)
+    assert proc.returncode == 1 and "missing distribution file" in proc.stderr
+
+
+def test_add_refuses_a_file_that_changed_after_inspection(index, wheel):
+    w = wheel("abc1", "1.0")
+    inspected = inspect_file(w)
+    before = state_snapshot(index.root)
+    w.write_bytes(w.read_bytes() + b"more")
+    with pytest.raises(InvalidDistribution, match="changed after it was inspected"):
+        index.add_files([inspected])
+    assert state_snapshot(index.root) == before
+
+
+def test_root_page_is_rendered_again_only_when_a_card_changes(index, wheel):
+    index.add_files([inspect_file(wheel("abc1", "1.0")), inspect_file(wheel("abc1", "2.0")),
+                     inspect_file(wheel("zzz", "1.0"))])
+    build_site(index)
+    index.set_yanked("abc1", "1.0", True, "broken")  # the newest release stays 2.0: same card
+    result = build_site(index)
+    assert result.rendered == ["abc1"] and "index.html" not in result.written
+    assert "abc1/index.html" in result.written
+    index.set_yanked("abc1", "2.0", True, "broken")  # now the card shows no stable release
+    result = build_site(index)
+    assert "index.html" in result.written
