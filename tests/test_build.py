@@ -175,3 +175,46 @@ def test_template_override_rebuilds_all(index, wheel):
     result = build_site(index)
     assert result.rendered == ["abc1"]
     assert '<body class="custom">' in (site / "abc1/index.html").read_text() != base
+
+
+def test_build_copies_files_so_the_site_never_changes_the_state(index, wheel):
+    w = wheel("abc1", "1.0")
+    site, _ = built(index, w)
+    served = site / "packages/abc1" / w.name
+    stored = index.root / "packages/abc1" / w.name
+    assert not os.path.samefile(served, stored)
+    with open(served, "ab") as fh:
+        fh.write(b"junk")
+    assert stored.read_bytes() == w.read_bytes()
+
+
+def test_full_build_repairs_a_site_changed_by_hand(index, wheel):
+    w = wheel("abc1", "1.0")
+    site, _ = built(index, w)
+    (site / "abc1/index.html").unlink()
+    (site / "packages/abc1" / w.name).write_bytes(b"junk")
+    proc = run_cli("verify", index=index.root, check=False)
+    assert proc.returncode == 1 and "pagesindex build --full" in proc.stderr
+    assert build_site(index).written == []  # the manifest says all is there
+    result = build_site(index, full=True)
+    assert set(result.written) == {"abc1/index.html", f"packages/abc1/{w.name}"}
+    assert run_cli("verify", index=index.root).returncode == 0
+
+
+def test_verify_with_a_missing_site(index, wheel, tmp_path):
+    built(index, wheel("abc1", "1.0"))
+    proc = run_cli("verify", "--out", str(tmp_path / "nowhere"), index=index.root, check=False)
+    assert proc.returncode == 1 and "no built site at" in proc.stderr
+    import shutil
+
+    shutil.rmtree(index.root / "_site")
+    proc = run_cli("verify", index=index.root)
+    assert "ok: 1 project verified (state only" in proc.stdout
+
+
+def test_verify_names_the_remedy_for_a_damaged_state_file(index, wheel):
+    w = wheel("abc1", "1.0")
+    built(index, w)
+    (index.root / "packages/abc1" / w.name).write_bytes(b"junk")
+    proc = run_cli("verify", index=index.root, check=False)
+    assert proc.returncode == 1 and f"git checkout -- packages/abc1/{w.name}" in proc.stderr

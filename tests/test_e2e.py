@@ -132,3 +132,13 @@ def test_demo_builds_the_example_projects(tmp_path, clients, serve):
     assert clients.installed(venv) == {"kavli-hello": "1.0.0", "kavli-star-utils": "0.2.0b1"}
     out = subprocess.run([str(venv / "bin/kavli-hello")], capture_output=True, text=True, check=True)
     assert "Hello" in out.stdout
+
+
+def test_serve_answers_latest_json_and_busy_port_is_one_line(index, wheel, serve):
+    url = publish(index, [wheel("abc1", "1.0")], serve)
+    status, headers, body = fetch(url + "abc1/", "application/vnd.pypi.simple.latest+json")
+    assert headers["Content-Type"] == "application/vnd.pypi.simple.v1+json"
+    port = url.rsplit(":", 1)[1].strip("/")
+    proc = run_cli("serve", "--port", port, index=index.root, check=False)
+    assert proc.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -497,7 +497,7 @@ def test_deploy_builds_and_verifies_the_site(runner, workspace, tmp_path):
     w = add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
     proc = runner.run(workflow_path(workspace, "deploy.yml"), "build", "site", {})
     assert proc.returncode == 0, proc.stderr
-    assert "ok: 1 projects verified" in proc.stdout
+    assert "ok: 1 project verified" in proc.stdout
     site = workspace / "_site"  # the path upload-pages-artifact uploads
     assert (site / "kavli-hello" / "index.html").is_file()
     assert (site / "packages" / "kavli-hello" / w.name).read_bytes() == w.read_bytes()
@@ -513,7 +513,7 @@ def test_deploy_refuses_a_corrupt_index(runner, workspace, tmp_path):
 def test_ci_verify_job_and_test_job_in_an_index_without_tests(runner, workspace, tmp_path):
     add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
     proc = runner.run(workflow_path(workspace, "ci.yml"), "verify", "verify", {})
-    assert proc.returncode == 0 and "ok: 1 projects verified" in proc.stdout
+    assert proc.returncode == 0 and "ok: 1 project verified" in proc.stdout
     proc = runner.run(workflow_path(workspace, "ci.yml"), "tests", "tests", {})
     assert proc.returncode == 0 and "no test suite of its own" in proc.stdout
     (workspace / "packages" / "kavli-hello" / "stray.whl").write_bytes(b"x")

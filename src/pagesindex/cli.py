@@ -185,15 +185,21 @@ def unyank(ctx: click.Context, name: str, version: str) -> None:
     console.print(f"unyanked {normalize_name(name)} {release.version}")
 
 
-def _build(index: Index, out: Optional[str]) -> Path:
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _build(index: Index, out: Optional[str], full: bool = False) -> Path:
     out_path = Path(out) if out else index.root / "_site"
     started = time.perf_counter()
     with _progress() as progress:
         task = progress.add_task("rendering", total=None)
-        result = build_site(index, out_path, progress=lambda name: progress.update(task, description=f"rendering {name}"))
+        result = build_site(
+            index, out_path, progress=lambda name: progress.update(task, description=f"rendering {name}"), full=full
+        )
     elapsed = time.perf_counter() - started
     console.print(
-        f"built {result.projects} projects into {out_path}: {len(result.rendered)} rendered, "
+        f"built {_plural(result.projects, 'project')} into {out_path}: {len(result.rendered)} rendered, "
         f"{len(result.written)} files written, {len(result.removed)} removed in {elapsed:.2f} s"
     )
     return out_path
@@ -201,10 +207,11 @@ def _build(index: Index, out: Optional[str]) -> Path:
 
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: _site/ in the index).")
+@click.option("--full", is_flag=True, help="Render every project again (repairs a site changed by hand); still writes only what differs.")
 @click.pass_context
-def build(ctx: click.Context, out: Optional[str]) -> None:
+def build(ctx: click.Context, out: Optional[str], full: bool) -> None:
     """Render the static site (incremental: only what changed is written)."""
-    _build(open_index(ctx), out)
+    _build(open_index(ctx), out, full)
 
 
 @main.command()
@@ -217,12 +224,16 @@ def verify(ctx: click.Context, out: Optional[str], require_projects: bool) -> No
 
     index = open_index(ctx)
     problems = run_verify(index, Path(out) if out else None, require_projects=require_projects)
+    if out and not Path(out).is_dir():
+        problems.append(f"no built site at {out!r} (run 'pagesindex build --out {out}')")
     if problems:
         for problem in problems:
             err_console.print(f"problem: {problem}", soft_wrap=True, markup=False)
         err_console.print(f"{len(problems)} problems found", markup=False)
         sys.exit(1)
-    console.print(f"ok: {len(index.project_names())} projects verified")
+    site = Path(out) if out else index.root / "_site"
+    checked = "state and built site" if site.is_dir() else f"state only: no built site at {site}"
+    console.print(f"ok: {_plural(len(index.project_names()), 'project')} verified ({checked})")
 
 
 def install_hints(url: str, project: str) -> List[str]:
@@ -232,10 +243,10 @@ def install_hints(url: str, project: str) -> List[str]:
     ]
 
 
-def _serve(site: Path, port: int, example: Optional[str]) -> None:
+def _serve(site: Path, port: int, example: Optional[str], server=None) -> None:
     from .serve import make_server
 
-    server = make_server(site, port, quiet=False)
+    server = server or make_server(site, port, quiet=False)
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     console.print(f"serving {site} at {url}  (Ctrl-C stops)")
     if example:
@@ -271,8 +282,19 @@ EXAMPLES = Path(__file__).parent / "examples"
 @click.option("--no-serve", is_flag=True, help="Build the demo index and stop.")
 def demo(directory: Optional[str], port: int, no_serve: bool) -> None:
     """Build an index from the bundled example projects and serve it."""
+    from .serve import make_server
+
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="pagesindex-demo-"))
-    index = Index.init(root, title="pagesindex demo", description="Example projects built from source by 'pagesindex demo'.")
+    site = root / "_site"
+    # Bind first, so the pages' install commands carry the URL actually served.
+    server = None if no_serve else make_server(site, port, quiet=False)
+    served_port = server.server_address[1] if server else port
+    index = Index.init(
+        root,
+        title="pagesindex demo",
+        url=f"http://127.0.0.1:{served_port}/",
+        description="Example projects built from source by 'pagesindex demo'.",
+    )
     dist = root / ".dist"
     for project in sorted(p for p in EXAMPLES.iterdir() if (p / "pyproject.toml").is_file()):
         console.print(f"building {project.name} (python -m build)")
@@ -289,11 +311,11 @@ def demo(directory: Optional[str], port: int, no_serve: bool) -> None:
         result = index.add_files([inspect_file(p) for p in files])
     for f in result.added:
         console.print(f"added {f.filename}")
-    site = _build(index, None)
-    if no_serve:
-        console.print(f"demo index in {root}; serve it with: pagesindex --index {root} serve")
+    _build(index, None)
+    if server is None:
+        console.print(f"demo index in {root}; serve it with: pagesindex --index {root} serve --port {port}")
         return
-    _serve(site, port, "kavli-hello")
+    _serve(site, port, "kavli-hello", server)
 
 
 # Commands defined in other modules register themselves on ``main`` when imported (one line each):

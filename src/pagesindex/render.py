@@ -234,7 +234,6 @@ class Renderer:
         self._dirs: Set[str] = set()
         # Plain strings in the per-file paths: pathlib's parsing cost more than the system calls.
         self._out = os.fspath(self.out)
-        self._packages = os.fspath(index.packages_dir)
 
     # Made on first use: a build with nothing to render reads no static file or template.
     @functools.cached_property
@@ -292,12 +291,12 @@ class Renderer:
         self.result.written.append(rel)
 
     def place_file(self, rel: str, src: "os.PathLike[str] | str", sha256: str, size: int) -> None:
-        """Put a distribution file at ``rel``: a hard link to the state's file, else a copy.
+        """Put a copy of a distribution file at ``rel``, hashed as it is made.
 
-        A hard link serves the state's own bytes, so only its size is compared with the record
-        here (``pagesindex verify`` compares every hash); a copy is hashed as it is made and
-        refused when it does not match the record. Raises
-        :class:`~pagesindex.errors.IndexStateError` for a missing or mismatching file.
+        A copy, not a hard link: a change made to the built site must never reach the committed
+        state. A file already there with the recorded size and sha256 is left alone. Raises
+        :class:`~pagesindex.errors.IndexStateError` for a missing file, or one whose bytes do not
+        match its record (nothing is placed then).
         """
         dst = f"{self._out}/{rel}"
         try:
@@ -306,34 +305,19 @@ class Renderer:
             raise IndexStateError(f"missing distribution file {str(src)!r} (recorded in the state)") from None
         if st_src.st_size != size:
             raise IndexStateError(
-                f"{str(src)!r} does not match its record (size {st_src.st_size} bytes, recorded {size}); run 'pagesindex verify'"
+                f"{str(src)!r} does not match its record (size {st_src.st_size} bytes, recorded {size}); "
+                "restore it with 'git checkout -- <file>', or remove that release and add the file again"
             )
         try:
             st_dst = os.stat(dst)
         except FileNotFoundError:
             st_dst = None
-        if st_dst is not None:
-            if (st_src.st_ino, st_src.st_dev) == (st_dst.st_ino, st_dst.st_dev):
-                return
-            if st_dst.st_size == size and hash_file(dst)[0] == sha256:
-                return
+        if st_dst is not None and st_dst.st_size == size and hash_file(dst)[0] == sha256:
+            return
         self._mkdir(os.path.dirname(dst))
-        if st_dst is None:
-            try:
-                os.link(src, dst)
-            except OSError:
-                pass
-            else:
-                self.result.written.append(rel)
-                return
         folder, base = os.path.split(dst)
         tmp = f"{folder}/.tmp-{base}"
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        try:
-            os.link(src, tmp)
-        except OSError:
-            self._copy_checked(src, tmp, sha256)
+        self._copy_checked(src, tmp, sha256)
         os.replace(tmp, dst)
         self.result.written.append(rel)
 
@@ -350,7 +334,8 @@ class Renderer:
                     out.write(chunk)
             if digest.hexdigest() != sha256:
                 raise IndexStateError(
-                    f"{str(src)!r} does not match its record (sha256 {digest.hexdigest()[:12]}…, recorded {sha256[:12]}…); run 'pagesindex verify'"
+                    f"{str(src)!r} does not match its record (sha256 {digest.hexdigest()[:12]}…, recorded {sha256[:12]}…); "
+                    "restore it with 'git checkout -- <file>', or remove that release and add the file again"
                 )
         except BaseException:
             with contextlib.suppress(OSError):
@@ -397,7 +382,7 @@ class Renderer:
         f = pages.metadata_file(release)
         if f is None:
             return pages.parse_core_metadata(b"")
-        src = f"{self._packages}/{project.normalized_name}/{f.filename}"
+        src = self.index.file_path(project.normalized_name, f.filename)
         data = read_core_metadata(src, f.kind, f.filename)
         return pages.parse_core_metadata(data)
 
@@ -464,7 +449,7 @@ class Renderer:
                     }
                 )
                 rel = f"{SITE_PACKAGES}/{name}/{f.filename}"
-                src = f"{self._packages}/{name}/{f.filename}"
+                src = self.index.file_path(name, f.filename)
                 self.place_file(rel, src, f.sha256, f.size)
                 outputs.add(rel)
                 if f.kind == WHEEL and f.core_metadata_sha256:
@@ -603,8 +588,12 @@ def build_site(
     out: Optional[Path] = None,
     *,
     progress: Optional[Callable[[str], None]] = None,
+    full: bool = False,
 ) -> BuildResult:
     """Build (or bring up to date) the static site of ``index`` in ``out`` (default ``_site/``).
+
+    ``full`` renders every project again instead of trusting the build manifest (still writing
+    only files whose bytes differ): it repairs a site that was changed by hand.
 
     Returns a :class:`BuildResult`. Raises :class:`~pagesindex.errors.IndexStateError` when a
     record is invalid or a distribution file is missing or does not match its record (nothing of
@@ -623,14 +612,14 @@ def build_site(
             if leftover.is_file() and not leftover.is_symlink():
                 with contextlib.suppress(OSError):
                     leftover.unlink()
-        return _build_site(index, out, progress)
+        return _build_site(index, out, progress, full)
 
 
-def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None]]) -> BuildResult:
+def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None]], rebuild: bool = False) -> BuildResult:
     renderer = Renderer(index, out)
     header, old_lines = _load_manifest(out)
     fp = fingerprint(index)
-    full = header.get("fingerprint") != fp
+    full = rebuild or header.get("fingerprint") != fp
     new_lines: Dict[str, str] = {}
     changed = full  # the root page must be rendered again
     dirty = full  # the manifest must be written again

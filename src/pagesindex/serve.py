@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import Optional, Tuple
 
+from .errors import PagesIndexError
 from .render import HTML_CONTENT_TYPE, JSON_CONTENT_TYPE
 
 _OFFERS = {
@@ -47,6 +48,11 @@ def choose_representation(accept: Optional[str]) -> Tuple[str, str]:
             continue
         if media in ("*/*", "application/*", "text/*"):
             media = "text/html"
+        # PEP 691: "latest" asks for the newest version the server has; the answer names it.
+        media = {
+            "application/vnd.pypi.simple.latest+json": JSON_CONTENT_TYPE,
+            "application/vnd.pypi.simple.latest+html": HTML_CONTENT_TYPE,
+        }.get(media, media)
         if media in _OFFERS and (q, -position) > (best[0], -best[1]):
             best = (q, position, media)
     return best[2], _OFFERS[best[2]]
@@ -90,7 +96,10 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 def make_server(site: Path, port: int = 8000, host: str = "127.0.0.1", quiet: bool = True) -> http.server.ThreadingHTTPServer:
     """A threading HTTP server for ``site`` bound to ``host:port`` (port 0: any free port)."""
     handler = functools.partial(type("Handler", (SiteHandler,), {"quiet": quiet}), directory=str(site))
-    server = http.server.ThreadingHTTPServer((host, port), handler)
+    try:
+        server = http.server.ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:
+        raise PagesIndexError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another --port, or 0 for any free one)") from None
     server.daemon_threads = True
     return server
 

@@ -51,7 +51,7 @@ TMP_PREFIX = ".tmp-"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 DEFAULT_CONFIG = """\
-# pagesindex settings: https://github.com/ (see README.md, "index.toml")
+# pagesindex settings (see "index.toml" in the pagesindex README)
 [index]
 title = {title}
 description = {description}

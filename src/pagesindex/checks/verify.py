@@ -80,11 +80,11 @@ def _check_state(index: Index, problems: List[str]) -> None:
                 recorded.add(path)
                 rel = path.relative_to(index.root).as_posix()
                 if not path.is_file():
-                    problems.append(f"{rel}: missing (recorded in projects/{name}.json)")
+                    problems.append(f"{rel}: missing (recorded in projects/{name}.json; restore it with 'git checkout -- {rel}', or remove that release and add the file again)")
                     continue
                 digest, size = hash_file(path)
                 if size != f.size or digest != f.sha256:
-                    problems.append(f"{rel}: size {size} / sha256 {digest[:12]}… differ from the record ({f.size} / {f.sha256[:12]}…)")
+                    problems.append(f"{rel}: size {size} / sha256 {digest[:12]}… differ from the record ({f.size} / {f.sha256[:12]}…); restore it with 'git checkout -- {rel}', or remove that release and add the file again")
                     continue
                 if f.kind == WHEEL and f.core_metadata_sha256:
                     try:
@@ -197,7 +197,7 @@ def _check_site(index: Index, site: Path, problems: List[str]) -> None:
             problems.append(str(exc))
 
 
-SITE_REMEDY = "run 'pagesindex build'; if it stays, delete the site folder and build again"
+SITE_REMEDY = "run 'pagesindex build', or 'pagesindex build --full' if the site was changed by hand"
 
 
 def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False) -> List[str]:
