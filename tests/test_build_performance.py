@@ -2,7 +2,7 @@
 
 - The line-per-project build manifest: a no-change build writes nothing (not even the manifest),
   a touched but equal record is not rendered again, an old JSON manifest is replaced.
-- place_file: a hard link is size-checked, a copy is hashed and refused on mismatch.
+- place_file: a copy is hashed and refused on mismatch.
 - add_files: a file that changed after inspection is refused.
 """
 
@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 import stat
-import zipfile
 
 import pytest
 
 from conftest import run_cli, state_snapshot
 
-from pagesindex import render, state
 from pagesindex.errors import IndexStateError, InvalidDistribution
 from pagesindex.inspect import inspect_file
 from pagesindex.render import MANIFEST, build_site
@@ -66,21 +64,9 @@ def test_pages_are_readable_by_the_web_server(index, wheel):
     assert page.stat().st_mode & stat.S_IROTH
 
 
-def test_distribution_files_are_hard_links(index, wheel):
-    w = wheel("abc1", "1.0")
-    index.add_files([inspect_file(w)])
-    build_site(index)
-    assert os.path.samefile(index.root / "packages/abc1" / w.name, index.root / "_site/packages/abc1" / w.name)
-
-
 def test_a_copy_is_hashed_and_refused_when_it_does_not_match(index, wheel, monkeypatch):
     w = wheel("abc1", "1.0")
     index.add_files([inspect_file(w)])
-
-    def no_link(src, dst):
-        raise OSError("cross-device link")
-
-    monkeypatch.setattr(render.os, "link", no_link)
     build_site(index)
     served = index.root / "_site/packages/abc1" / w.name
     assert served.read_bytes() == w.read_bytes()
