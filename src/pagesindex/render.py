@@ -44,6 +44,8 @@ if TYPE_CHECKING:  # jinja2 is imported when a page is first rendered
 
 #: PEP 629 / PEP 691 API version of the pages (1.1: PEP 700 fields).
 API_VERSION = "1.1"
+#: Present in the output folder while a build runs (see :func:`build_site`).
+BUILDING_MARKER = ".pagesindex-building"
 MANIFEST = ".pagesindex-build"
 STATIC_DIR = "_static"
 SITE_PACKAGES = "packages"
@@ -608,11 +610,19 @@ def build_site(
     out = Path(out) if out is not None else index.root / "_site"
     with index.lock():
         out.mkdir(parents=True, exist_ok=True)
-        for leftover in sorted(out.rglob(TMP_PREFIX + "*")):
-            if leftover.is_file() and not leftover.is_symlink():
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
-        return _build_site(index, out, progress, full)
+        # The marker lives while a build runs: found at the start, it means the last build was
+        # interrupted, and only then is the whole site searched for its temporary files (a walk
+        # of every file would dominate a no-change build of a large index).
+        marker = out / BUILDING_MARKER
+        if marker.exists() or not (out / MANIFEST).exists():
+            for leftover in sorted(out.rglob(TMP_PREFIX + "*")):
+                if leftover.is_file() and not leftover.is_symlink():
+                    with contextlib.suppress(OSError):
+                        leftover.unlink()
+        marker.touch()
+        result = _build_site(index, out, progress, full)
+        marker.unlink()
+        return result
 
 
 def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None]], rebuild: bool = False) -> BuildResult:
