@@ -36,7 +36,10 @@ PYPI_HIGHER = {"status": "higher", "versions": ["0.0.0", "9.9.9"], "highest": "9
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright import sync_api
+    except ImportError as exc:
+        pytest.skip(f"playwright cannot be imported: {exc}")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is absent")
     with sync_api.sync_playwright() as p:
