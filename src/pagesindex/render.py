@@ -620,9 +620,13 @@ def build_site(
                     with contextlib.suppress(OSError):
                         leftover.unlink()
         marker.touch()
-        result = _build_site(index, out, progress, full)
-        marker.unlink()
-        return result
+        try:
+            return _build_site(index, out, progress, full)
+        finally:
+            # Reached on success and on any error (whose writes clean up their own temporary
+            # files); only a killed build leaves the marker behind.
+            with contextlib.suppress(FileNotFoundError):
+                marker.unlink()
 
 
 def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None]], rebuild: bool = False) -> BuildResult:
