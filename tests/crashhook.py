@@ -17,6 +17,7 @@ import runpy
 import shutil
 import signal
 import sys
+import functools
 import tempfile
 
 HOOKED = [
@@ -52,7 +53,10 @@ def install(kill_at: int, counter_fd: int) -> None:
             step()
             return result
 
-        setattr(module, name, wrapper)
+        # A partial, not the function itself: a function is a descriptor, and Python 3.9's
+        # pathlib keeps os.mkdir etc. as class attributes, where a function would become a
+        # bound method and get an extra argument.
+        setattr(module, name, functools.partial(wrapper))
 
 
 if __name__ == "__main__":
