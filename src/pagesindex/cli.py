@@ -112,14 +112,17 @@ def add(ctx: click.Context, files: List[str], summary: Optional[str], author: Op
     index = open_index(ctx)
     if homepage is not None:
         check_url(homepage, "--homepage")
-    inspected = []
-    with _progress() as progress:
-        task = progress.add_task("inspecting", total=len(files))
-        for name in files:
-            inspected.append(inspect_file(Path(name)))
-            progress.advance(task)
-    with index.lock():
-        result = index.add_files(inspected, summary=summary, author=author, homepage=homepage)
+    # Each file is copied into the index while it is hashed, then the copy is inspected
+    # (Index.add_paths): one read of each byte.
+    with index.lock(), _progress() as progress:
+        task = progress.add_task("adding", total=len(files))
+        result = index.add_paths(
+            [Path(name) for name in files],
+            progress=lambda _path: progress.advance(task),
+            summary=summary,
+            author=author,
+            homepage=homepage,
+        )
     for f in result.added:
         console.print(f"added     {f.filename}  sha256={f.sha256}")
     for f in result.unchanged:

@@ -247,14 +247,24 @@ def _zip_is_symlink(info: zipfile.ZipInfo) -> bool:
     return (info.create_system == 3) and stat.S_ISLNK(info.external_attr >> 16)
 
 
+#: What makes a member path worth the full check of :func:`_check_member_path`: a leading ``/``,
+#: a backslash, a NUL, a drive letter (``C:``) or a ``..`` segment. Names without any of these
+#: pass that check, so one regular-expression search per member replaces it (wheels have
+#: thousands of members).
+_SUSPECT_MEMBER = re.compile(r"(?s)^/|\\|\x00|^.:|(?:^|/)\.\.(?:/|$)")
+_S_IFLNK = 0o120000
+
+
 def _check_zip_members(zf: zipfile.ZipFile, filename: str, top: Optional[str]) -> Optional[str]:
     """Check every member path (and symlink target) of a zip; return the top folder seen."""
+    suspect = _SUSPECT_MEMBER.search
     for info in zf.infolist():
         name = info.filename
-        _check_member_path(filename, name, top)
+        if top is not None or not name or suspect(name):
+            _check_member_path(filename, name, top)
         if info.flag_bits & 0x1:
             raise InvalidDistribution(f"{filename}: encrypted member in archive: {name!r}")
-        if _zip_is_symlink(info):
+        if info.create_system == 3 and (info.external_attr >> 16) & 0o170000 == _S_IFLNK:
             if info.file_size > 4096:
                 raise InvalidDistribution(f"{filename}: link in archive points outside: {name!r}")
             with zf.open(info) as fh:
@@ -280,6 +290,8 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
             candidates = []
             dist_infos = set()
             for info in zf.infolist():
+                if ".dist-info/" not in info.filename:
+                    continue
                 parts = info.filename.split("/")
                 if len(parts) >= 2 and parts[0].endswith(".dist-info"):
                     dist_infos.add(parts[0])
@@ -470,10 +482,13 @@ def parse_metadata(data: bytes, filename: str) -> Dict:
     return raw
 
 
-def inspect_file(path: Path, filename: Optional[str] = None) -> InspectedFile:
+def inspect_file(path: Path, filename: Optional[str] = None, *, hashed: Optional[Tuple[str, int]] = None) -> InspectedFile:
     """Inspect a distribution file: filename, core metadata, hash and size.
 
     ``filename`` defaults to ``path``'s name (pass it when the bytes sit in a temporary file).
+    ``hashed`` is ``(sha256 hex digest, size in bytes)`` of ``path`` when the caller has just
+    computed them while writing that very file (``state.Index.stage_file`` hashes while it
+    copies), so the file is not read a second time; the size must still match the file's.
     Raises :class:`~pagesindex.errors.InvalidDistribution` for a bad filename or archive and
     :class:`~pagesindex.errors.MetadataMismatch` when the metadata's Name or Version disagree
     with the filename (names compared normalized, versions as PEP 440 versions).
@@ -519,7 +534,12 @@ def inspect_file(path: Path, filename: Optional[str] = None) -> InspectedFile:
             raise InvalidDistribution(f"{filename}: invalid Requires-Python {requires_python!r}") from None
         if _CONTROL.search(requires_python):
             raise InvalidDistribution(f"{filename}: invalid Requires-Python {requires_python!r}")
-    sha256, size = hash_file(path)
+    if hashed is not None:
+        sha256, size = hashed
+        if os.stat(path).st_size != size:
+            raise InvalidDistribution(f"{filename}: the file is {os.stat(path).st_size} bytes, not the {size} bytes hashed")
+    else:
+        sha256, size = hash_file(path)
     author = _first(raw, "author", "maintainer")
     if not author:
         emails = _first(raw, "author_email", "maintainer_email")
