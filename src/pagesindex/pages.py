@@ -9,9 +9,12 @@ rewritten so that only links to ``http(s)``/``mailto`` targets and in-page ancho
 
 from __future__ import annotations
 
+import hashlib
 import html
+import os
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
@@ -176,6 +179,105 @@ def _rewrite(fragment: str) -> str:
     return "".join(parser.out)
 
 
+#: Folder, in the index, of the rendered-README cache (git-ignored, safe to delete).
+CACHE_DIR = ".pagesindex-cache"
+#: Bumped whenever :func:`render_readme`'s output changes for the same input (new link policy).
+README_CACHE_VERSION = "1"
+
+
+def _renderer_versions() -> str:
+    """The versions of what renders a README, part of every cache key."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover - Python < 3.8
+        return ""
+    out = []
+    for dist in ("readme_renderer", "docutils", "cmarkgfm", "nh3", "pygments", "markdown-it-py"):
+        try:
+            out.append(f"{dist}={version(dist)}")
+        except PackageNotFoundError:
+            out.append(f"{dist}=-")
+    return ",".join(out)
+
+
+class ReadmeCache:
+    """Rendered README HTML kept by content in ``<folder>/readme/<key>.html``.
+
+    Rendering a README is the dearest step of a first build (docutils parses reStructuredText in
+    pure Python: about 80 ms per README on real wheels, up to 1 s for a long one; Markdown about
+    20 ms), and a README's HTML depends only on its text, its content type and the versions of
+    the renderers; the key is the sha256 of those (and :data:`README_CACHE_VERSION`). A cached
+    entry is the sanitized, rewritten HTML that :func:`render_readme` returned, so the folder is
+    trusted like the built site itself: keep it out of git and never fill it from an untrusted
+    source. Entries are written through a temporary file and a rename, without fsync (a lost
+    entry is rendered again); unreadable entries are ignored.
+    """
+
+    def __init__(self, folder: "os.PathLike[str] | str") -> None:
+        self.folder = Path(folder) / "readme"
+        self._versions: Optional[str] = None
+        self.hits = 0
+        self.misses = 0
+
+    @classmethod
+    def for_index(cls, root: "os.PathLike[str] | str") -> "ReadmeCache":
+        """The cache of the index whose folder is ``root`` (``root/.pagesindex-cache``)."""
+        return cls(Path(root) / CACHE_DIR)
+
+    def key(self, text: str, content_type: str) -> str:
+        if self._versions is None:
+            self._versions = _renderer_versions()
+        digest = hashlib.sha256()
+        for part in (README_CACHE_VERSION, self._versions, content_type or "", text):
+            data = part.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "big"))
+            digest.update(data)
+        return digest.hexdigest()
+
+    def get(self, key: str) -> Optional[Tuple[str, str]]:
+        try:
+            data = (self.folder / f"{key}.html").read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        kind, sep, body = data.partition("\n")
+        if not sep or kind not in ("markdown", "rst", "plain"):
+            return None
+        return body, kind
+
+    def put(self, key: str, body: str, kind: str) -> None:
+        import tempfile
+
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(f"{kind}\n{body}".encode("utf-8", "surrogatepass"))
+                os.replace(tmp, self.folder / f"{key}.html")
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError:
+            pass  # a cache that cannot be written is only slower
+
+    def render(self, text: str, content_type: str = "") -> Tuple[str, str]:
+        """:func:`render_readme`, from the cache when the same README was rendered before."""
+        if not text or not text.strip():
+            return "", ""
+        key = self.key(text, content_type)
+        found = self.get(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        self.misses += 1
+        body, kind = render_readme(text, content_type)
+        self.put(key, body, kind)
+        return body, kind
+
+
 def render_readme(text: str, content_type: str = "") -> Tuple[str, str]:
     """Render a README to sanitized HTML with ``readme_renderer``; return ``(html, kind)``.
 
@@ -248,19 +350,21 @@ def metadata_file(release: Release) -> Optional[Any]:
     return files[0] if files else None
 
 
-def release_readme(release: Release, metadata: Dict[str, Any]) -> Tuple[str, str, str]:
+def release_readme(release: Release, metadata: Dict[str, Any], cache: Optional[ReadmeCache] = None) -> Tuple[str, str, str]:
     """``(html, kind, origin)`` of a release's README.
 
     ``release.extra["readme"]`` (``{"text", "content_type", "from"}``, kept when the core metadata
     had no description) wins when present; otherwise the core metadata Description with its
-    Description-Content-Type. ``origin`` says where it came from, for the page.
+    Description-Content-Type. ``origin`` says where it came from, for the page. With ``cache``
+    (:class:`ReadmeCache`), a README rendered before is taken from it.
     """
+    render = cache.render if cache is not None else render_readme
     extra = release.extra.get("readme") if isinstance(release.extra, dict) else None
     if isinstance(extra, dict) and isinstance(extra.get("text"), str) and extra["text"].strip():
-        body, kind = render_readme(extra["text"], str(extra.get("content_type") or PLAIN))
+        body, kind = render(extra["text"], str(extra.get("content_type") or PLAIN))
         origin = str(extra.get("from") or "the repository")
         return body, kind, origin
-    body, kind = render_readme(metadata.get("description", ""), metadata.get("description_content_type", ""))
+    body, kind = render(metadata.get("description", ""), metadata.get("description_content_type", ""))
     return body, kind, "core metadata" if body else ""
 
 
