@@ -7,7 +7,7 @@ the process leaves out interpreter start-up and imports, which the CLI measureme
 Tasks:
   floor FILE...            read and sha256 every file once, 1 MiB at a time
   copyfloor DIR FILE...    reference copy, one pass per file: read, sha256, write into DIR, fsync
-  ingest INDEX FILE...     pagesindex API: inspect_file + Index.add_files, then build_site
+  ingest INDEX FILE...     pagesindex API: Index.add_paths (as `pagesindex add`), then build_site
   ingest-nosync INDEX FILE...  the same with the copies' fsync switched off (an experiment that
                            shows what durability costs; pagesindex itself always syncs)
   build INDEX OUT          pagesindex API: build_site(INDEX, OUT)
@@ -60,23 +60,22 @@ def copyfloor(folder, paths):
 
 
 def ingest(root, paths):
-    from pagesindex.inspect import inspect_file
+    """The API path of `pagesindex add`: Index.add_paths (copy while hashing, inspect the copy,
+    one batch of fsync, records), then build_site. "inspect" is 0: it is part of "add"."""
     from pagesindex.render import build_site
     from pagesindex.state import Index
 
     index = Index(Path(root))
     started = time.perf_counter()
-    inspected = [inspect_file(Path(p)) for p in paths]
-    t_inspect = time.perf_counter()
     with index.lock():
-        result = index.add_files(inspected)
+        result = index.add_paths([Path(p) for p in paths])
     t_add = time.perf_counter()
     build_site(index, Path(root) / "_site")
     done = time.perf_counter()
     return {
         "seconds": done - started,
-        "inspect": t_inspect - started,
-        "add": t_add - t_inspect,
+        "inspect": 0.0,
+        "add": t_add - started,
         "build": done - t_add,
         "added": len(result.added),
     }
