@@ -180,7 +180,7 @@ def _rewrite(fragment: str) -> str:
 
 
 #: Folder, in the index, of the rendered-README cache (git-ignored, safe to delete).
-CACHE_DIR = ".pagesindex-cache"
+CACHE_DIR = ".pagesindex-cache"  # the same as state.CACHE_DIR
 #: Bumped whenever :func:`render_readme`'s output changes for the same input (new link policy).
 README_CACHE_VERSION = "1"
 

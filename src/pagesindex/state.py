@@ -226,6 +226,56 @@ class _Syncer:
         self._paths = []
 
 
+#: Folder, in the index, of derived data kept between commands (git-ignored, safe to delete):
+#: ``metadata/<sha256>`` (core metadata of the wheels added) and ``readme/`` (pages.ReadmeCache).
+CACHE_DIR = ".pagesindex-cache"
+
+
+def metadata_cache_path(root: Path, sha256: str) -> Path:
+    """Where the core metadata whose sha256 (hex) is ``sha256`` is kept in the index's cache."""
+    return Path(root) / CACHE_DIR / "metadata" / sha256
+
+
+def cached_core_metadata(root: Path, sha256: Optional[str]) -> Optional[bytes]:
+    """The core metadata bytes whose sha256 is ``sha256`` (a record's ``core_metadata_sha256``)
+    from the index's cache, or ``None`` when absent, unreadable, or not of that hash.
+
+    ``add`` keeps each wheel's METADATA there, so a build can write the PEP 658 sidecar and read
+    the release's fields without opening the wheel again. The bytes are hashed and must match,
+    so the cache can make a build faster but never make it publish other bytes.
+    """
+    if not isinstance(sha256, str) or not _HEX64.match(sha256):
+        return None
+    try:
+        data = metadata_cache_path(root, sha256).read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == sha256 else None
+
+
+def _keep_core_metadata(root: Path, files: Sequence[InspectedFile]) -> None:
+    """Put the core metadata of ``files`` into the cache (no fsync: a lost entry is read from the
+    wheel again); failures are ignored."""
+    for f in files:
+        try:
+            digest = f.metadata_sha256
+            path = metadata_cache_path(root, digest)
+            if path.exists():
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(f.metadata)
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError:
+            continue
+
+
 def dump_record(project: Project) -> bytes:
     """The canonical bytes of a project record (sorted keys, 2-space indent, final newline).
 
@@ -559,6 +609,41 @@ class Index:
                 continue
         return total
 
+    def _save_projects(self, projects: Sequence[Project]) -> List[str]:
+        """Write several records as one batch: each checked and written to a temporary file,
+        then all flushed (``fsync``), then all renamed into place; return the normalized names
+        of those whose bytes changed. On a failure before the renames no record changes."""
+        pending: List[tuple] = []  # (temporary file, record path, normalized name)
+        try:
+            for project in projects:
+                path = self.record_path(project.name)
+                check_record(project, str(path))
+                data = dump_record(project)
+                try:
+                    if path.read_bytes() == data:
+                        continue
+                except FileNotFoundError:
+                    pass
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+                pending.append((tmp, path, project.normalized_name))
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+            for tmp, _path, _name in pending:
+                _fsync_path(Path(tmp))
+            names = []
+            while pending:
+                tmp, path, name = pending[0]
+                os.replace(tmp, path)
+                pending.pop(0)
+                names.append(name)
+            return names
+        except BaseException:
+            for tmp, _path, _name in pending:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise
+
     def add_files(
         self,
         files: Sequence[InspectedFile],
@@ -695,10 +780,9 @@ class Index:
                 os.replace(tmp, target)
                 copied.append(target)
             pending = []
-            for existing, project, _to_copy in plans:
-                if existing is None or dump_record(existing) != dump_record(project):
-                    self.save_project(project)
-                    result.projects.append(project.normalized_name)
+            changed = [project for existing, project, _to_copy in plans
+                       if existing is None or dump_record(existing) != dump_record(project)]
+            result.projects.extend(self._save_projects(changed))
         except BaseException:
             syncer.close()
             for tmp, _target in pending:
@@ -718,6 +802,8 @@ class Index:
                     with contextlib.suppress(OSError):
                         os.unlink(tmp)
                     del self._staged[tmp]
+        # After the records, outside the undo above: the cache is derived, never the state.
+        _keep_core_metadata(self.root, [f for _e, _p, to_copy in plans for f, _d in to_copy if f.kind == "wheel"])
         return result
 
     def _check_site_size(self, plans: List[tuple], extra: int = 0) -> None:
@@ -922,6 +1008,7 @@ __all__ = [
     "IndexConfig",
     "atomic_copy",
     "atomic_write",
+    "cached_core_metadata",
     "find_index",
     "utc_now",
     "InvalidDistribution",
