@@ -169,3 +169,26 @@ def test_member_names_that_the_full_check_refuses_are_all_suspect():
             _check_member_path("f.whl", name, None)
         except InvalidDistribution:
             assert _SUSPECT_MEMBER.search(name), name
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        '<p>Hello <a href="https://example.org/a?b=1&amp;c=2" rel="nofollow">link</a></p>',
+        '<a href="javascript:alert(1)">x</a><a href="../docs/x.md">rel</a><a href="#sec">in</a>',
+        '<a href="mailto:a@b.c">m</a><a href="https://e/"><img src="https://e/b.svg" alt="badge"></a>',
+        '<img src="https://e/x.png" alt="a&quot;b"><img src="data:x" alt="d"><img src="rel.png">',
+        "a &amp; b &lt;c&gt; &nbsp; \u00e9 &#39;q&#39;",
+        "<p>x<!-- comment --></p>",
+        '<A HREF="https://e/">upper</A>',
+        "<br/><hr><br>",
+        '<div title="a>b">q</div>',
+        "<script>a<b</script><style>p{}</style>",
+        '<p\nclass="x">y</p>',
+        "text < not a tag",
+        '<a href="https://x" title>t</a>',
+        "",
+    ],
+)
+def test_the_regular_expression_reader_gives_what_htmlparser_gives(fragment):
+    assert pages._rewrite(fragment) == pages._rewrite_slow(fragment)
