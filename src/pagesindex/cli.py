@@ -189,13 +189,14 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def _build(index: Index, out: Optional[str], full: bool = False) -> Path:
+def _build(index: Index, out: Optional[str], full: bool = False, copy: bool = False) -> Path:
     out_path = Path(out) if out else index.root / "_site"
     started = time.perf_counter()
     with _progress() as progress:
         task = progress.add_task("rendering", total=None)
         result = build_site(
-            index, out_path, progress=lambda name: progress.update(task, description=f"rendering {name}"), full=full
+            index, out_path, progress=lambda name: progress.update(task, description=f"rendering {name}"), full=full,
+            copy=copy,
         )
     elapsed = time.perf_counter() - started
     console.print(
@@ -208,10 +209,11 @@ def _build(index: Index, out: Optional[str], full: bool = False) -> Path:
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: _site/ in the index).")
 @click.option("--full", is_flag=True, help="Render every project again (repairs a site changed by hand); still writes only what differs.")
+@click.option("--copy", is_flag=True, help="Copy the distribution files into the site instead of hard-linking them to the committed files.")
 @click.pass_context
-def build(ctx: click.Context, out: Optional[str], full: bool) -> None:
+def build(ctx: click.Context, out: Optional[str], full: bool, copy: bool) -> None:
     """Render the static site (incremental: only what changed is written)."""
-    _build(open_index(ctx), out, full)
+    _build(open_index(ctx), out, full, copy)
 
 
 @main.command()

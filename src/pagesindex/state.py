@@ -46,6 +46,8 @@ CONFIG_FILE = "index.toml"
 PROJECTS_DIR = "projects"
 PACKAGES_DIR = "packages"
 LOCK_FILE = ".pagesindex.lock"
+#: Present while a command that writes the state holds the lock (see :meth:`Index.lock`).
+WRITING_MARKER = ".pagesindex-writing"
 #: Prefix of the temporary files that atomic writes rename into place.
 TMP_PREFIX = ".tmp-"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -301,10 +303,15 @@ class Index:
 
     # -- locking --------------------------------------------------------------------------
     @contextlib.contextmanager
-    def lock(self, timeout: float = 60.0) -> Iterator[None]:
+    def lock(self, timeout: float = 60.0, *, write: bool = True) -> Iterator[None]:
         """Hold the index's write lock (``.pagesindex.lock``); wait up to ``timeout`` seconds.
 
-        Raises :class:`~pagesindex.errors.PagesIndexError` when another process holds it longer.
+        A writer (``write``) leaves ``.pagesindex-writing`` in the index while it holds the lock;
+        only a killed command leaves it behind, and only then does the next holder search the
+        state folders for temporary files to delete (a search of every project's folder would
+        cost a build of a 10,000-project index seconds). A reader (the build) takes the lock so
+        that it sees one state. Raises :class:`~pagesindex.errors.PagesIndexError` when another
+        process holds it longer.
         """
         env = os.environ.get("PAGESINDEX_LOCK_TIMEOUT", "").strip()
         try:
@@ -318,9 +325,23 @@ class Index:
             raise PagesIndexError(
                 f"another pagesindex command holds {str(self.root / LOCK_FILE)!r}; waited {timeout:g} s"
             ) from None
+        marker = self.root / WRITING_MARKER
         try:
-            self.sweep_temporary()
+            if marker.exists():
+                self.sweep_temporary()
+                if not write:
+                    marker.unlink()
+            if write:
+                marker.touch()
             yield
+            if write:
+                marker.unlink()
+        except BaseException:
+            # Errors clean up their own temporary files; only a killed command keeps the marker.
+            if write:
+                with contextlib.suppress(OSError):
+                    marker.unlink()
+            raise
         finally:
             lock.release()
 
