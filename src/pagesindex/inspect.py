@@ -15,12 +15,10 @@ import posixpath
 import re
 import stat
 import struct
-import tarfile
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, Optional, Tuple
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -34,6 +32,9 @@ from packaging.version import Version
 from . import limits
 from .errors import InvalidDistribution, InvalidName, LimitExceeded, MetadataMismatch
 from .model import SDIST, WHEEL, normalize_name
+
+if TYPE_CHECKING:  # zipfile and tarfile are imported where archives are read: `build` seldom needs them
+    import zipfile
 
 #: The largest METADATA / PKG-INFO that is read (bytes) by default; a larger one is refused.
 #: The bound in force is ``limits.limit("metadata")``.
@@ -231,6 +232,8 @@ def zip_entry_count(path: Path) -> Optional[int]:
 
 
 def _open_zip(path: Path, filename: str) -> zipfile.ZipFile:
+    import zipfile
+
     bound = limits.limit("members")
     declared = zip_entry_count(path)
     if declared is not None and declared > bound:
@@ -273,6 +276,8 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
     ``.dist-info`` folders or METADATA files, or a METADATA over the metadata bound (reading stops
     at the bound).
     """
+    import zipfile
+
     filename = filename or Path(path).name
     try:
         with _open_zip(Path(path), filename) as zf:
@@ -312,6 +317,8 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
 
 
 def _read_sdist_tar(path: Path, filename: str) -> bytes:
+    import tarfile
+
     found: Optional[bytes] = None
     top: Optional[str] = None
     count = 0
@@ -362,6 +369,8 @@ def _read_sdist_tar(path: Path, filename: str) -> bytes:
 
 
 def _read_sdist_zip(path: Path, filename: str) -> bytes:
+    import zipfile
+
     try:
         with _open_zip(Path(path), filename) as zf:
             infos = zf.infolist()

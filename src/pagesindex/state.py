@@ -9,20 +9,16 @@ old or the new file, never a partial one. Commands that change the state hold :m
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-from filelock import FileLock, Timeout
-
+# hashlib, shutil, tempfile, datetime and filelock are imported where used, so that commands that
+# do not need them start faster (see "pagesindex --version").
 from . import limits
 from .errors import (
     FileConflict,
@@ -101,11 +97,15 @@ def check_line(value: str, what: str) -> str:
 
 def utc_now() -> str:
     """The current time as ISO 8601 UTC with a ``Z`` suffix, to the second (PEP 700 upload-time)."""
+    from datetime import datetime, timezone
+
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    import tempfile
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
@@ -128,6 +128,9 @@ def atomic_copy(src: Path, dst: Path, *, sha256: Optional[str] = None, size: Opt
     must match, so a source file changed after it was inspected is never recorded under the old
     hash; a mismatch raises :class:`~pagesindex.errors.InvalidDistribution` and writes nothing.
     """
+    import hashlib
+    import tempfile
+
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=dst.parent)
     try:
@@ -313,6 +316,8 @@ class Index:
         that it sees one state. Raises :class:`~pagesindex.errors.PagesIndexError` when another
         process holds it longer.
         """
+        from filelock import FileLock, Timeout
+
         env = os.environ.get("PAGESINDEX_LOCK_TIMEOUT", "").strip()
         try:
             timeout = float(env) if env else timeout
@@ -644,6 +649,8 @@ class Index:
                 raise IndexStateError(f"{str(folder)!r} is a symbolic link; refusing to use it")
             self.record_path(name).unlink()
             if folder.is_dir():
+                import shutil
+
                 shutil.rmtree(folder)
             return removed
         release = project.release(version)
