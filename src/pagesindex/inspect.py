@@ -20,21 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, Optional, Tuple
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import Version
 
 from . import limits
 from .errors import InvalidDistribution, InvalidName, LimitExceeded, MetadataMismatch
 from .model import SDIST, WHEEL, normalize_name
 
-if TYPE_CHECKING:  # zipfile and tarfile are imported where archives are read: `build` seldom needs them
-    import zipfile
+if TYPE_CHECKING:  # imported where used: zipfile and tarfile where archives are read, packaging
+    import zipfile  # where names are parsed (a build with nothing new needs neither)
+
+    from packaging.version import Version
 
 #: The largest METADATA / PKG-INFO that is read (bytes) by default; a larger one is refused.
 #: The bound in force is ``limits.limit("metadata")``.
@@ -97,6 +91,8 @@ def parse_filename(filename: str) -> Tuple[str, str, Version]:
     >>> parse_filename("lightcurvedb-3.0.0b4-py3-none-any.whl")
     ('wheel', 'lightcurvedb', <Version('3.0.0b4')>)
     """
+    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+
     check_filename(filename)
     try:
         if filename.endswith(".whl"):
@@ -277,6 +273,8 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
     at the bound).
     """
     import zipfile
+
+    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
     filename = filename or Path(path).name
     try:
@@ -508,6 +506,8 @@ def inspect_file(path: Path, filename: Optional[str] = None) -> InspectedFile:
         raise MetadataMismatch(
             f"{filename}: core metadata names project {meta_name!r}, the filename says {name!r}"
         )
+    from packaging.version import Version
+
     try:
         parsed_meta_version = Version(str(meta_version).strip())
     except Exception:
