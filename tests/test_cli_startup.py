@@ -135,6 +135,16 @@ def test_lazy_console_prints_what_rich_prints(monkeypatch, text, markup, stderr)
     assert stream.getvalue() == rich_output([text], **kwargs)
 
 
+def test_lazy_console_wraps_as_rich_when_asked(monkeypatch):
+    for var in ("FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    text = "word " * 40
+    LazyConsole().print(text, soft_wrap=False)
+    assert sys.stdout.getvalue() == rich_output([text], soft_wrap=False)
+    assert sys.stdout.getvalue().count("\n") > 1
+
+
 def test_lazy_console_skips_rich_only_for_plain_text(monkeypatch):
     for var in ("FORCE_COLOR", "TTY_COMPATIBLE"):
         monkeypatch.delenv(var, raising=False)
