@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -166,3 +167,47 @@ def test_temporary_files_are_searched_for_only_after_a_killed_writer(index, whee
     (index.root / WRITING_MARKER).touch()  # what a killed writer leaves
     build_site(index)
     assert not leftover.exists() and not (index.root / WRITING_MARKER).exists()
+
+
+@pytest.mark.parametrize("name", ["abc1", "packages", "p"])
+def test_manifest_outputs_encoding_round_trips(name):
+    from pagesindex.render import decode_outputs, encode_outputs
+
+    outputs = {
+        f"{name}/index.html", f"{name}/index.json", f"{name}/1.0.html",
+        f"packages/{name}/{name}-1.0-py3-none-any.whl", f"packages/{name}/{name}-1.0-py3-none-any.whl.metadata",
+        f"packages/{name}/{name}-1.0.tar.gz",
+        "packages/old-folder/x-1.0.tar.gz", "packages/x-1.0-py3-none-any.whl",  # aliases
+    }
+    text = encode_outputs(name, outputs)
+    assert sorted(decode_outputs(name, text)) == sorted(outputs)
+    assert len(text) < len(json.dumps(sorted(outputs)))
+
+
+def _zip(path, members):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_recorded_metadata_read_refuses_what_it_cannot_trust(tmp_path, monkeypatch):
+    from pagesindex.inspect import read_recorded_wheel_metadata
+
+    good = _zip(tmp_path / "a-1.0-py3-none-any.whl", {"a/__init__.py": "", "a-1.0.dist-info/METADATA": "Name: a\n"})
+    assert read_recorded_wheel_metadata(good, good.name) == b"Name: a\n"
+    cases = {
+        "not a zip": (tmp_path / "b.whl", None, "not a valid zip archive"),
+        "two": (_zip(tmp_path / "c.whl", {"c-1.0.dist-info/METADATA": "x", "d-1.0.dist-info/METADATA": "y"}), None,
+                "not exactly one .dist-info/METADATA"),
+        "none": (_zip(tmp_path / "e.whl", {"e/METADATA": "x"}), None, "not exactly one .dist-info/METADATA"),
+        "big": (_zip(tmp_path / "f.whl", {"f-1.0.dist-info/METADATA": "x" * 5000}), "4096", "larger than 4096 bytes"),
+    }
+    (tmp_path / "b.whl").write_bytes(b"PK not really")
+    for label, (path, bound, message) in cases.items():
+        if bound:
+            monkeypatch.setenv("PAGESINDEX_MAX_METADATA_BYTES", bound)
+        with pytest.raises(InvalidDistribution, match=message):
+            read_recorded_wheel_metadata(path, path.name)

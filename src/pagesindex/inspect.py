@@ -314,6 +314,38 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
         raise InvalidDistribution(f"{filename}: corrupt zip archive ({_one_line(exc)})") from None
 
 
+def read_recorded_wheel_metadata(path: Path, filename: str) -> bytes:
+    """Return the bytes of ``<name>-<version>.dist-info/METADATA`` of a wheel that ``add``
+    already accepted, for its PEP 658 sidecar.
+
+    :func:`read_wheel_metadata` checked every member of the wheel when it was added and the
+    record keeps its METADATA's sha256, which the caller compares with these bytes; so only the
+    one member is looked for and read here (reading is still bounded), not every member path
+    checked again, which cost most of a build's reads of large wheels. Raises
+    :class:`~pagesindex.errors.InvalidDistribution` when the file is not a zip, has too many
+    members, or has not exactly one ``.dist-info/METADATA`` within the metadata bound.
+    """
+    import zipfile
+
+    try:
+        with _open_zip(Path(path), filename) as zf:
+            found = [
+                info for info in zf.infolist()
+                if info.filename.endswith(".dist-info/METADATA") and info.filename.count("/") == 1
+            ]
+            if len(found) != 1:
+                raise InvalidDistribution(f"{filename}: not exactly one .dist-info/METADATA in the wheel")
+            bound = limits.limit("metadata")
+            if found[0].file_size > bound:
+                raise InvalidDistribution(f"{filename}: {found[0].filename} is larger than {bound} bytes")
+            with zf.open(found[0]) as fh:
+                return _read_bounded(fh, filename, found[0].filename)
+    except zipfile.BadZipFile as exc:
+        raise InvalidDistribution(f"{filename}: not a valid zip archive ({_one_line(exc)})") from None
+    except (zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
+        raise InvalidDistribution(f"{filename}: corrupt zip archive ({_one_line(exc)})") from None
+
+
 def _read_sdist_tar(path: Path, filename: str) -> bytes:
     import tarfile
 

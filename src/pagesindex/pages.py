@@ -15,8 +15,6 @@ from html.parser import HTMLParser
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-
 from .errors import IndexStateError
 from .model import WHEEL, Project, Release
 
@@ -88,6 +86,8 @@ def file_tags(filename: str, kind: str) -> Dict[str, str]:
     """
     if kind != WHEEL:
         return {"python": "source", "abi": "", "platform": "any"}
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # loads packaging.tags: not at start-up
+
     try:
         _name, _version, _build, tags = parse_wheel_filename(filename)
     except InvalidWheelFilename:
@@ -100,6 +100,8 @@ def file_tags(filename: str, kind: str) -> Dict[str, str]:
 
 def is_universal(filename: str) -> bool:
     """True for a pure-Python wheel that installs anywhere (platform ``any``, ABI ``none``)."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
     try:
         tags = parse_wheel_filename(filename)[3]
     except InvalidWheelFilename:
@@ -360,6 +362,7 @@ def private_dependencies(project: Project, requires_dist: List[str], on_index: C
     dependencies that name it, not to what those depend on.
     """
     from packaging.requirements import InvalidRequirement, Requirement  # imported when first needed
+    from packaging.utils import canonicalize_name
 
     names = set()
     for text in requires_dist:

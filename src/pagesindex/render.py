@@ -37,7 +37,7 @@ import markupsafe
 
 from . import __version__, pages
 from .errors import IndexStateError
-from .inspect import hash_file, read_core_metadata, read_wheel_metadata
+from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
 from .state import TMP_PREFIX, Index
 
@@ -535,7 +535,7 @@ class Renderer:
                     with contextlib.suppress(FileNotFoundError), open(f"{self._out}/{meta_rel}", "rb") as fh:
                         metadata = fh.read()
                     if metadata is None or hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
-                        metadata = read_wheel_metadata(src, f.filename)
+                        metadata = read_recorded_wheel_metadata(src, f.filename)
                         if hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
                             raise IndexStateError(f"{f.filename}: METADATA does not match its record; run 'pagesindex verify'")
                         self.write(meta_rel, metadata)
@@ -648,6 +648,43 @@ MANIFEST_FORMAT = 3
 _OLD_MANIFESTS = (".pagesindex-build.json",)
 
 
+def encode_outputs(name: str, outputs: Iterable[str]) -> str:
+    """The outputs of project ``name`` as the manifest keeps them: a JSON list, sorted, where
+    ``~X`` stands for ``<name>/X``, ``@X`` for ``packages/<name>/X`` and ``@X+`` for that file
+    together with its ``.metadata`` sidecar (a third of the size of the plain paths)."""
+    pages_prefix, files_prefix = f"{name}/", f"{SITE_PACKAGES}/{name}/"
+    outputs = set(outputs)
+    items = []
+    for rel in sorted(outputs):
+        if rel.startswith(files_prefix) and "/" not in rel[len(files_prefix):]:
+            rest = rel[len(files_prefix):]
+            if rest.endswith(".metadata") and rel[: -len(".metadata")] in outputs:
+                continue  # written with its file as "@X+"
+            items.append("@" + rest + ("+" if rel + ".metadata" in outputs else ""))
+        elif rel.startswith(pages_prefix) and "/" not in rel[len(pages_prefix):]:
+            items.append("~" + rel[len(pages_prefix):])
+        else:
+            items.append(rel)
+    return json.dumps(items, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_outputs(name: str, text: str) -> List[str]:
+    """The relative paths of :func:`encode_outputs`' text."""
+    paths = []
+    for item in json.loads(text):
+        if item.startswith("@"):
+            if item.endswith("+"):
+                rel = f"{SITE_PACKAGES}/{name}/{item[1:-1]}"
+                paths += [rel, rel + ".metadata"]
+            else:
+                paths.append(f"{SITE_PACKAGES}/{name}/{item[1:]}")
+        elif item.startswith("~"):
+            paths.append(f"{name}/{item[1:]}")
+        else:
+            paths.append(item)
+    return paths
+
+
 def _load_manifest(out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
     """``(header, {project name: manifest line})``; empty when absent or of another format."""
     try:
@@ -741,7 +778,7 @@ def _render_one(renderer: Renderer, name: str, path: str, data: bytes, old_parts
     """Render one project; return its manifest fields ``(name, card, card HTML, outputs)``."""
     project = Index._parse_record(Path(path), data)
     outputs = renderer.project_outputs(project)
-    stale = set(json.loads(old_parts[6])) - outputs if old_parts else set()
+    stale = set(decode_outputs(name, old_parts[6])) - outputs if old_parts else set()
     renderer.remove(stale)
     card = project_card(project)
     card_json = json.dumps(card, sort_keys=True, separators=(",", ":"))
@@ -750,7 +787,7 @@ def _render_one(renderer: Renderer, name: str, path: str, data: bytes, old_parts
     else:
         card_html_json = json.dumps(renderer.card_html(card), ensure_ascii=False)
     renderer.result.rendered.append(name)
-    return name, card_json, card_html_json, json.dumps(sorted(outputs), separators=(",", ":"))
+    return name, card_json, card_html_json, encode_outputs(name, outputs)
 
 
 #: Fewer projects to render than this are rendered in the build's own process.
@@ -887,7 +924,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     # Pages of removed projects go only after the root page stops linking to them, so a build
     # killed at any point leaves no broken link.
     for name in gone:
-        renderer.remove(json.loads(old_lines[name].split("\t", 6)[6]))
+        renderer.remove(decode_outputs(name, old_lines[name].split("\t", 6)[6]))
     if dirty or not (out / MANIFEST).exists():
         head = json.dumps({"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs)},
                           sort_keys=True, separators=(",", ":"))
