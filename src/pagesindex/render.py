@@ -263,6 +263,7 @@ class Renderer:
         #: of the build when the file system refuses one (another device, no link support).
         self.link = link
         self._package_dirs: Dict[str, str] = {}
+        self._records_seen: Dict[str, bool] = {}
 
     # Made on first use: a build with nothing to render reads no static file or template.
     @functools.cached_property
@@ -488,9 +489,14 @@ class Renderer:
 
     def _private_deps(self, project: Project, meta: Dict[str, Any]) -> List[str]:
         # Only whether the dependency has a record is looked at (no other project is read).
-        return pages.private_dependencies(
-            project, meta["requires_dist"], lambda name: (self.index.projects_dir / f"{name}.json").is_file()
-        )
+        return pages.private_dependencies(project, meta["requires_dist"], self._on_index)
+
+    def _on_index(self, name: str) -> bool:
+        """Whether the index has a record for the normalized ``name`` (asked once per build)."""
+        known = self._records_seen.get(name)
+        if known is None:
+            known = self._records_seen[name] = os.path.isfile(f"{self.index.projects_dir}/{name}.json")
+        return known
 
     def project_outputs(self, project: Project) -> Set[str]:
         """Render and write every output of one project; return their relative paths.
@@ -554,7 +560,9 @@ class Renderer:
                     "requires_python": ", ".join(requires_python),
                     "uploaded": min((f["uploaded"] for f in files), default=""),
                     "latest": release is newest,
-                    "git": pages.install_commands(project, release, self.settings, self.index.config.url)["git"],
+                    # Only a release recorded with a git link has a git install (pages.install_commands).
+                    "git": pages.install_commands(project, release, self.settings, self.index.config.url)["git"]
+                    if isinstance(release.extra, dict) and release.extra.get("git") else "",
                     "_release": release,
                 }
             )
@@ -640,10 +648,11 @@ class Renderer:
 
 
 #: Manifest format: a JSON header line, then one line per project, sorted by name:
-#: ``name TAB record-mtime-ns TAB record-size TAB record-sha256 TAB card-json TAB card-html-json
-#: TAB outputs-json``. Lines of unchanged projects are carried over as text, so a build that
-#: changes one project (or none) neither parses nor re-encodes the other projects' entries, and
-#: the root page joins the stored cards' HTML instead of rendering 10,000 cards again.
+#: ``name TAB record-mtime-ns TAB record-size TAB record-sha256 TAB outputs TAB card-json TAB
+#: card-html-json`` (outputs as :func:`encode_outputs` writes them). Lines of unchanged projects
+#: are carried over as text, so a build that changes one project (or none) neither parses nor
+#: re-encodes the other projects' entries, and the root page joins the stored cards' HTML (the
+#: last fields, read from the end of each line) instead of rendering 10,000 cards again.
 MANIFEST_FORMAT = 3
 _OLD_MANIFESTS = (".pagesindex-build.json",)
 
@@ -702,8 +711,16 @@ def _load_manifest(out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
     return {"format": MANIFEST_FORMAT, "fingerprint": None, "root": []}, {}
 
 
-def _manifest_line(name: str, stat_key: "tuple[int, int]", digest: str, card_json: str, card_html_json: str, outputs_json: str) -> str:
-    return f"{name}\t{stat_key[0]}\t{stat_key[1]}\t{digest}\t{card_json}\t{card_html_json}\t{outputs_json}"
+def _manifest_line(name: str, stat_key: "tuple[int, int]", digest: str, outputs: str, card_json: str, card_html_json: str) -> str:
+    return f"{name}\t{stat_key[0]}\t{stat_key[1]}\t{digest}\t{outputs}\t{card_json}\t{card_html_json}"
+
+
+def _card_fields(line: str) -> "tuple[str, str]":
+    """``(card JSON, card HTML JSON)`` of a manifest line: its last two fields, found from the
+    end so that the long outputs field is not copied."""
+    last = line.rfind("\t")
+    before = line.rfind("\t", 0, last)
+    return line[before + 1:last], line[last + 1:]
 
 
 def _write_replace(path: Path, data: bytes) -> None:
@@ -778,16 +795,16 @@ def _render_one(renderer: Renderer, name: str, path: str, data: bytes, old_parts
     """Render one project; return its manifest fields ``(name, card, card HTML, outputs)``."""
     project = Index._parse_record(Path(path), data)
     outputs = renderer.project_outputs(project)
-    stale = set(decode_outputs(name, old_parts[6])) - outputs if old_parts else set()
+    stale = set(decode_outputs(name, old_parts[4])) - outputs if old_parts else set()
     renderer.remove(stale)
     card = project_card(project)
     card_json = json.dumps(card, sort_keys=True, separators=(",", ":"))
-    if old_parts and old_parts[4] == card_json and not full:
-        card_html_json = old_parts[5]
+    if old_parts and old_parts[5] == card_json and not full:
+        card_html_json = old_parts[6]
     else:
         card_html_json = json.dumps(renderer.card_html(card), ensure_ascii=False)
     renderer.result.rendered.append(name)
-    return name, card_json, card_html_json, encode_outputs(name, outputs)
+    return name, encode_outputs(name, outputs), card_json, card_html_json
 
 
 #: Fewer projects to render than this are rendered in the build's own process.
@@ -901,11 +918,11 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
         stat_keys[name] = (stat_key, digest)
         todo.append((name, entry.path, data, old_parts))
 
-    for name, card_json, card_html_json, outputs_json in _render_projects(renderer, todo, full, progress, jobs):
+    old_cards = {job[0]: job[3][5] if job[3] else None for job in todo}
+    for name, outputs_json, card_json, card_html_json in _render_projects(renderer, todo, full, progress, jobs):
         stat_key, digest = stat_keys[name]
-        new_lines[name] = _manifest_line(name, stat_key, digest, card_json, card_html_json, outputs_json)
-    for name, _path, _data, old_parts in todo:
-        if not old_parts or old_parts[4] != new_lines[name].split("\t", 5)[4]:
+        new_lines[name] = _manifest_line(name, stat_key, digest, outputs_json, card_json, card_html_json)
+        if old_cards[name] != card_json:
             changed = True  # the root page shows this card
     gone = sorted(set(old_lines) - set(new_lines))
     if gone:
@@ -913,9 +930,9 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
 
     root_outputs = set(header.get("root", []))
     if changed or not (out / "index.html").exists():
-        fields = [line.split("\t", 6) for line in new_lines.values()]
-        cards = json.loads("[" + ",".join(f[4] for f in fields) + "]")
-        cards_html = json.loads("[" + ",".join(f[5] for f in fields) + "]")
+        fields = [_card_fields(line) for line in new_lines.values()]
+        cards = json.loads("[" + ",".join(f[0] for f in fields) + "]")
+        cards_html = json.loads("[" + ",".join(f[1] for f in fields) + "]")
         new_root = renderer.root_outputs(cards, cards_html)
         renderer.remove(root_outputs - new_root)
         if new_root != root_outputs:
@@ -924,7 +941,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     # Pages of removed projects go only after the root page stops linking to them, so a build
     # killed at any point leaves no broken link.
     for name in gone:
-        renderer.remove(decode_outputs(name, old_lines[name].split("\t", 6)[6]))
+        renderer.remove(decode_outputs(name, old_lines[name].split("\t", 6)[4]))
     if dirty or not (out / MANIFEST).exists():
         head = json.dumps({"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs)},
                           sort_keys=True, separators=(",", ":"))
