@@ -211,3 +211,13 @@ def test_recorded_metadata_read_refuses_what_it_cannot_trust(tmp_path, monkeypat
             monkeypatch.setenv("PAGESINDEX_MAX_METADATA_BYTES", bound)
         with pytest.raises(InvalidDistribution, match=message):
             read_recorded_wheel_metadata(path, path.name)
+
+
+def test_command_line_build_with_worker_processes(index, wheel, tmp_path, monkeypatch):
+    for i in range(5):
+        index.add_files([inspect_file(wheel(f"proj{i}", "1.0"))])
+    build_site(index, tmp_path / "one", jobs=1)
+    monkeypatch.setenv("PAGESINDEX_BUILD_JOBS", "2")
+    proc = run_cli("build", "--out", str(tmp_path / "two"), index=index.root)
+    assert "5 rendered" in proc.stdout
+    assert _site_bytes(tmp_path / "one") == _site_bytes(tmp_path / "two")

@@ -828,7 +828,7 @@ def build_jobs(count: int, jobs: Optional[int] = None) -> int:
             jobs = min(os.cpu_count() or 1, 4)
         else:
             jobs = 1
-    return max(1, min(jobs, (count + _CHUNK - 1) // _CHUNK or 1))
+    return max(1, min(jobs, count))
 
 
 def _render_chunk(root: str, out: str, link: bool, full: bool, chunk: list) -> "tuple[list, list, list]":
@@ -857,7 +857,9 @@ def _render_projects(renderer: Renderer, todo: list, full: bool, progress: Optio
 
     # spawn: a fresh interpreter per worker, safe whatever threads the caller runs (fork is not).
     context = multiprocessing.get_context("spawn")
-    chunks = [todo[i:i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
+    # Tasks of up to _CHUNK projects, at least four per worker so that the workers finish together.
+    size = max(1, min(_CHUNK, len(todo) // (workers * 4)))
+    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
     results: Dict[int, list] = {}
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {
