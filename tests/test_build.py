@@ -10,6 +10,7 @@ from conftest import run_cli, state_snapshot
 from pypi_simple import ProjectPage
 
 from pagesindex.inspect import read_wheel_metadata
+from pagesindex.inspect import inspect_file
 from pagesindex.render import build_site
 
 
@@ -177,26 +178,55 @@ def test_template_override_rebuilds_all(index, wheel):
     assert '<body class="custom">' in (site / "abc1/index.html").read_text() != base
 
 
-def test_build_copies_files_so_the_site_never_changes_the_state(index, wheel):
+def test_build_links_files_and_verify_names_the_remedy_for_a_changed_one(index, wheel):
     w = wheel("abc1", "1.0")
     site, _ = built(index, w)
+    served = site / "packages/abc1" / w.name
+    stored = index.root / "packages/abc1" / w.name
+    assert os.path.samefile(served, stored)  # a hard link: no second copy of the bytes
+    with open(served, "ab") as fh:  # an in-place change of the site reaches the committed file ...
+        fh.write(b"junk")
+    proc = run_cli("verify", index=index.root, check=False)  # ... and verify says how to restore it
+    assert proc.returncode == 1 and f"git checkout -- packages/abc1/{w.name}" in proc.stderr
+    proc = run_cli("build", "--full", index=index.root, check=False)
+    assert proc.returncode == 1 and "does not match its record" in proc.stderr
+    stored.unlink()
+    stored.write_bytes(w.read_bytes())  # restored as git checkout does: a new file
+    result = build_site(index)
+    assert result.written == []  # the manifest says nothing changed ...
+    assert not os.path.samefile(served, stored)
+    result = build_site(index, full=True)  # ... and a full build links the restored file again
+    assert result.written == [f"packages/abc1/{w.name}"] and os.path.samefile(served, stored)
+    assert run_cli("verify", index=index.root).returncode == 0
+
+
+def test_build_copy_never_lets_the_site_change_the_state(index, wheel):
+    w = wheel("abc1", "1.0")
+    index.add_files([inspect_file(w)])
+    proc = run_cli("build", "--copy", index=index.root)
+    assert "1 rendered" in proc.stdout
+    site = index.root / "_site"
     served = site / "packages/abc1" / w.name
     stored = index.root / "packages/abc1" / w.name
     assert not os.path.samefile(served, stored)
     with open(served, "ab") as fh:
         fh.write(b"junk")
     assert stored.read_bytes() == w.read_bytes()
+    # Back to links: the change of mode places every file again.
+    result = build_site(index)
+    assert result.written == [f"packages/abc1/{w.name}"] and os.path.samefile(served, stored)
 
 
 def test_full_build_repairs_a_site_changed_by_hand(index, wheel):
     w = wheel("abc1", "1.0")
     site, _ = built(index, w)
+    build_site(index, copy=True)
     (site / "abc1/index.html").unlink()
     (site / "packages/abc1" / w.name).write_bytes(b"junk")
     proc = run_cli("verify", index=index.root, check=False)
     assert proc.returncode == 1 and "pagesindex build --full" in proc.stderr
-    assert build_site(index).written == []  # the manifest says all is there
-    result = build_site(index, full=True)
+    assert build_site(index, copy=True).written == []  # the manifest says all is there
+    result = build_site(index, full=True, copy=True)
     assert set(result.written) == {"abc1/index.html", f"packages/abc1/{w.name}"}
     assert run_cli("verify", index=index.root).returncode == 0
 

@@ -2,12 +2,13 @@
 
 - The line-per-project build manifest: a no-change build writes nothing (not even the manifest),
   a touched but equal record is not rendered again, an old JSON manifest is replaced.
-- place_file: a copy is hashed and refused on mismatch.
+- place_file: a hard link by default; a copy (build --copy) is hashed and refused on mismatch.
 - add_files: a file that changed after inspection is refused.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -26,7 +27,7 @@ def test_no_change_build_writes_nothing_not_even_the_manifest(index, wheel):
     build_site(index)
     manifest = site / MANIFEST
     lines = manifest.read_text().splitlines()
-    assert lines[0].startswith("{") and '"format":2' in lines[0]
+    assert lines[0].startswith("{") and '"format":3' in lines[0]
     assert [line.split("\t")[0] for line in lines[1:]] == ["abc1", "zzz"]
     before = state_snapshot(site)
     mtime = manifest.stat().st_mtime_ns
@@ -67,7 +68,7 @@ def test_pages_are_readable_by_the_web_server(index, wheel):
 def test_a_copy_is_hashed_and_refused_when_it_does_not_match(index, wheel, monkeypatch):
     w = wheel("abc1", "1.0")
     index.add_files([inspect_file(w)])
-    build_site(index)
+    build_site(index, copy=True)
     served = index.root / "_site/packages/abc1" / w.name
     assert served.read_bytes() == w.read_bytes()
     assert not os.path.samefile(served, index.root / "packages/abc1" / w.name)
@@ -79,7 +80,7 @@ def test_a_copy_is_hashed_and_refused_when_it_does_not_match(index, wheel, monke
     data[100] ^= 0xFF  # same size, other bytes
     kept.write_bytes(bytes(data))
     with pytest.raises(IndexStateError, match="does not match its record"):
-        build_site(index)
+        build_site(index, copy=True)
     assert not (index.root / "_site/packages/abc1" / w2.name).exists()
     assert not list((index.root / "_site/packages/abc1").glob(".tmp-*"))
 
@@ -113,3 +114,110 @@ def test_root_page_is_rendered_again_only_when_a_card_changes(index, wheel):
     index.set_yanked("abc1", "2.0", True, "broken")  # now the card shows no stable release
     result = build_site(index)
     assert "index.html" in result.written
+
+
+def _site_bytes(site):
+    return {
+        p.relative_to(site).as_posix(): p.read_bytes()
+        for p in sorted(site.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+def test_worker_processes_write_the_same_site(index, wheel, sdist, tmp_path):
+    for i in range(7):
+        index.add_files([inspect_file(wheel(f"proj{i}", "1.0")), inspect_file(sdist(f"proj{i}", "1.0"))])
+    one = build_site(index, tmp_path / "one", jobs=1)
+    two = build_site(index, tmp_path / "two", jobs=2)
+    assert one.rendered == two.rendered == [f"proj{i}" for i in range(7)]
+    assert sorted(one.written) == sorted(two.written)
+    assert _site_bytes(tmp_path / "one") == _site_bytes(tmp_path / "two")
+    assert (tmp_path / "one" / MANIFEST).read_bytes() == (tmp_path / "two" / MANIFEST).read_bytes()
+
+
+def test_a_worker_error_fails_the_build_and_writes_no_manifest(index, wheel, tmp_path):
+    for i in range(3):
+        index.add_files([inspect_file(wheel(f"proj{i}", "1.0"))])
+    stored = next((index.root / "packages/proj1").glob("*.whl"))
+    stored.write_bytes(b"short")
+    with pytest.raises(IndexStateError, match="does not match its record"):
+        build_site(index, tmp_path / "site", jobs=2)
+    assert not (tmp_path / "site" / MANIFEST).exists()
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_bad_build_jobs_setting_is_one_line_error(index, wheel, value, monkeypatch):
+    index.add_files([inspect_file(wheel("abc1", "1.0"))])
+    monkeypatch.setenv("PAGESINDEX_BUILD_JOBS", value)
+    proc = run_cli("build", index=index.root, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"error: PAGESINDEX_BUILD_JOBS must be a whole number of processes >= 1, not {value!r}"]
+    assert not (index.root / "_site" / MANIFEST).exists()
+
+
+def test_temporary_files_are_searched_for_only_after_a_killed_writer(index, wheel):
+    from pagesindex.state import WRITING_MARKER
+
+    index.add_files([inspect_file(wheel("abc1", "1.0"))])
+    leftover = index.root / "packages/abc1/.tmp-abc1-1.0-py3-none-any.whl"
+    leftover.write_bytes(b"half")
+    with index.lock():
+        pass  # no marker: a clean state is not searched
+    assert leftover.exists() and not (index.root / WRITING_MARKER).exists()
+    (index.root / WRITING_MARKER).touch()  # what a killed writer leaves
+    build_site(index)
+    assert not leftover.exists() and not (index.root / WRITING_MARKER).exists()
+
+
+@pytest.mark.parametrize("name", ["abc1", "packages", "p"])
+def test_manifest_outputs_encoding_round_trips(name):
+    from pagesindex.render import decode_outputs, encode_outputs
+
+    outputs = {
+        f"{name}/index.html", f"{name}/index.json", f"{name}/1.0.html",
+        f"packages/{name}/{name}-1.0-py3-none-any.whl", f"packages/{name}/{name}-1.0-py3-none-any.whl.metadata",
+        f"packages/{name}/{name}-1.0.tar.gz",
+        "packages/old-folder/x-1.0.tar.gz", "packages/x-1.0-py3-none-any.whl",  # aliases
+    }
+    text = encode_outputs(name, outputs)
+    assert sorted(decode_outputs(name, text)) == sorted(outputs)
+    assert len(text) < len(json.dumps(sorted(outputs)))
+
+
+def _zip(path, members):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_recorded_metadata_read_refuses_what_it_cannot_trust(tmp_path, monkeypatch):
+    from pagesindex.inspect import read_recorded_wheel_metadata
+
+    good = _zip(tmp_path / "a-1.0-py3-none-any.whl", {"a/__init__.py": "", "a-1.0.dist-info/METADATA": "Name: a\n"})
+    assert read_recorded_wheel_metadata(good, good.name) == b"Name: a\n"
+    cases = {
+        "not a zip": (tmp_path / "b.whl", None, "not a valid zip archive"),
+        "two": (_zip(tmp_path / "c.whl", {"c-1.0.dist-info/METADATA": "x", "d-1.0.dist-info/METADATA": "y"}), None,
+                "not exactly one .dist-info/METADATA"),
+        "none": (_zip(tmp_path / "e.whl", {"e/METADATA": "x"}), None, "not exactly one .dist-info/METADATA"),
+        "big": (_zip(tmp_path / "f.whl", {"f-1.0.dist-info/METADATA": "x" * 5000}), "4096", "larger than 4096 bytes"),
+    }
+    (tmp_path / "b.whl").write_bytes(b"PK not really")
+    for label, (path, bound, message) in cases.items():
+        if bound:
+            monkeypatch.setenv("PAGESINDEX_MAX_METADATA_BYTES", bound)
+        with pytest.raises(InvalidDistribution, match=message):
+            read_recorded_wheel_metadata(path, path.name)
+
+
+def test_command_line_build_with_worker_processes(index, wheel, tmp_path, monkeypatch):
+    for i in range(5):
+        index.add_files([inspect_file(wheel(f"proj{i}", "1.0"))])
+    build_site(index, tmp_path / "one", jobs=1)
+    monkeypatch.setenv("PAGESINDEX_BUILD_JOBS", "2")
+    proc = run_cli("build", "--out", str(tmp_path / "two"), index=index.root)
+    assert "5 rendered" in proc.stdout
+    assert _site_bytes(tmp_path / "one") == _site_bytes(tmp_path / "two")

@@ -181,8 +181,8 @@ def test_build_killed_at_every_write_step(base, tmp_path):
             head, *lines = manifest.read_text().splitlines()
             json.loads(head)
             for line in lines:
-                fields = line.split("\t", 5)
-                json.loads(fields[4]), json.loads(fields[5])
+                fields = line.split("\t", 6)
+                json.loads(fields[4]), json.loads(fields[5]), json.loads(fields[6])
         reported += bool(check_verify_names_remedies(work))
         killed, code, _ = run_forked(args, 0, tmp_path)
         assert code == 0, f"rebuild after a kill at step {point} failed"

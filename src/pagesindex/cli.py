@@ -6,38 +6,148 @@ Every command that fails prints one line ``error: <message>`` on stderr and exit
 
 from __future__ import annotations
 
-import subprocess
+import os
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__
 from .errors import PagesIndexError
-from .inspect import inspect_file
-from .model import normalize_name, parse_version
-from .render import build_site
-from .state import Index, find_index
 
-console = Console(highlight=False, soft_wrap=True, emoji=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+if TYPE_CHECKING:  # imported where used: `pagesindex --version` or `build` load only what they need
+    from rich.console import Console
+
+    from .state import Index
+
+
+class LazyConsole:
+    """Prints as ``rich.console.Console(highlight=False, soft_wrap=True, emoji=False)`` does, and
+    imports rich only when it is needed (rich.console and rich.progress cost 25-30 ms of start-up).
+
+    Plain text (printable ASCII, new lines, and no ``[`` where markup is on) written to a stream
+    that rich would not treat as a terminal is written as it is, followed by a new line and a flush:
+    that is exactly what rich writes for it, since it adds no styles and does not wrap
+    (``soft_wrap``). Everything else (markup, ``Text``, tables, a terminal, ``FORCE_COLOR``...)
+    goes through a real rich ``Console``, made on first use and reachable as :attr:`rich`;
+    other attributes (``is_terminal``...) are the real console's.
+    """
+
+    def __init__(self, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._rich: Optional[Console] = None
+
+    @property
+    def file(self):
+        """The stream written to, looked up at each print (as rich does): sys.stdout or sys.stderr."""
+        return sys.stderr if self._stderr else sys.stdout
+
+    @property
+    def rich(self) -> Console:
+        """The real ``rich.console.Console`` behind this one (made, and rich imported, on first use)."""
+        if self._rich is None:
+            from rich.console import Console
+
+            self._rich = Console(stderr=self._stderr, highlight=False, soft_wrap=True, emoji=False)
+        return self._rich
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.rich, name)
+
+    def is_plain(self) -> bool:
+        """True when rich surely treats the stream as not a terminal (no styles, no live display),
+        decided as ``rich.console.Console.is_terminal`` does: ``TTY_COMPATIBLE``, ``FORCE_COLOR``,
+        then ``isatty()``. Under Jupyter (where rich displays instead of writing) it is False."""
+        if self._rich is not None:
+            return not self._rich.is_terminal and not self._rich.is_jupyter
+        import builtins
+
+        if "get_ipython" in vars(builtins):
+            return False
+        environ = os.environ
+        tty_compatible = environ.get("TTY_COMPATIBLE", "")
+        if tty_compatible in ("0", "1"):
+            return tty_compatible == "0"
+        force_color = environ.get("FORCE_COLOR")
+        if force_color is not None:
+            return force_color == ""
+        isatty = getattr(self.file, "isatty", None)
+        try:
+            return isatty is None or not isatty()
+        except ValueError:  # a closed stream: rich says "not a terminal" too
+            return True
+
+    def plain_text(self, text: str, markup: bool = True) -> bool:
+        """True when rich would print ``text`` unchanged on this stream (see the class docstring)."""
+        return (
+            type(text) is str
+            and text.isascii()
+            and text.replace("\n", "").isprintable()
+            and not (markup and "[" in text)
+            and self.is_plain()
+        )
+
+    def write_line(self, text: str) -> None:
+        """Write ``text`` and a new line, then flush (as rich does after each print); on a closed
+        pipe, do what rich does (stop writing, exit status 1)."""
+        file = self.file
+        try:
+            file.write(text + "\n")
+            file.flush()
+        except BrokenPipeError:
+            self.rich.on_broken_pipe()
+
+    def print(self, *objects, markup: Optional[bool] = None, soft_wrap: Optional[bool] = None, **kwargs) -> None:
+        """``rich.console.Console.print``, without rich for plain text."""
+        if len(objects) == 1 and not kwargs and soft_wrap is not False and self.plain_text(objects[0], markup is not False):
+            self.write_line(objects[0])
+            return
+        if markup is not None:
+            kwargs["markup"] = markup
+        if soft_wrap is not None:
+            kwargs["soft_wrap"] = soft_wrap
+        self.rich.print(*objects, **kwargs)
+
+
+console = LazyConsole()
+err_console = LazyConsole(stderr=True)
 
 
 def print_error(message: str) -> None:
     """Print ``error: MESSAGE`` on stderr as plain text (no rich markup or emoji codes are read
     from the message, which names user values such as ``[/]`` or ``:smile:``)."""
+    if err_console.plain_text(message, markup=False):
+        err_console.write_line(f"error: {message}")
+        return
     from rich.text import Text
 
     err_console.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True)
 
 
 class _Group(click.Group):
-    """Turns :class:`PagesIndexError` (and OS errors) into a one-line error and exit status 1."""
+    """Turns :class:`PagesIndexError` (and OS errors) into a one-line error and exit status 1.
+
+    Commands defined in other modules are loaded lazily (click's "lazily loading subcommands"
+    pattern): :attr:`lazy_commands` maps a command name to the module of this package that defines
+    it with ``@main.command()``; the module is imported only when that command is run, or when
+    ``--help`` lists every command with its short help.
+    """
+
+    lazy_commands: Dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return sorted(set(self.commands) | set(self.lazy_commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            import importlib
+
+            importlib.import_module(f"{__package__}.{self.lazy_commands[cmd_name]}")
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -51,19 +161,45 @@ class _Group(click.Group):
             sys.exit(1)
 
 
-def _progress() -> Progress:
+class _NoProgress:
+    """What a disabled ``rich.progress.Progress`` does (nothing), without importing rich."""
+
+    def __enter__(self) -> "_NoProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def add_task(self, description: str, **kwargs) -> int:
+        return 0
+
+    def advance(self, task: int, advance: float = 1) -> None:
+        pass
+
+    def update(self, task: int, **kwargs) -> None:
+        pass
+
+
+def _progress():
+    """A progress bar on stderr when it is a terminal; otherwise one that draws nothing."""
+    if err_console.is_plain():
+        return _NoProgress()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err_console,
+        console=err_console.rich,
         transient=True,
-        disable=not err_console.is_terminal,
+        disable=not err_console.rich.is_terminal,
     )
 
 
 def open_index(ctx: click.Context) -> Index:
+    from .state import Index, find_index
+
     root = ctx.obj.get("index")
     return Index(Path(root)) if root else Index(find_index())
 
@@ -92,6 +228,8 @@ def main(ctx: click.Context, index_dir: Optional[str]) -> None:
 @click.option("--no-workflows", is_flag=True, help="Do not write the GitHub Actions workflows (.github/).")
 def init(directory: str, title: str, url: str, description: str, no_workflows: bool) -> None:
     """Create an empty index (index.toml, projects/, packages/, .github/workflows/) in DIRECTORY."""
+    from .state import Index
+
     index = Index.init(Path(directory), title=title, url=url, description=description)
     console.print(f"created an index in {index.root}")
     if not no_workflows:
@@ -146,6 +284,8 @@ def check_url(value: str, what: str) -> str:
 @click.pass_context
 def remove(ctx: click.Context, name: str, version: Optional[str]) -> None:
     """Remove project NAME, or only its release VERSION, with the files."""
+    from .model import normalize_name, parse_version
+
     index = open_index(ctx)
     normalize_name(name)
     if version is not None:
@@ -164,6 +304,8 @@ def remove(ctx: click.Context, name: str, version: Optional[str]) -> None:
 @click.pass_context
 def yank(ctx: click.Context, name: str, version: str, reason: str) -> None:
     """Yank release VERSION of NAME (PEP 592): installed only when pinned exactly."""
+    from .model import normalize_name, parse_version
+
     index = open_index(ctx)
     normalize_name(name)
     parse_version(version)
@@ -180,6 +322,8 @@ def yank(ctx: click.Context, name: str, version: str, reason: str) -> None:
 @click.pass_context
 def unyank(ctx: click.Context, name: str, version: str) -> None:
     """Undo a yank of release VERSION of NAME."""
+    from .model import normalize_name, parse_version
+
     index = open_index(ctx)
     normalize_name(name)
     parse_version(version)
@@ -192,13 +336,16 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def _build(index: Index, out: Optional[str], full: bool = False) -> Path:
+def _build(index: Index, out: Optional[str], full: bool = False, copy: bool = False) -> Path:
+    from .render import build_site
+
     out_path = Path(out) if out else index.root / "_site"
     started = time.perf_counter()
     with _progress() as progress:
         task = progress.add_task("rendering", total=None)
         result = build_site(
-            index, out_path, progress=lambda name: progress.update(task, description=f"rendering {name}"), full=full
+            index, out_path, progress=lambda name: progress.update(task, description=f"rendering {name}"), full=full,
+            copy=copy,
         )
     elapsed = time.perf_counter() - started
     console.print(
@@ -211,10 +358,11 @@ def _build(index: Index, out: Optional[str], full: bool = False) -> Path:
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: _site/ in the index).")
 @click.option("--full", is_flag=True, help="Render every project again (repairs a site changed by hand); still writes only what differs.")
+@click.option("--copy", is_flag=True, help="Copy the distribution files into the site instead of hard-linking them to the committed files.")
 @click.pass_context
-def build(ctx: click.Context, out: Optional[str], full: bool) -> None:
+def build(ctx: click.Context, out: Optional[str], full: bool, copy: bool) -> None:
     """Render the static site (incremental: only what changed is written)."""
-    _build(open_index(ctx), out, full)
+    _build(open_index(ctx), out, full, copy)
 
 
 @main.command()
@@ -285,7 +433,12 @@ EXAMPLES = Path(__file__).parent / "examples"
 @click.option("--no-serve", is_flag=True, help="Build the demo index and stop.")
 def demo(directory: Optional[str], port: int, no_serve: bool) -> None:
     """Build an index from the bundled example projects and serve it."""
+    import subprocess
+    import tempfile
+
+    from .inspect import inspect_file
     from .serve import make_server
+    from .state import Index
 
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="pagesindex-demo-"))
     site = root / "_site"
@@ -321,11 +474,17 @@ def demo(directory: Optional[str], port: int, no_serve: bool) -> None:
     _serve(site, port, "kavli-hello", server)
 
 
-# Commands defined in other modules register themselves on ``main`` when imported (one line each):
-from . import cli_github  # noqa: E402,F401
-from . import cli_migrate  # noqa: E402,F401
-from . import cli_checks  # noqa: E402,F401
-from . import cli_workflows  # noqa: E402,F401
+# Commands defined in other modules (cli_<topic>.py, with ``@main.command()``) are imported only when
+# run or listed by --help: one line each, command name -> module (see _Group).
+main.lazy_commands = {
+    "register": "cli_github",
+    "update": "cli_github",
+    "delete": "cli_github",
+    "migrate": "cli_migrate",
+    "check": "cli_checks",
+    "workflows": "cli_workflows",
+    "pr-describe": "cli_workflows",
+}
 
 
 if __name__ == "__main__":  # pragma: no cover

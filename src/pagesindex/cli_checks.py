@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 import click
-from rich.table import Table
 
 from .checks.pypi import (
     HIGHER,
@@ -81,6 +80,8 @@ def check(
     elif not results:
         console.print("no projects to check")
     else:
+        from rich.table import Table
+
         table = Table(title=f"PyPI check against {base}", title_justify="left")
         for column in ("project", "this index", "PyPI highest", "status", "note"):
             table.add_column(column, overflow="fold")

@@ -13,19 +13,20 @@ Settings come from the environment (:mod:`pagesindex.sources.github`): ``GITHUB_
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 import click
 
 from .cli import console, main, open_index
 from .errors import PagesIndexError
 from .model import normalize_name, version_from_tag
-from .sources.collect import GIT_LINK, Collected, collect_release
-from .sources.github import GitHubClient, GitHubConfig
-from .state import Index
+
+if TYPE_CHECKING:  # the GitHub client (httpx) is imported by the commands that fetch: not by `delete`
+    from .sources.collect import Collected
+    from .sources.github import GitHubClient, GitHubConfig
+    from .state import Index
 
 #: Normalized names refused for projects. Empty: the site layout keeps every path that is not a
 #: project page out of the normalized-name space (``_static/``), and ``packages/<name>/`` holds
@@ -76,6 +77,8 @@ def _env_number(var: str, default: float) -> float:
 
 
 def make_client(config: GitHubConfig) -> GitHubClient:
+    from .sources.github import GitHubClient
+
     return GitHubClient(
         config,
         retries=int(_env_number("PAGESINDEX_GITHUB_RETRIES", 4)),
@@ -132,6 +135,8 @@ def _log(line: str) -> None:
 
 def _publish(index: Index, plan: Plan) -> None:
     """Write the plan (under the index lock) and print what was done."""
+    from .sources.collect import GIT_LINK
+
     collected = plan.collected
     repo = collected.repository
     version = str(collected.version)
@@ -202,6 +207,10 @@ def _run(
     pypi_url: Optional[str],
     allow_pypi_conflict: bool,
 ) -> None:
+    import tempfile
+
+    from .sources.collect import collect_release
+
     with make_client(config) as client, tempfile.TemporaryDirectory(prefix="pagesindex-") as tmp:
         repo = client.repository(full_name)
         host = index.config.visibility == "private" or repo.is_public
@@ -260,6 +269,8 @@ def register(
     check_tag(version)
     author = _one_line(author, "--author")
     summary = _one_line(summary, "--summary")
+    from .sources.github import GitHubConfig
+
     config = GitHubConfig.from_env()
     full_name = config.repository_from_url(homepage)
     index = open_index(ctx)
@@ -295,6 +306,8 @@ def update(ctx: click.Context, name: str, version: str, pypi_url: Optional[str],
     A release already on the index gets only the files that are new in the GitHub release;
     existing files and their hashes stay as they are.
     """
+    from .sources.github import GitHubConfig
+
     normalize_name(name)
     check_tag(version)
     index = open_index(ctx)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import click
-from rich.markup import escape
 
 from .cli import console, main, open_index
 from .sources.legacy import INFO, KINDS, apply_migration, describe_changes, plan_migration, read_old_index
@@ -68,6 +67,6 @@ def migrate(ctx: click.Context, path: str, dry_run: bool, as_json: bool) -> None
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     for line in format_report(data):
-        console.print(escape(line))
+        console.print(line, markup=False)
     if changes and not dry_run:
         console.print("next: pagesindex build && pagesindex verify")

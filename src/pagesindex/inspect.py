@@ -15,25 +15,20 @@ import posixpath
 import re
 import stat
 import struct
-import tarfile
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, Optional, Tuple
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import Version
 
 from . import limits
 from .errors import InvalidDistribution, InvalidName, LimitExceeded, MetadataMismatch
 from .model import SDIST, WHEEL, normalize_name
+
+if TYPE_CHECKING:  # imported where used: zipfile and tarfile where archives are read, packaging
+    import zipfile  # where names are parsed (a build with nothing new needs neither)
+
+    from packaging.version import Version
 
 #: The largest METADATA / PKG-INFO that is read (bytes) by default; a larger one is refused.
 #: The bound in force is ``limits.limit("metadata")``.
@@ -96,6 +91,8 @@ def parse_filename(filename: str) -> Tuple[str, str, Version]:
     >>> parse_filename("lightcurvedb-3.0.0b4-py3-none-any.whl")
     ('wheel', 'lightcurvedb', <Version('3.0.0b4')>)
     """
+    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+
     check_filename(filename)
     try:
         if filename.endswith(".whl"):
@@ -231,6 +228,8 @@ def zip_entry_count(path: Path) -> Optional[int]:
 
 
 def _open_zip(path: Path, filename: str) -> zipfile.ZipFile:
+    import zipfile
+
     bound = limits.limit("members")
     declared = zip_entry_count(path)
     if declared is not None and declared > bound:
@@ -283,6 +282,10 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
     ``.dist-info`` folders or METADATA files, or a METADATA over the metadata bound (reading stops
     at the bound).
     """
+    import zipfile
+
+    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
     filename = filename or Path(path).name
     try:
         with _open_zip(Path(path), filename) as zf:
@@ -323,7 +326,41 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
         raise InvalidDistribution(f"{filename}: corrupt zip archive ({_one_line(exc)})") from None
 
 
+def read_recorded_wheel_metadata(path: Path, filename: str) -> bytes:
+    """Return the bytes of ``<name>-<version>.dist-info/METADATA`` of a wheel that ``add``
+    already accepted, for its PEP 658 sidecar.
+
+    :func:`read_wheel_metadata` checked every member of the wheel when it was added and the
+    record keeps its METADATA's sha256, which the caller compares with these bytes; so only the
+    one member is looked for and read here (reading is still bounded), not every member path
+    checked again, which cost most of a build's reads of large wheels. Raises
+    :class:`~pagesindex.errors.InvalidDistribution` when the file is not a zip, has too many
+    members, or has not exactly one ``.dist-info/METADATA`` within the metadata bound.
+    """
+    import zipfile
+
+    try:
+        with _open_zip(Path(path), filename) as zf:
+            found = [
+                info for info in zf.infolist()
+                if info.filename.endswith(".dist-info/METADATA") and info.filename.count("/") == 1
+            ]
+            if len(found) != 1:
+                raise InvalidDistribution(f"{filename}: not exactly one .dist-info/METADATA in the wheel")
+            bound = limits.limit("metadata")
+            if found[0].file_size > bound:
+                raise InvalidDistribution(f"{filename}: {found[0].filename} is larger than {bound} bytes")
+            with zf.open(found[0]) as fh:
+                return _read_bounded(fh, filename, found[0].filename)
+    except zipfile.BadZipFile as exc:
+        raise InvalidDistribution(f"{filename}: not a valid zip archive ({_one_line(exc)})") from None
+    except (zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
+        raise InvalidDistribution(f"{filename}: corrupt zip archive ({_one_line(exc)})") from None
+
+
 def _read_sdist_tar(path: Path, filename: str) -> bytes:
+    import tarfile
+
     found: Optional[bytes] = None
     top: Optional[str] = None
     count = 0
@@ -374,6 +411,8 @@ def _read_sdist_tar(path: Path, filename: str) -> bytes:
 
 
 def _read_sdist_zip(path: Path, filename: str) -> bytes:
+    import zipfile
+
     try:
         with _open_zip(Path(path), filename) as zf:
             infos = zf.infolist()
@@ -514,6 +553,8 @@ def inspect_file(path: Path, filename: Optional[str] = None, *, hashed: Optional
         raise MetadataMismatch(
             f"{filename}: core metadata names project {meta_name!r}, the filename says {name!r}"
         )
+    from packaging.version import Version
+
     try:
         parsed_meta_version = Version(str(meta_version).strip())
     except Exception:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
-
-from packaging.utils import InvalidName as _PkgInvalidName
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion as _PkgInvalidVersion
-from packaging.version import Version
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from .errors import InvalidName, InvalidVersion
+
+# packaging is imported in the functions that use it: packaging.utils loads packaging.tags (with
+# logging, platform, subprocess and sysconfig), which commands that parse no name need not pay for.
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 #: Format version of ``projects/*.json`` records.
 RECORD_FORMAT = 1
@@ -39,6 +39,9 @@ def normalize_name(name: str) -> str:
     """
     if not isinstance(name, str):
         raise InvalidName(f"invalid project name: {name!r}")
+    from packaging.utils import InvalidName as _PkgInvalidName
+    from packaging.utils import canonicalize_name
+
     try:
         return str(canonicalize_name(name, validate=True))
     except _PkgInvalidName:
@@ -53,6 +56,9 @@ def parse_version(text: str) -> Version:
     """
     if not isinstance(text, str) or text != text.strip() or not text:
         raise InvalidVersion(f"invalid version: {text!r} (not a PEP 440 version)")
+    from packaging.version import InvalidVersion as _PkgInvalidVersion
+    from packaging.version import Version
+
     try:
         return Version(text)
     except _PkgInvalidVersion:
@@ -73,6 +79,9 @@ def version_from_tag(tag: str) -> Version:
     """
     if not isinstance(tag, str) or not tag:
         raise InvalidVersion(f"invalid version tag: {tag!r}")
+    from packaging.version import InvalidVersion as _PkgInvalidVersion
+    from packaging.version import Version
+
     try:
         return Version(_TAG_PREFIX.sub("", tag, count=1))
     except _PkgInvalidVersion:
@@ -138,6 +147,8 @@ class Release:
 
     @property
     def parsed_version(self) -> Version:
+        from packaging.version import Version
+
         return Version(self.version)
 
     def file(self, filename: str) -> Optional[DistributionFile]:

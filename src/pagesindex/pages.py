@@ -9,6 +9,7 @@ rewritten so that only links to ``http(s)``/``mailto`` targets and in-page ancho
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import os
@@ -17,8 +18,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
-
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from .errors import IndexStateError
 from .model import WHEEL, Project, Release
@@ -83,6 +82,18 @@ def short_time(timestamp: str) -> str:
     return f"{match.group(1)} {match.group(2)}" if match else (timestamp or "")
 
 
+@functools.lru_cache(maxsize=4096)
+def _wheel_tags(filename: str) -> "Optional[frozenset]":
+    """The tags of a wheel filename (``packaging.utils.parse_wheel_filename``), None when it is
+    not one; cached, as a build asks for each file's tags several times."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # loads packaging.tags: not at start-up
+
+    try:
+        return parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return None
+
+
 def file_tags(filename: str, kind: str) -> Dict[str, str]:
     """Python and platform tags of a wheel filename (``packaging.utils.parse_wheel_filename``).
 
@@ -91,9 +102,8 @@ def file_tags(filename: str, kind: str) -> Dict[str, str]:
     """
     if kind != WHEEL:
         return {"python": "source", "abi": "", "platform": "any"}
-    try:
-        _name, _version, _build, tags = parse_wheel_filename(filename)
-    except InvalidWheelFilename:
+    tags = _wheel_tags(filename)
+    if tags is None:
         return {"python": "?", "abi": "?", "platform": "?"}
     python = sorted({t.interpreter for t in tags})
     abi = sorted({t.abi for t in tags})
@@ -103,9 +113,8 @@ def file_tags(filename: str, kind: str) -> Dict[str, str]:
 
 def is_universal(filename: str) -> bool:
     """True for a pure-Python wheel that installs anywhere (platform ``any``, ABI ``none``)."""
-    try:
-        tags = parse_wheel_filename(filename)[3]
-    except InvalidWheelFilename:
+    tags = _wheel_tags(filename)
+    if tags is None:
         return False
     return all(t.platform == "any" and t.abi == "none" for t in tags)
 
@@ -506,6 +515,7 @@ def private_dependencies(project: Project, requires_dist: List[str], on_index: C
     dependencies that name it, not to what those depend on.
     """
     from packaging.requirements import InvalidRequirement, Requirement  # imported when first needed
+    from packaging.utils import canonicalize_name
 
     names = set()
     for text in requires_dist:

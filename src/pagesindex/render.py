@@ -22,11 +22,13 @@ nothing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Set
@@ -35,9 +37,9 @@ import markupsafe
 
 from . import __version__, pages
 from .errors import IndexStateError
-from .inspect import hash_file, read_core_metadata, read_wheel_metadata
+from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
-from .state import TMP_PREFIX, Index, atomic_write
+from .state import TMP_PREFIX, Index
 
 if TYPE_CHECKING:  # jinja2 is imported when a page is first rendered
     import jinja2
@@ -57,6 +59,11 @@ PYPI_CHECK_JS = "pypi-check.js"
 THEME_CSS = "theme.css"
 
 _HERE = Path(__file__).parent
+#: errno values of a refused hard link: another device, links not supported or not permitted, too
+#: many links to one file. The build copies instead.
+_NO_LINK_ERRNOS = frozenset(
+    getattr(errno, n) for n in ("EXDEV", "EPERM", "EMLINK", "ENOTSUP", "EOPNOTSUPP", "EACCES", "ENOSYS") if hasattr(errno, n)
+)
 
 
 @dataclass
@@ -84,8 +91,24 @@ def make_environment(index: Optional[Index] = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        # One build sees one set of templates: no stat of the template file at every render.
+        auto_reload=False,
+        # Compiled templates are kept between runs (Jinja's own cache, keyed by each template's
+        # source), so a small build does not compile every template again.
+        bytecode_cache=_bytecode_cache(),
     )
     return env
+
+
+def _bytecode_cache() -> "Optional[jinja2.BytecodeCache]":
+    """Jinja2's file bytecode cache in its default private temporary folder, or none when that
+    folder cannot be made (the build then compiles the templates, which only costs time)."""
+    import jinja2
+
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
 
 
 def _dir_fingerprint(folder: Path, digest: "hashlib._Hash") -> None:
@@ -228,7 +251,7 @@ def project_card(project: Project) -> Dict[str, Any]:
 class Renderer:
     """Renders pages for one index into one output folder."""
 
-    def __init__(self, index: Index, out: Path):
+    def __init__(self, index: Index, out: Path, *, link: bool = True):
         self.index = index
         self.out = Path(out)
         self._env: Optional[jinja2.Environment] = None
@@ -236,6 +259,11 @@ class Renderer:
         self._dirs: Set[str] = set()
         # Plain strings in the per-file paths: pathlib's parsing cost more than the system calls.
         self._out = os.fspath(self.out)
+        #: Place distribution files as hard links (see :meth:`place_file`); turned off for the rest
+        #: of the build when the file system refuses one (another device, no link support).
+        self.link = link
+        self._package_dirs: Dict[str, str] = {}
+        self._records_seen: Dict[str, bool] = {}
 
     # Made on first use: a build with nothing to render reads no static file or template.
     @functools.cached_property
@@ -292,33 +320,73 @@ class Renderer:
         os.replace(tmp, path)
         self.result.written.append(rel)
 
-    def place_file(self, rel: str, src: "os.PathLike[str] | str", sha256: str, size: int) -> None:
-        """Put a copy of a distribution file at ``rel``, hashed as it is made.
+    def package_dir(self, name: str) -> str:
+        """``packages/<name>`` of the state as a string, checked once per build to lie inside
+        the index (links resolved); raises :class:`~pagesindex.errors.IndexStateError` if not."""
+        folder = self._package_dirs.get(name)
+        if folder is None:
+            folder = os.fspath(self.index.inside(self.index.packages_dir / name / "x").parent)
+            self._package_dirs[name] = folder
+        return folder
 
-        A copy, not a hard link: a change made to the built site must never reach the committed
-        state. A file already there with the recorded size and sha256 is left alone. Raises
-        :class:`~pagesindex.errors.IndexStateError` for a missing file, or one whose bytes do not
-        match its record (nothing is placed then).
+    def place_file(self, rel: str, src: "os.PathLike[str] | str", sha256: str, size: int) -> None:
+        """Put a distribution file at ``rel``: a hard link to the committed file, else a copy.
+
+        A hard link costs one system call and no bytes (a copy of each file made most of a full
+        build's time); it is the committed file itself, so it is already in place when the site
+        file has the same inode, and only its size is compared with the record here (``pagesindex
+        verify``, which the deploy workflow runs before publishing, compares every hash). When
+        the output is on another file system, or the build was asked to copy (``link=False``,
+        ``pagesindex build --copy``), the file is copied, hashed as it is copied and refused on a
+        mismatch, and a copy already there with the recorded size and sha256 is left alone.
+
+        Raises :class:`~pagesindex.errors.IndexStateError` for a missing file, one that is not a
+        regular file (a symbolic link is refused), or one whose size (or, copied, sha256) does
+        not match its record; nothing is placed then.
         """
         dst = f"{self._out}/{rel}"
         try:
-            st_src = os.stat(src)
+            st_src = os.lstat(src)
         except FileNotFoundError:
             raise IndexStateError(f"missing distribution file {str(src)!r} (recorded in the state)") from None
+        if not stat.S_ISREG(st_src.st_mode):
+            raise IndexStateError(f"{str(src)!r} is not a regular file (a symbolic link?); refusing to use it")
         if st_src.st_size != size:
             raise IndexStateError(
                 f"{str(src)!r} does not match its record (size {st_src.st_size} bytes, recorded {size}); "
                 "restore it with 'git checkout -- <file>', or remove that release and add the file again"
             )
         try:
-            st_dst = os.stat(dst)
+            st_dst = os.lstat(dst)
         except FileNotFoundError:
             st_dst = None
-        if st_dst is not None and st_dst.st_size == size and hash_file(dst)[0] == sha256:
-            return
+        if st_dst is not None:
+            same = st_dst.st_ino == st_src.st_ino and st_dst.st_dev == st_src.st_dev
+            if self.link and same:
+                return
+            if not self.link and not same and st_dst.st_size == size and hash_file(dst)[0] == sha256:
+                return
         self._mkdir(os.path.dirname(dst))
         folder, base = os.path.split(dst)
-        tmp = f"{folder}/.tmp-{base}"
+        tmp = f"{folder}/{TMP_PREFIX}{base}"
+        if self.link:
+            # A new name is linked in place (a link appears whole); an old one is replaced
+            # through a temporary link and a rename.
+            target = dst if st_dst is None else tmp
+            if target is tmp:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+            try:
+                os.link(src, target)
+            except OSError as exc:
+                if exc.errno not in _NO_LINK_ERRNOS:
+                    raise
+                self.link = False  # this output cannot hold links: copy from now on
+            else:
+                if target is tmp:
+                    os.replace(tmp, dst)
+                self.result.written.append(rel)
+                return
         self._copy_checked(src, tmp, sha256)
         os.replace(tmp, dst)
         self.result.written.append(rel)
@@ -379,13 +447,19 @@ class Renderer:
             "pypi_check": PYPI_CHECK_JS in self.static,
         }
 
-    def _release_metadata(self, project: Project, release: Release) -> Dict[str, Any]:
-        """The core metadata fields of a release (from a wheel, else an sdist); empty without files."""
+    def _release_metadata(self, project: Project, release: Release, known: Optional[Dict[str, bytes]] = None) -> Dict[str, Any]:
+        """The core metadata fields of a release (from a wheel, else an sdist); empty without files.
+
+        ``known`` maps filenames to core metadata already read (the wheels' sidecars), so a
+        wheel's METADATA is read once per build.
+        """
         f = pages.metadata_file(release)
         if f is None:
             return pages.parse_core_metadata(b"")
-        src = self.index.file_path(project.normalized_name, f.filename)
-        data = read_core_metadata(src, f.kind, f.filename)
+        data = (known or {}).get(f.filename)
+        if data is None:
+            src = f"{self.package_dir(project.normalized_name)}/{f.filename}"
+            data = read_core_metadata(src, f.kind, f.filename)
         return pages.parse_core_metadata(data)
 
     def _release_page_key(self, project: Project, release: Release, deps: List[str]) -> str:
@@ -415,9 +489,14 @@ class Renderer:
 
     def _private_deps(self, project: Project, meta: Dict[str, Any]) -> List[str]:
         # Only whether the dependency has a record is looked at (no other project is read).
-        return pages.private_dependencies(
-            project, meta["requires_dist"], lambda name: (self.index.projects_dir / f"{name}.json").is_file()
-        )
+        return pages.private_dependencies(project, meta["requires_dist"], self._on_index)
+
+    def _on_index(self, name: str) -> bool:
+        """Whether the index has a record for the normalized ``name`` (asked once per build)."""
+        known = self._records_seen.get(name)
+        if known is None:
+            known = self._records_seen[name] = os.path.isfile(f"{self.index.projects_dir}/{name}.json")
+        return known
 
     def project_outputs(self, project: Project) -> Set[str]:
         """Render and write every output of one project; return their relative paths.
@@ -428,7 +507,9 @@ class Renderer:
         fetch), and the distribution files with their core metadata sidecars.
         """
         name = project.normalized_name
+        package_dir = self.package_dir(name)
         outputs: Set[str] = set()
+        sidecars: Dict[str, bytes] = {}
         releases = []
         newest_stable = project.latest()
         newest = newest_stable or project.latest(prereleases=True)
@@ -451,19 +532,20 @@ class Renderer:
                     }
                 )
                 rel = f"{SITE_PACKAGES}/{name}/{f.filename}"
-                src = self.index.file_path(name, f.filename)
+                src = f"{package_dir}/{f.filename}"  # the record's filenames are plain names (check_record)
                 self.place_file(rel, src, f.sha256, f.size)
                 outputs.add(rel)
                 if f.kind == WHEEL and f.core_metadata_sha256:
                     meta_rel = rel + ".metadata"
-                    current = None
+                    metadata = None
                     with contextlib.suppress(FileNotFoundError), open(f"{self._out}/{meta_rel}", "rb") as fh:
-                        current = hashlib.sha256(fh.read()).hexdigest()
-                    if current != f.core_metadata_sha256:
-                        metadata = read_wheel_metadata(src, f.filename)
+                        metadata = fh.read()
+                    if metadata is None or hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
+                        metadata = read_recorded_wheel_metadata(src, f.filename)
                         if hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
                             raise IndexStateError(f"{f.filename}: METADATA does not match its record; run 'pagesindex verify'")
                         self.write(meta_rel, metadata)
+                    sidecars[f.filename] = metadata
                     outputs.add(meta_rel)
             requires_python = sorted({f.requires_python for f in release.files if f.requires_python})
             releases.append(
@@ -478,19 +560,21 @@ class Renderer:
                     "requires_python": ", ".join(requires_python),
                     "uploaded": min((f["uploaded"] for f in files), default=""),
                     "latest": release is newest,
-                    "git": pages.install_commands(project, release, self.settings, self.index.config.url)["git"],
+                    # Only a release recorded with a git link has a git install (pages.install_commands).
+                    "git": pages.install_commands(project, release, self.settings, self.index.config.url)["git"]
+                    if isinstance(release.extra, dict) and release.extra.get("git") else "",
                     "_release": release,
                 }
             )
         for rel, f in project_aliases(project).items():
-            self.place_file(rel, self.index.file_path(name, f.filename), f.sha256, f.size)
+            self.place_file(rel, f"{package_dir}/{f.filename}", f.sha256, f.size)
             outputs.add(rel)
         context = self._page_context(project)
-        newest_meta = self._release_metadata(project, newest) if newest is not None else pages.parse_core_metadata(b"")
+        newest_meta = self._release_metadata(project, newest, sidecars) if newest is not None else pages.parse_core_metadata(b"")
         newest_entry = next((r for r in releases if r["latest"]), None)
         for entry in releases:
             release = entry.pop("_release")
-            meta = newest_meta if release is newest else self._release_metadata(project, release)
+            meta = newest_meta if release is newest else self._release_metadata(project, release, sidecars)
             private_deps = self._private_deps(project, meta)
             rel = f"{name}/{entry['page']}"
             outputs.add(rel)
@@ -532,10 +616,17 @@ class Renderer:
         outputs.update({f"{name}/index.html", f"{name}/index.json"})
         return outputs
 
-    def root_outputs(self, cards: List[Dict[str, Any]]) -> Set[str]:
-        cards = sorted(cards, key=lambda c: c["normalized"])
+    def card_html(self, card: Dict[str, Any]) -> str:
+        """The root page's card of one project (``card.html``), kept in the build manifest so
+        that the root page is put together from stored cards, not rendered again for each."""
+        return self.env.get_template("card.html").render(p=card)
+
+    def root_outputs(self, cards: List[Dict[str, Any]], cards_html: List[str]) -> Set[str]:
+        """Write the root page (the cards, in the order given) and its PEP 691 JSON form, the
+        static files and ``.nojekyll``; return their relative paths."""
         html = self.env.get_template("root.html").render(
-            projects=cards,
+            cards=markupsafe.Markup("".join(cards_html)),
+            count=len(cards),
             static=f"{STATIC_DIR}/",
             base_url=pages._base_url(self.index.config.url),
             **self._page_context(),
@@ -557,11 +648,50 @@ class Renderer:
 
 
 #: Manifest format: a JSON header line, then one line per project, sorted by name:
-#: ``name TAB record-mtime-ns TAB record-size TAB record-sha256 TAB card-json TAB outputs-json``.
-#: Lines of unchanged projects are carried over as text, so a build that changes one project (or
-#: none) neither parses nor re-encodes the other projects' entries.
-MANIFEST_FORMAT = 2
+#: ``name TAB record-mtime-ns TAB record-size TAB record-sha256 TAB outputs TAB card-json TAB
+#: card-html-json`` (outputs as :func:`encode_outputs` writes them). Lines of unchanged projects
+#: are carried over as text, so a build that changes one project (or none) neither parses nor
+#: re-encodes the other projects' entries, and the root page joins the stored cards' HTML (the
+#: last fields, read from the end of each line) instead of rendering 10,000 cards again.
+MANIFEST_FORMAT = 3
 _OLD_MANIFESTS = (".pagesindex-build.json",)
+
+
+def encode_outputs(name: str, outputs: Iterable[str]) -> str:
+    """The outputs of project ``name`` as the manifest keeps them: a JSON list, sorted, where
+    ``~X`` stands for ``<name>/X``, ``@X`` for ``packages/<name>/X`` and ``@X+`` for that file
+    together with its ``.metadata`` sidecar (a third of the size of the plain paths)."""
+    pages_prefix, files_prefix = f"{name}/", f"{SITE_PACKAGES}/{name}/"
+    outputs = set(outputs)
+    items = []
+    for rel in sorted(outputs):
+        if rel.startswith(files_prefix) and "/" not in rel[len(files_prefix):]:
+            rest = rel[len(files_prefix):]
+            if rest.endswith(".metadata") and rel[: -len(".metadata")] in outputs:
+                continue  # written with its file as "@X+"
+            items.append("@" + rest + ("+" if rel + ".metadata" in outputs else ""))
+        elif rel.startswith(pages_prefix) and "/" not in rel[len(pages_prefix):]:
+            items.append("~" + rel[len(pages_prefix):])
+        else:
+            items.append(rel)
+    return json.dumps(items, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_outputs(name: str, text: str) -> List[str]:
+    """The relative paths of :func:`encode_outputs`' text."""
+    paths = []
+    for item in json.loads(text):
+        if item.startswith("@"):
+            if item.endswith("+"):
+                rel = f"{SITE_PACKAGES}/{name}/{item[1:-1]}"
+                paths += [rel, rel + ".metadata"]
+            else:
+                paths.append(f"{SITE_PACKAGES}/{name}/{item[1:]}")
+        elif item.startswith("~"):
+            paths.append(f"{name}/{item[1:]}")
+        else:
+            paths.append(item)
+    return paths
 
 
 def _load_manifest(out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
@@ -581,8 +711,29 @@ def _load_manifest(out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
     return {"format": MANIFEST_FORMAT, "fingerprint": None, "root": []}, {}
 
 
-def _manifest_line(name: str, stat_key: "tuple[int, int]", digest: str, card_json: str, outputs_json: str) -> str:
-    return f"{name}\t{stat_key[0]}\t{stat_key[1]}\t{digest}\t{card_json}\t{outputs_json}"
+def _manifest_line(name: str, stat_key: "tuple[int, int]", digest: str, outputs: str, card_json: str, card_html_json: str) -> str:
+    return f"{name}\t{stat_key[0]}\t{stat_key[1]}\t{digest}\t{outputs}\t{card_json}\t{card_html_json}"
+
+
+def _card_fields(line: str) -> "tuple[str, str]":
+    """``(card JSON, card HTML JSON)`` of a manifest line: its last two fields, found from the
+    end so that the long outputs field is not copied."""
+    last = line.rfind("\t")
+    before = line.rfind("\t", 0, last)
+    return line[before + 1:last], line[last + 1:]
+
+
+def _write_replace(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (not synced)."""
+    tmp = path.with_name(TMP_PREFIX + path.name)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def build_site(
@@ -591,11 +742,21 @@ def build_site(
     *,
     progress: Optional[Callable[[str], None]] = None,
     full: bool = False,
+    copy: bool = False,
+    jobs: Optional[int] = None,
 ) -> BuildResult:
     """Build (or bring up to date) the static site of ``index`` in ``out`` (default ``_site/``).
 
     ``full`` renders every project again instead of trusting the build manifest (still writing
     only files whose bytes differ): it repairs a site that was changed by hand.
+
+    Distribution files are placed as hard links to the committed files where the file system
+    allows (see :meth:`Renderer.place_file`); ``copy`` places copies instead, so that nothing
+    done to the built site can reach the committed files (a build in the other mode than the
+    last one places every file again).
+
+    ``jobs``: processes that render projects (default: see :func:`build_jobs`); outputs are the
+    same bytes whatever the number.
 
     Returns a :class:`BuildResult`. Raises :class:`~pagesindex.errors.IndexStateError` when a
     record is invalid or a distribution file is missing or does not match its record (nothing of
@@ -608,7 +769,7 @@ def build_site(
     two builds never interleave.
     """
     out = Path(out) if out is not None else index.root / "_site"
-    with index.lock():
+    with index.lock(write=False):
         out.mkdir(parents=True, exist_ok=True)
         # The marker lives while a build runs: found at the start, it means the last build was
         # interrupted, and only then is the whole site searched for its temporary files (a walk
@@ -621,7 +782,7 @@ def build_site(
                         leftover.unlink()
         marker.touch()
         try:
-            return _build_site(index, out, progress, full)
+            return _build_site(index, out, progress, full, copy, jobs)
         finally:
             # Reached on success and on any error (whose writes clean up their own temporary
             # files); only a killed build leaves the marker behind.
@@ -629,10 +790,104 @@ def build_site(
                 marker.unlink()
 
 
-def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None]], rebuild: bool = False) -> BuildResult:
-    renderer = Renderer(index, out)
+def _render_one(renderer: Renderer, name: str, path: str, data: bytes, old_parts: Optional[List[str]],
+                full: bool) -> "tuple[str, str, str, str]":
+    """Render one project; return its manifest fields ``(name, card, card HTML, outputs)``."""
+    project = Index._parse_record(Path(path), data)
+    outputs = renderer.project_outputs(project)
+    stale = set(decode_outputs(name, old_parts[4])) - outputs if old_parts else set()
+    renderer.remove(stale)
+    card = project_card(project)
+    card_json = json.dumps(card, sort_keys=True, separators=(",", ":"))
+    if old_parts and old_parts[5] == card_json and not full:
+        card_html_json = old_parts[6]
+    else:
+        card_html_json = json.dumps(renderer.card_html(card), ensure_ascii=False)
+    renderer.result.rendered.append(name)
+    return name, encode_outputs(name, outputs), card_json, card_html_json
+
+
+#: Fewer projects to render than this are rendered in the build's own process.
+PARALLEL_MIN_PROJECTS = 200
+#: Projects per task handed to a worker process.
+_CHUNK = 50
+
+
+def build_jobs(count: int, jobs: Optional[int] = None) -> int:
+    """How many processes render ``count`` projects: ``jobs`` when given, else
+    ``PAGESINDEX_BUILD_JOBS``, else one per CPU (at most 4) once there are
+    :data:`PARALLEL_MIN_PROJECTS` projects to render. Raises :class:`ValueError` for a setting
+    that is not a positive whole number."""
+    if jobs is None:
+        raw = os.environ.get("PAGESINDEX_BUILD_JOBS", "").strip()
+        if raw:
+            if not raw.isdigit() or int(raw) < 1:
+                raise IndexStateError(f"PAGESINDEX_BUILD_JOBS must be a whole number of processes >= 1, not {raw!r}")
+            jobs = int(raw)
+        elif count >= PARALLEL_MIN_PROJECTS:
+            jobs = min(os.cpu_count() or 1, 4)
+        else:
+            jobs = 1
+    return max(1, min(jobs, count))
+
+
+def _render_chunk(root: str, out: str, link: bool, full: bool, chunk: list) -> "tuple[list, list, list]":
+    """A worker's task: render a chunk of projects; return their manifest fields and the paths
+    written and removed."""
+    renderer = Renderer(Index(Path(root)), Path(out), link=link)
+    done = [_render_one(renderer, *job, full) for job in chunk]
+    return done, renderer.result.written, renderer.result.removed
+
+
+def _render_projects(renderer: Renderer, todo: list, full: bool, progress: Optional[Callable[[str], None]],
+                     jobs: Optional[int]) -> list:
+    """Render the projects of ``todo`` (in this process, or in worker processes when there are
+    many: file creation and template rendering are most of a full build, and each project's
+    outputs are its own); return their manifest fields in the order of ``todo``."""
+    workers = build_jobs(len(todo), jobs)
+    if workers <= 1:
+        done = []
+        for job in todo:
+            if progress:
+                progress(job[0])
+            done.append(_render_one(renderer, *job, full))
+        return done
+    import concurrent.futures
+    import multiprocessing
+
+    # spawn: a fresh interpreter per worker, safe whatever threads the caller runs (fork is not).
+    context = multiprocessing.get_context("spawn")
+    # Tasks of up to _CHUNK projects, at least four per worker so that the workers finish together.
+    size = max(1, min(_CHUNK, len(todo) // (workers * 4)))
+    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+    results: Dict[int, list] = {}
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {
+            pool.submit(_render_chunk, os.fspath(renderer.index.root), renderer._out, renderer.link, full, chunk): i
+            for i, chunk in enumerate(chunks)
+        }
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                i = futures[future]
+                done, written, removed = future.result()
+                results[i] = done
+                renderer.result.written.extend(written)
+                renderer.result.removed.extend(removed)
+                if progress:
+                    progress(chunks[i][-1][0])
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+    renderer.result.rendered.extend(job[0] for job in todo)
+    return [d for i in range(len(chunks)) for d in results[i]]
+
+
+def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None]], rebuild: bool = False,
+                copy: bool = False, jobs: Optional[int] = None) -> BuildResult:
+    renderer = Renderer(index, out, link=not copy)
     header, old_lines = _load_manifest(out)
-    fp = fingerprint(index)
+    fp = fingerprint(index) + (":copy" if copy else "")
     full = rebuild or header.get("fingerprint") != fp
     new_lines: Dict[str, str] = {}
     changed = full  # the root page must be rendered again
@@ -644,6 +899,8 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
             for entry in it:
                 if entry.name.endswith(".json") and not entry.name.startswith(".") and entry.is_file():
                     records[entry.name[:-5]] = entry
+    todo = []  # projects to render: (name, record path, record bytes, old manifest fields)
+    stat_keys = {}
     for name in sorted(records):
         entry = records[name]
         st = entry.stat()
@@ -652,23 +909,22 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
         if not full and old and old.startswith(f"{name}\t{stat_key[0]}\t{stat_key[1]}\t"):
             new_lines[name] = old
             continue
-        old_parts = old.split("\t", 5) if old else None
+        old_parts = old.split("\t", 6) if old else None
         data = Path(entry.path).read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         dirty = True
         if not full and old_parts and old_parts[3] == digest:
-            new_lines[name] = _manifest_line(name, stat_key, digest, old_parts[4], old_parts[5])
+            new_lines[name] = _manifest_line(name, stat_key, digest, *old_parts[4:])
             continue
-        project = Index._parse_record(Path(entry.path), data)
-        if progress:
-            progress(name)
-        outputs = renderer.project_outputs(project)
-        stale = set(json.loads(old_parts[5])) - outputs if old_parts else set()
-        renderer.remove(stale)
-        card_json = json.dumps(project_card(project), sort_keys=True, separators=(",", ":"))
-        new_lines[name] = _manifest_line(name, stat_key, digest, card_json, json.dumps(sorted(outputs), separators=(",", ":")))
-        renderer.result.rendered.append(name)
-        if not old_parts or old_parts[4] != card_json:
+        new_lines[name] = ""  # filled in below, in this order
+        stat_keys[name] = (stat_key, digest)
+        todo.append((name, entry.path, data, old_parts))
+
+    old_cards = {job[0]: job[3][5] if job[3] else None for job in todo}
+    for name, outputs_json, card_json, card_html_json in _render_projects(renderer, todo, full, progress, jobs):
+        stat_key, digest = stat_keys[name]
+        new_lines[name] = _manifest_line(name, stat_key, digest, outputs_json, card_json, card_html_json)
+        if old_cards[name] != card_json:
             changed = True  # the root page shows this card
     gone = sorted(set(old_lines) - set(new_lines))
     if gone:
@@ -676,8 +932,10 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
 
     root_outputs = set(header.get("root", []))
     if changed or not (out / "index.html").exists():
-        cards = json.loads("[" + ",".join(line.split("\t", 5)[4] for line in new_lines.values()) + "]")
-        new_root = renderer.root_outputs(cards)
+        fields = [_card_fields(line) for line in new_lines.values()]
+        cards = json.loads("[" + ",".join(f[0] for f in fields) + "]")
+        cards_html = json.loads("[" + ",".join(f[1] for f in fields) + "]")
+        new_root = renderer.root_outputs(cards, cards_html)
         renderer.remove(root_outputs - new_root)
         if new_root != root_outputs:
             dirty = True
@@ -685,12 +943,14 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     # Pages of removed projects go only after the root page stops linking to them, so a build
     # killed at any point leaves no broken link.
     for name in gone:
-        renderer.remove(json.loads(old_lines[name].split("\t", 5)[5]))
+        renderer.remove(decode_outputs(name, old_lines[name].split("\t", 6)[4]))
     if dirty or not (out / MANIFEST).exists():
         head = json.dumps({"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs)},
                           sort_keys=True, separators=(",", ":"))
         text = head + "\n" + "".join(line + "\n" for line in new_lines.values())
-        atomic_write(out / MANIFEST, text.encode("utf-8"))
+        # Not synced: the site files it describes are not either (they are derived, and a
+        # manifest lost with them only makes the next build render everything again).
+        _write_replace(out / MANIFEST, text.encode("utf-8"))
         for old_name in _OLD_MANIFESTS:
             with contextlib.suppress(FileNotFoundError):
                 (out / old_name).unlink()

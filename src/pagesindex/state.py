@@ -9,20 +9,16 @@ old or the new file, never a partial one. Commands that change the state hold :m
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-from filelock import FileLock, Timeout
-
+# hashlib, shutil, tempfile, datetime and filelock are imported where used, so that commands that
+# do not need them start faster (see "pagesindex --version").
 from . import limits
 from .errors import (
     FileConflict,
@@ -46,6 +42,8 @@ CONFIG_FILE = "index.toml"
 PROJECTS_DIR = "projects"
 PACKAGES_DIR = "packages"
 LOCK_FILE = ".pagesindex.lock"
+#: Present while a command that writes the state holds the lock (see :meth:`Index.lock`).
+WRITING_MARKER = ".pagesindex-writing"
 #: Prefix of the temporary files that atomic writes rename into place.
 TMP_PREFIX = ".tmp-"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -99,11 +97,15 @@ def check_line(value: str, what: str) -> str:
 
 def utc_now() -> str:
     """The current time as ISO 8601 UTC with a ``Z`` suffix, to the second (PEP 700 upload-time)."""
+    from datetime import datetime, timezone
+
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    import tempfile
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
@@ -139,6 +141,7 @@ def copy_hashing(src: Path, out_fd: int) -> "tuple[str, int]":
     One read of each byte (1 MiB at a time into one reused buffer), one sha256 update, one write;
     nothing is flushed. Returns ``(sha256 hex digest, size in bytes)`` of the bytes written.
     """
+    import hashlib
     digest = hashlib.sha256()
     buf = bytearray(COPY_CHUNK)
     view = memoryview(buf)
@@ -160,6 +163,7 @@ def copy_hashing(src: Path, out_fd: int) -> "tuple[str, int]":
 def _copy_to_temporary(src: Path, folder: Path, prefix: str = TMP_PREFIX) -> "tuple[Path, str, int]":
     """Copy ``src`` into a new temporary file (mode 0644) in ``folder``, not flushed; return
     ``(temporary path, sha256, size)``. The temporary file is removed on any failure."""
+    import tempfile
     fd, tmp = tempfile.mkstemp(prefix=prefix, dir=folder)
     try:
         try:
@@ -244,6 +248,7 @@ def cached_core_metadata(root: Path, sha256: Optional[str]) -> Optional[bytes]:
     the release's fields without opening the wheel again. The bytes are hashed and must match,
     so the cache can make a build faster but never make it publish other bytes.
     """
+    import hashlib
     if not isinstance(sha256, str) or not _HEX64.match(sha256):
         return None
     try:
@@ -256,6 +261,7 @@ def cached_core_metadata(root: Path, sha256: Optional[str]) -> Optional[bytes]:
 def _keep_core_metadata(root: Path, files: Sequence[InspectedFile]) -> None:
     """Put the core metadata of ``files`` into the cache (no fsync: a lost entry is read from the
     wheel again); failures are ignored."""
+    import tempfile
     for f in files:
         try:
             digest = f.metadata_sha256
@@ -425,11 +431,18 @@ class Index:
 
     # -- locking --------------------------------------------------------------------------
     @contextlib.contextmanager
-    def lock(self, timeout: float = 60.0) -> Iterator[None]:
+    def lock(self, timeout: float = 60.0, *, write: bool = True) -> Iterator[None]:
         """Hold the index's write lock (``.pagesindex.lock``); wait up to ``timeout`` seconds.
 
-        Raises :class:`~pagesindex.errors.PagesIndexError` when another process holds it longer.
+        A writer (``write``) leaves ``.pagesindex-writing`` in the index while it holds the lock;
+        only a killed command leaves it behind, and only then does the next holder search the
+        state folders for temporary files to delete (a search of every project's folder would
+        cost a build of a 10,000-project index seconds). A reader (the build) takes the lock so
+        that it sees one state. Raises :class:`~pagesindex.errors.PagesIndexError` when another
+        process holds it longer.
         """
+        from filelock import FileLock, Timeout
+
         env = os.environ.get("PAGESINDEX_LOCK_TIMEOUT", "").strip()
         try:
             timeout = float(env) if env else timeout
@@ -442,9 +455,23 @@ class Index:
             raise PagesIndexError(
                 f"another pagesindex command holds {str(self.root / LOCK_FILE)!r}; waited {timeout:g} s"
             ) from None
+        marker = self.root / WRITING_MARKER
         try:
-            self.sweep_temporary()
+            if marker.exists():
+                self.sweep_temporary()
+                if not write:
+                    marker.unlink()
+            if write:
+                marker.touch()
             yield
+            if write:
+                marker.unlink()
+        except BaseException:
+            # Errors clean up their own temporary files; only a killed command keeps the marker.
+            if write:
+                with contextlib.suppress(OSError):
+                    marker.unlink()
+            raise
         finally:
             lock.release()
 
@@ -613,6 +640,7 @@ class Index:
         """Write several records as one batch: each checked and written to a temporary file,
         then all flushed (``fsync``), then all renamed into place; return the normalized names
         of those whose bytes changed. On a failure before the renames no record changes."""
+        import tempfile
         pending: List[tuple] = []  # (temporary file, record path, normalized name)
         try:
             for project in projects:
@@ -898,6 +926,8 @@ class Index:
                 raise IndexStateError(f"{str(folder)!r} is a symbolic link; refusing to use it")
             self.record_path(name).unlink()
             if folder.is_dir():
+                import shutil
+
                 shutil.rmtree(folder)
             return removed
         release = project.release(version)

@@ -36,6 +36,7 @@ GITIGNORE = """\
 # Built by `pagesindex build` (GitHub Pages gets it from the deploy workflow, not from git)
 /_site/
 /.pagesindex.lock
+/.pagesindex-writing
 # rendered READMEs kept by content (`pagesindex build`); safe to delete
 /.pagesindex-cache/
 # temporary files of an interrupted pagesindex command (`pagesindex verify` reports them)
