@@ -198,3 +198,15 @@ def _no_real_pypi():
     else:
         os.environ["PAGESINDEX_PYPI_URL"] = old
     fake.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_readme_cache(tmp_path_factory):
+    """Builds in the tests keep rendered READMEs in a folder of this session, not in ~/.cache."""
+    old = os.environ.get("PAGESINDEX_CACHE_DIR")
+    os.environ["PAGESINDEX_CACHE_DIR"] = str(tmp_path_factory.mktemp("readme-cache"))
+    yield
+    if old is None:
+        os.environ.pop("PAGESINDEX_CACHE_DIR", None)
+    else:
+        os.environ["PAGESINDEX_CACHE_DIR"] = old

@@ -192,3 +192,22 @@ def test_member_names_that_the_full_check_refuses_are_all_suspect():
 )
 def test_the_regular_expression_reader_gives_what_htmlparser_gives(fragment):
     assert pages._rewrite(fragment) == pages._rewrite_slow(fragment)
+
+
+def test_build_keeps_rendered_readmes_outside_the_index(index, tmp_path, monkeypatch):
+    from pagesindex.render import build_site
+
+    monkeypatch.setenv("PAGESINDEX_CACHE_DIR", str(tmp_path / "user-cache"))
+    w = make_wheel(tmp_path / "dist", "withreadme", "1.0", description="# Title\n\nSome *text*.\n")
+    index.add_files([inspect_file(w)])
+    build_site(index)
+    entries = list((tmp_path / "user-cache" / "readme").glob("*.html"))
+    assert len(entries) == 1 and "<em>text</em>" in entries[0].read_text()
+    assert not (index.root / ".pagesindex-cache" / "readme").exists()
+    page = (index.root / "_site/withreadme/1.0.html").read_text()
+    # A warm cache gives the same page.
+    import shutil
+
+    shutil.rmtree(index.root / "_site")
+    build_site(index)
+    assert (index.root / "_site/withreadme/1.0.html").read_text() == page

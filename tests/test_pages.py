@@ -498,7 +498,7 @@ def test_unchanged_release_pages_are_not_rendered_again(index, wheel, monkeypatc
     site = build(index)
     calls = []
     real = pages.release_readme
-    monkeypatch.setattr(pages, "release_readme", lambda release, meta: calls.append(release.version) or real(release, meta))
+    monkeypatch.setattr(pages, "release_readme", lambda release, meta, cache=None: calls.append(release.version) or real(release, meta, cache))
     add(index, wheel("abc1", "3.0", description="three", content_type="text/plain"))
     result = build_site(index)
     assert calls == ["3.0"]

@@ -236,6 +236,12 @@ CACHE_DIR = ".pagesindex-cache"  # the same as state.CACHE_DIR
 README_CACHE_VERSION = "1"
 
 
+@functools.lru_cache(maxsize=None)
+def _code_digest() -> str:
+    """sha256 of this module's source: a change to the README code makes new cache keys."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
 def _renderer_versions() -> str:
     """The versions of what renders a README, part of every cache key."""
     try:
@@ -272,14 +278,26 @@ class ReadmeCache:
 
     @classmethod
     def for_index(cls, root: "os.PathLike[str] | str") -> "ReadmeCache":
-        """The cache of the index whose folder is ``root`` (``root/.pagesindex-cache``)."""
+        """A cache in the index folder ``root`` (``root/.pagesindex-cache``)."""
         return cls(Path(root) / CACHE_DIR)
+
+    @classmethod
+    def for_user(cls) -> "ReadmeCache":
+        """The cache the build uses: ``$PAGESINDEX_CACHE_DIR``, else ``$XDG_CACHE_HOME/pagesindex``,
+        else ``~/.cache/pagesindex``. It lives outside the index on purpose: its entries are
+        included in pages as they are, and a pull request can add files to the index folder
+        (even git-ignored ones, with ``git add -f``) but not to a maintainer's or runner's home."""
+        folder = os.environ.get("PAGESINDEX_CACHE_DIR", "").strip()
+        if not folder:
+            base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
+            folder = os.path.join(base, "pagesindex")
+        return cls(folder)
 
     def key(self, text: str, content_type: str) -> str:
         if self._versions is None:
             self._versions = _renderer_versions()
         digest = hashlib.sha256()
-        for part in (README_CACHE_VERSION, self._versions, content_type or "", text):
+        for part in (README_CACHE_VERSION, _code_digest(), self._versions, content_type or "", text):
             data = part.encode("utf-8", "surrogatepass")
             digest.update(len(data).to_bytes(8, "big"))
             digest.update(data)

@@ -39,7 +39,7 @@ from . import __version__, pages
 from .errors import IndexStateError
 from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
-from .state import TMP_PREFIX, Index
+from .state import TMP_PREFIX, Index, cached_core_metadata
 
 if TYPE_CHECKING:  # jinja2 is imported when a page is first rendered
     import jinja2
@@ -269,6 +269,11 @@ class Renderer:
     @functools.cached_property
     def static(self) -> Dict[str, bytes]:
         return static_files(self.index)
+
+    @functools.cached_property
+    def readme_cache(self) -> "pages.ReadmeCache":
+        """Rendered READMEs kept between builds (see :meth:`pages.ReadmeCache.for_user`)."""
+        return pages.ReadmeCache.for_user()
 
     @functools.cached_property
     def settings(self) -> Dict[str, Any]:
@@ -541,7 +546,10 @@ class Renderer:
                     with contextlib.suppress(FileNotFoundError), open(f"{self._out}/{meta_rel}", "rb") as fh:
                         metadata = fh.read()
                     if metadata is None or hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
-                        metadata = read_recorded_wheel_metadata(src, f.filename)
+                        # Kept by add (checked by hash there), else read from the wheel.
+                        metadata = cached_core_metadata(self.index.root, f.core_metadata_sha256)
+                        if metadata is None:
+                            metadata = read_recorded_wheel_metadata(src, f.filename)
                         if hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
                             raise IndexStateError(f"{f.filename}: METADATA does not match its record; run 'pagesindex verify'")
                         self.write(meta_rel, metadata)
@@ -584,7 +592,7 @@ class Renderer:
                 # Same inputs as the page already there: skip rendering the README again.
                 entry["has_readme"] = previous[1]
                 continue
-            readme, readme_kind, readme_origin = pages.release_readme(release, meta)
+            readme, readme_kind, readme_origin = pages.release_readme(release, meta, cache=self.readme_cache)
             entry["has_readme"] = bool(readme)
             page = self.env.get_template("release.html").render(
                 project=project,
