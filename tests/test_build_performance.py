@@ -221,3 +221,22 @@ def test_command_line_build_with_worker_processes(index, wheel, tmp_path, monkey
     proc = run_cli("build", "--out", str(tmp_path / "two"), index=index.root)
     assert "5 rendered" in proc.stdout
     assert _site_bytes(tmp_path / "one") == _site_bytes(tmp_path / "two")
+
+
+def test_root_json_is_written_again_only_when_the_names_change(index, wheel):
+    index.add_files([inspect_file(wheel("abc1", "1.0")), inspect_file(wheel("abc1", "2.0")),
+                     inspect_file(wheel("zzz", "1.0"))])
+    site = index.root / "_site"
+    build_site(index)
+    index.set_yanked("abc1", "2.0", True, "broken")  # the card changes, the names do not
+    result = build_site(index)
+    assert "index.html" in result.written and "index.json" not in result.written
+    project = index.get_project("abc1")
+    project.name = "ABC1"  # the display name changes
+    index.save_project(project)
+    result = build_site(index)
+    assert "index.json" in result.written
+    assert [p["name"] for p in json.loads((site / "index.json").read_text())["projects"]] == ["ABC1", "zzz"]
+    (site / "index.json").unlink()  # deleted by hand: written again
+    index.add_files([inspect_file(wheel("zzz", "3.0"))])
+    assert "index.json" in build_site(index).written

@@ -629,22 +629,24 @@ class Renderer:
         that the root page is put together from stored cards, not rendered again for each."""
         return self.env.get_template("card.html").render(p=card)
 
-    def root_outputs(self, cards: List[Dict[str, Any]], cards_html: List[str]) -> Set[str]:
-        """Write the root page (the cards, in the order given) and its PEP 691 JSON form, the
-        static files and ``.nojekyll``; return their relative paths."""
+    def root_outputs(self, cards_html: List[str], names: Optional[List[str]]) -> Set[str]:
+        """Write the root page (the cards' HTML, in the order given), its PEP 691 JSON form
+        (listing ``names``; when None, the names did not change and the file is left as it is),
+        the static files and ``.nojekyll``; return their relative paths."""
         html = self.env.get_template("root.html").render(
             cards=markupsafe.Markup("".join(cards_html)),
-            count=len(cards),
+            count=len(cards_html),
             static=f"{STATIC_DIR}/",
             base_url=pages._base_url(self.index.config.url),
             **self._page_context(),
         )
         self.write("index.html", html.encode("utf-8"))
-        root_json = {
-            "meta": {"api-version": API_VERSION},
-            "projects": [{"name": c["name"]} for c in cards],
-        }
-        self.write("index.json", _json_bytes(root_json))
+        if names is not None:
+            root_json = {
+                "meta": {"api-version": API_VERSION},
+                "projects": [{"name": name} for name in names],
+            }
+            self.write("index.json", _json_bytes(root_json))
         self.write(".nojekyll", b"")
         outputs = {"index.html", "index.json", ".nojekyll"}
         for rel, data in self.static.items():
@@ -705,15 +707,15 @@ def decode_outputs(name: str, text: str) -> List[str]:
 def _load_manifest(out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
     """``(header, {project name: manifest line})``; empty when absent or of another format."""
     try:
-        text = (out / MANIFEST).read_text(encoding="utf-8")
-        head, _, body = text.partition("\n")
-        header = json.loads(head)
-        if isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT:
-            lines = {}
-            for line in body.split("\n"):
-                if line:
-                    lines[line[: line.index("\t")]] = line
-            return header, lines
+        with open(out / MANIFEST, encoding="utf-8", newline="\n") as fh:
+            header = json.loads(fh.readline())
+            if isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT:
+                lines = {}
+                for line in fh:  # one line at a time: the file is 1 KB a project
+                    line = line.rstrip("\n")
+                    if line:
+                        lines[line[: line.index("\t")]] = line
+                return header, lines
     except (FileNotFoundError, ValueError):
         pass
     return {"format": MANIFEST_FORMAT, "fingerprint": None, "root": []}, {}
@@ -731,12 +733,15 @@ def _card_fields(line: str) -> "tuple[str, str]":
     return line[before + 1:last], line[last + 1:]
 
 
-def _write_replace(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename (not synced)."""
+def _write_replace(path: Path, lines: List[str]) -> None:
+    """Write ``lines`` (each followed by a newline, UTF-8) to ``path`` through a temporary file
+    and a rename (not synced)."""
     tmp = path.with_name(TMP_PREFIX + path.name)
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            for line in lines:
+                fh.write(line)
+                fh.write("\n")
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -929,21 +934,27 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
         todo.append((name, entry.path, data, old_parts))
 
     old_cards = {job[0]: job[3][5] if job[3] else None for job in todo}
+    names_changed = full  # the root's PEP 691 JSON lists the projects' names
     for name, outputs_json, card_json, card_html_json in _render_projects(renderer, todo, full, progress, jobs):
         stat_key, digest = stat_keys[name]
         new_lines[name] = _manifest_line(name, stat_key, digest, outputs_json, card_json, card_html_json)
-        if old_cards[name] != card_json:
+        old_card = old_cards[name]
+        if old_card != card_json:
             changed = True  # the root page shows this card
+            if old_card is None or json.loads(old_card)["name"] != json.loads(card_json)["name"]:
+                names_changed = True
     gone = sorted(set(old_lines) - set(new_lines))
     if gone:
-        changed = dirty = True
+        changed = dirty = names_changed = True
 
     root_outputs = set(header.get("root", []))
-    if changed or not (out / "index.html").exists():
+    if changed or not (out / "index.html").exists() or not (out / "index.json").exists():
         fields = [_card_fields(line) for line in new_lines.values()]
-        cards = json.loads("[" + ",".join(f[0] for f in fields) + "]")
+        names = None
+        if names_changed or not (out / "index.json").exists():
+            names = [card["name"] for card in json.loads("[" + ",".join(f[0] for f in fields) + "]")]
         cards_html = json.loads("[" + ",".join(f[1] for f in fields) + "]")
-        new_root = renderer.root_outputs(cards, cards_html)
+        new_root = renderer.root_outputs(cards_html, names)
         renderer.remove(root_outputs - new_root)
         if new_root != root_outputs:
             dirty = True
@@ -955,10 +966,9 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     if dirty or not (out / MANIFEST).exists():
         head = json.dumps({"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs)},
                           sort_keys=True, separators=(",", ":"))
-        text = head + "\n" + "".join(line + "\n" for line in new_lines.values())
         # Not synced: the site files it describes are not either (they are derived, and a
         # manifest lost with them only makes the next build render everything again).
-        _write_replace(out / MANIFEST, text.encode("utf-8"))
+        _write_replace(out / MANIFEST, [head, *new_lines.values()])
         for old_name in _OLD_MANIFESTS:
             with contextlib.suppress(FileNotFoundError):
                 (out / old_name).unlink()
