@@ -39,7 +39,7 @@ from . import __version__, pages
 from .errors import IndexStateError
 from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
-from .state import TMP_PREFIX, Index, cached_core_metadata
+from .state import TMP_PREFIX, Index, cached_core_metadata, copy_to_temporary
 
 if TYPE_CHECKING:  # jinja2 is imported when a page is first rendered
     import jinja2
@@ -392,30 +392,22 @@ class Renderer:
                     os.replace(tmp, dst)
                 self.result.written.append(rel)
                 return
-        self._copy_checked(src, tmp, sha256)
-        os.replace(tmp, dst)
+        self._copy_checked(src, dst, sha256)
         self.result.written.append(rel)
 
     @staticmethod
-    def _copy_checked(src: Path, dst: Path, sha256: str) -> None:
-        digest = hashlib.sha256()
-        try:
-            with open(src, "rb") as inp, open(dst, "wb") as out:
-                while True:
-                    chunk = inp.read(1024 * 1024)
-                    if not chunk:
-                        break
-                    digest.update(chunk)
-                    out.write(chunk)
-            if digest.hexdigest() != sha256:
-                raise IndexStateError(
-                    f"{str(src)!r} does not match its record (sha256 {digest.hexdigest()[:12]}…, recorded {sha256[:12]}…); "
-                    "restore it with 'git checkout -- <file>', or remove that release and add the file again"
-                )
-        except BaseException:
+    def _copy_checked(src: "os.PathLike[str] | str", dst: str, sha256: str) -> None:
+        """Copy ``src`` to ``dst`` (through a temporary file in its folder, hashed on the way)
+        when its sha256 is the recorded one; else raise :class:`IndexStateError` (nothing left)."""
+        tmp, digest, _size = copy_to_temporary(Path(src), Path(os.path.dirname(dst)))
+        if digest != sha256:
             with contextlib.suppress(OSError):
-                os.unlink(dst)
-            raise
+                os.unlink(tmp)
+            raise IndexStateError(
+                f"{str(src)!r} does not match its record (sha256 {digest[:12]}…, recorded {sha256[:12]}…); "
+                "restore it with 'git checkout -- <file>', or remove that release and add the file again"
+            )
+        os.replace(tmp, dst)
 
     def remove(self, rels: Iterable[str]) -> None:
         """Delete outputs: pages first, then sidecars, then the files they link to, so that a

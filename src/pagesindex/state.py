@@ -160,7 +160,7 @@ def copy_hashing(src: Path, out_fd: int) -> "tuple[str, int]":
     return digest.hexdigest(), total
 
 
-def _copy_to_temporary(src: Path, folder: Path, prefix: str = TMP_PREFIX) -> "tuple[Path, str, int]":
+def copy_to_temporary(src: Path, folder: Path, prefix: str = TMP_PREFIX) -> "tuple[Path, str, int]":
     """Copy ``src`` into a new temporary file (mode 0644) in ``folder``, not flushed; return
     ``(temporary path, sha256, size)``. The temporary file is removed on any failure."""
     import tempfile
@@ -193,7 +193,7 @@ def atomic_copy(src: Path, dst: Path, *, sha256: Optional[str] = None, size: Opt
     hash; a mismatch raises :class:`~pagesindex.errors.InvalidDistribution` and writes nothing.
     """
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp, digest, copied = _copy_to_temporary(src, dst.parent)
+    tmp, digest, copied = copy_to_temporary(src, dst.parent)
     try:
         if (sha256 is not None and digest != sha256) or (size is not None and copied != size):
             raise _changed(src, copied, digest)
@@ -575,7 +575,7 @@ class Index:
         if self.file_path(name, filename).exists():
             return inspect_file(path)
         self.packages_dir.mkdir(exist_ok=True)
-        tmp, sha256, size = _copy_to_temporary(path, self.inside(self.packages_dir / filename).parent, self.STAGE_PREFIX)
+        tmp, sha256, size = copy_to_temporary(path, self.inside(self.packages_dir / filename).parent, self.STAGE_PREFIX)
         try:
             inspected = inspect_file(tmp, filename, hashed=(sha256, size))
         except BaseException:
@@ -788,7 +788,7 @@ class Index:
                         del self._staged[staged]
                         tmp = staged
                     else:
-                        tmp, digest, size = _copy_to_temporary(Path(f.path), target.parent)
+                        tmp, digest, size = copy_to_temporary(Path(f.path), target.parent)
                         if digest != f.sha256 or size != f.size:
                             pending.append((tmp, target))
                             raise _changed(Path(f.path), size, digest)
@@ -1068,6 +1068,7 @@ def find_index(start: Optional[Path] = None) -> Path:
 
 __all__ = [
     "AddResult",
+    "copy_to_temporary",
     "Index",
     "IndexConfig",
     "atomic_copy",
