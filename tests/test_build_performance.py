@@ -240,3 +240,31 @@ def test_root_json_is_written_again_only_when_the_names_change(index, wheel):
     (site / "index.json").unlink()  # deleted by hand: written again
     index.add_files([inspect_file(wheel("zzz", "3.0"))])
     assert "index.json" in build_site(index).written
+
+
+def test_site_archived_as_the_pages_artifact_holds_only_files_and_folders(index, wheel, tmp_path):
+    """actions/upload-pages-artifact archives the site with `tar --dereference --hard-dereference`
+    (its action.yml), and a Pages artifact must hold no links: the site's hard links to the
+    committed files must come out as plain files with their bytes."""
+    import shutil
+    import subprocess
+    import tarfile
+
+    if shutil.which("tar") is None:
+        pytest.skip("no tar")
+    w = wheel("abc1", "1.0")
+    index.add_files([inspect_file(w)])
+    project = index.get_project("abc1")
+    project.extra["aliases"] = {f"packages/old-folder/{w.name}": w.name}  # a second link to the same file
+    index.save_project(project)
+    build_site(index)
+    site = index.root / "_site"
+    assert os.path.samefile(site / "packages/abc1" / w.name, site / "packages/old-folder" / w.name)
+    archive = tmp_path / "artifact.tar"
+    subprocess.run(["tar", "--dereference", "--hard-dereference", "--directory", str(site), "-cf", str(archive),
+                    "--exclude=.git", "--exclude=.github", "."], check=True)
+    with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+        assert all(m.isfile() or m.isdir() for m in members), [m.name for m in members if not (m.isfile() or m.isdir())]
+        for name in (f"./packages/abc1/{w.name}", f"./packages/old-folder/{w.name}"):
+            assert tar.extractfile(name).read() == w.read_bytes()
