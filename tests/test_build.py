@@ -192,6 +192,8 @@ def test_build_links_files_and_verify_names_the_remedy_for_a_changed_one(index, 
     assert proc.returncode == 1 and "does not match its record" in proc.stderr
     stored.unlink()
     stored.write_bytes(w.read_bytes())  # restored as git checkout does: a new file
+    proc = run_cli("verify", index=index.root, check=False)  # the site still holds the changed bytes
+    assert proc.returncode == 1 and "run 'pagesindex build --full'" in proc.stderr
     result = build_site(index)
     assert result.written == []  # the manifest says nothing changed ...
     assert not os.path.samefile(served, stored)
@@ -248,3 +250,20 @@ def test_verify_names_the_remedy_for_a_damaged_state_file(index, wheel):
     (index.root / "packages/abc1" / w.name).write_bytes(b"junk")
     proc = run_cli("verify", index=index.root, check=False)
     assert proc.returncode == 1 and f"git checkout -- packages/abc1/{w.name}" in proc.stderr
+
+
+def test_init_suggests_git_outside_a_repository(tmp_path):
+    out = run_cli("init", str(tmp_path / "new")).stdout
+    assert "git init" in out
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    out = run_cli("init", str(tmp_path / "repo")).stdout
+    assert "created an index" in out and "git init" not in out
+
+
+def test_init_honours_the_index_option(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run_cli("--index", str(tmp_path / "by-option"), "init")
+    assert (tmp_path / "by-option" / "index.toml").is_file() and not (tmp_path / "index.toml").exists()
+    proc = run_cli("--index", str(tmp_path / "a"), "init", str(tmp_path / "b"), check=False)
+    assert proc.returncode == 2 and "two folders" in proc.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -145,7 +145,7 @@ def test_a_worker_error_fails_the_build_and_writes_no_manifest(index, wheel, tmp
     assert not (tmp_path / "site" / MANIFEST).exists()
 
 
-@pytest.mark.parametrize("value", ["0", "two", "-1"])
+@pytest.mark.parametrize("value", ["0", "two", "-1", "²"])
 def test_bad_build_jobs_setting_is_one_line_error(index, wheel, value, monkeypatch):
     index.add_files([inspect_file(wheel("abc1", "1.0"))])
     monkeypatch.setenv("PAGESINDEX_BUILD_JOBS", value)

@@ -102,7 +102,7 @@ def test_init_writes_the_workflows_and_workflows_check_keeps_them(tmp_path):
     assert proc.returncode == 1
     assert ".github/workflows/yank.yml" in proc.stderr and "mine.yml" not in proc.stderr
     out = run_cli("workflows", index=root)
-    assert "wrote .github/workflows/yank.yml" in out.stdout and "1 files written" in out.stdout
+    assert "wrote .github/workflows/yank.yml" in out.stdout and "1 file written" in out.stdout
     assert (root / ".github" / "workflows" / "yank.yml").read_bytes() == bundled_workflows()["yank.yml"]
     assert (root / ".github" / "workflows" / "mine.yml").read_text() == "name: mine\n"
     assert "example.org" in (root / ".github" / "pagesindex-requirements.txt").read_text()

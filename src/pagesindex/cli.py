@@ -221,17 +221,25 @@ def main(ctx: click.Context, index_dir: Optional[str]) -> None:
 
 
 @main.command()
-@click.argument("directory", type=click.Path(file_okay=False), default=".")
+@click.argument("directory", type=click.Path(file_okay=False), default=None, required=False)
 @click.option("--title", default="Python package index", show_default=True, help="Title of the site.")
 @click.option("--url", default="", help="Public URL of the site (for the install commands it shows).")
 @click.option("--description", default="", help="One paragraph shown on the landing page.")
 @click.option("--no-workflows", is_flag=True, help="Do not write the GitHub Actions workflows (.github/).")
-def init(directory: str, title: str, url: str, description: str, no_workflows: bool) -> None:
-    """Create an empty index (index.toml, projects/, packages/, .github/workflows/) in DIRECTORY."""
+@click.pass_context
+def init(ctx: click.Context, directory: Optional[str], title: str, url: str, description: str, no_workflows: bool) -> None:
+    """Create an empty index (index.toml, projects/, packages/, .github/workflows/) in DIRECTORY
+    (default: the --index folder, else the current folder)."""
     from .state import Index
 
-    index = Index.init(Path(directory), title=title, url=url, description=description)
+    index_dir = ctx.obj.get("index") if ctx.obj else None
+    if directory and index_dir and Path(directory).resolve() != Path(index_dir).resolve():
+        raise click.UsageError(f"init was given two folders: DIRECTORY {directory!r} and --index {index_dir!r}")
+    index = Index.init(Path(directory or index_dir or "."), title=title, url=url, description=description)
     console.print(f"created an index in {index.root}")
+    if not (index.root / ".git").exists():
+        console.print("next: put it under git (git init), which keeps its history and restores a damaged file "
+                      "(git checkout -- FILE)", markup=False)
     if not no_workflows:
         from .workflows import install_workflows
 
@@ -294,7 +302,7 @@ def remove(ctx: click.Context, name: str, version: Optional[str]) -> None:
         removed = index.remove(name, version)
     for filename in removed:
         console.print(f"removed {filename}")
-    console.print(f"{len(removed)} files removed")
+    console.print(f"{_plural(len(removed), 'file')} removed")
 
 
 @main.command()
@@ -350,7 +358,7 @@ def _build(index: Index, out: Optional[str], full: bool = False, copy: bool = Fa
     elapsed = time.perf_counter() - started
     console.print(
         f"built {_plural(result.projects, 'project')} into {out_path}: {len(result.rendered)} rendered, "
-        f"{len(result.written)} files written, {len(result.removed)} removed in {elapsed:.2f} s"
+        f"{_plural(len(result.written), 'file')} written, {len(result.removed)} removed in {elapsed:.2f} s"
     )
     return out_path
 
@@ -404,6 +412,8 @@ def _serve(site: Path, port: int, example: Optional[str], server=None) -> None:
         console.print("install from it with:")
         for line in install_hints(url, example):
             console.print(f"  {line}")
+        console.print("  (each in a virtual environment: python3 -m venv .venv && . .venv/bin/activate; "
+                      "for uv, uv venv first)", markup=False)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -471,6 +481,8 @@ def demo(directory: Optional[str], port: int, no_serve: bool) -> None:
     if server is None:
         console.print(f"demo index in {root}; serve it with: pagesindex --index {root} serve --port {port}")
         return
+    if directory is None:
+        console.print(f"the demo index is in the temporary folder {root}; delete it when done", markup=False)
     _serve(site, port, "kavli-hello", server)
 
 

@@ -57,7 +57,7 @@ def workflows(ctx: click.Context, check: bool, snippet: bool) -> None:
     changed = install_workflows(index.root)
     for path in changed:
         console.print(f"wrote {path}", markup=False)
-    console.print(f"{len(changed)} files written", markup=False)
+    console.print(f"{len(changed)} file{'' if len(changed) == 1 else 's'} written", markup=False)
 
 
 def _committed_record(index: Index, name: str, base: str) -> Optional[Project]:

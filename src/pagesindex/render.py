@@ -359,7 +359,7 @@ class Renderer:
         if st_src.st_size != size:
             raise IndexStateError(
                 f"{str(src)!r} does not match its record (size {st_src.st_size} bytes, recorded {size}); "
-                "restore it with 'git checkout -- <file>', or remove that release and add the file again"
+                f"restore it with 'git checkout -- {self._state_path(src)}', or remove that release and add the file again"
             )
         try:
             st_dst = os.lstat(dst)
@@ -395,8 +395,14 @@ class Renderer:
         self._copy_checked(src, dst, sha256)
         self.result.written.append(rel)
 
-    @staticmethod
-    def _copy_checked(src: "os.PathLike[str] | str", dst: str, sha256: str) -> None:
+    def _state_path(self, src: "os.PathLike[str] | str") -> str:
+        """``src`` relative to the index folder (as git names it), else as given."""
+        try:
+            return Path(src).relative_to(self.index.root).as_posix()
+        except ValueError:
+            return str(src)
+
+    def _copy_checked(self, src: "os.PathLike[str] | str", dst: str, sha256: str) -> None:
         """Copy ``src`` to ``dst`` (through a temporary file in its folder, hashed on the way)
         when its sha256 is the recorded one; else raise :class:`IndexStateError` (nothing left)."""
         tmp, digest, _size = copy_to_temporary(Path(src), Path(os.path.dirname(dst)))
@@ -405,7 +411,7 @@ class Renderer:
                 os.unlink(tmp)
             raise IndexStateError(
                 f"{str(src)!r} does not match its record (sha256 {digest[:12]}…, recorded {sha256[:12]}…); "
-                "restore it with 'git checkout -- <file>', or remove that release and add the file again"
+                f"restore it with 'git checkout -- {self._state_path(src)}', or remove that release and add the file again"
             )
         os.replace(tmp, dst)
 
@@ -813,7 +819,7 @@ def _render_one(renderer: Renderer, name: str, path: str, data: bytes, old_parts
 
 
 #: Fewer projects to render than this are rendered in the build's own process.
-PARALLEL_MIN_PROJECTS = 200
+PARALLEL_MIN_PROJECTS = 500
 #: Projects per task handed to a worker process.
 _CHUNK = 50
 
@@ -826,7 +832,7 @@ def build_jobs(count: int, jobs: Optional[int] = None) -> int:
     if jobs is None:
         raw = os.environ.get("PAGESINDEX_BUILD_JOBS", "").strip()
         if raw:
-            if not raw.isdigit() or int(raw) < 1:
+            if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
                 raise IndexStateError(f"PAGESINDEX_BUILD_JOBS must be a whole number of processes >= 1, not {raw!r}")
             jobs = int(raw)
         elif count >= PARALLEL_MIN_PROJECTS:

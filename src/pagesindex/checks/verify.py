@@ -197,7 +197,9 @@ def _check_site(index: Index, site: Path, problems: List[str]) -> None:
             problems.append(str(exc))
 
 
-SITE_REMEDY = "run 'pagesindex build', or 'pagesindex build --full' if the site was changed by hand"
+#: A site problem means the site changed outside a build, which a plain build (trusting its
+#: manifest) does not see: the remedy renders every project again, writing only what differs.
+SITE_REMEDY = "run 'pagesindex build --full', which renders every project again and writes only what differs"
 
 
 def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False) -> List[str]:

@@ -37,7 +37,7 @@ GITIGNORE = """\
 /_site/
 /.pagesindex.lock
 /.pagesindex-writing
-# rendered READMEs kept by content (`pagesindex build`); safe to delete
+# the core metadata of the wheels added, kept for `pagesindex build`; safe to delete
 /.pagesindex-cache/
 # temporary files of an interrupted pagesindex command (`pagesindex verify` reports them)
 .tmp-*
