@@ -46,7 +46,7 @@ SEED = int(os.environ.get("PAGESINDEX_CRASH_SEED", "20261130"))
 COUNTS = {"add": 0, "build": 0, "add-timed": 0, "build-timed": 0}
 
 #: What verify may report after a kill: each names its remedy.
-REMEDIES = ("redo 'pagesindex add' or delete it", "the next add, remove or yank deletes it", "run 'pagesindex build'")
+REMEDIES = ("redo 'pagesindex add' or delete it", "the next add, remove or yank deletes it", "run 'pagesindex build'", "run 'pagesindex build --full'")
 
 def run_forked(args, kill_at: int, tmp: Path):
     """Run ``pagesindex ARGS`` in a forked child killed at write step ``kill_at`` (0: never).
