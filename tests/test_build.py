@@ -267,3 +267,16 @@ def test_init_honours_the_index_option(tmp_path, monkeypatch):
     proc = run_cli("--index", str(tmp_path / "a"), "init", str(tmp_path / "b"), check=False)
     assert proc.returncode == 2 and "two folders" in proc.stderr
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_verify_after_an_interrupted_build_names_a_plain_build(index, wheel):
+    w = wheel("abc1", "1.0")
+    site, _ = built(index, w)
+    (site / "abc1/index.html").unlink()
+    proc = run_cli("verify", index=index.root, check=False)
+    assert proc.returncode == 1 and "run 'pagesindex build --full'" in proc.stderr
+    from pagesindex.render import BUILDING_MARKER
+
+    (site / BUILDING_MARKER).touch()  # what a killed build leaves
+    proc = run_cli("verify", index=index.root, check=False)
+    assert proc.returncode == 1 and "run 'pagesindex build': the last build was interrupted" in proc.stderr

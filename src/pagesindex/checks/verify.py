@@ -24,7 +24,7 @@ from .. import limits
 from ..errors import PagesIndexError
 from ..inspect import hash_file, read_wheel_metadata
 from ..model import WHEEL
-from ..render import project_aliases
+from ..render import BUILDING_MARKER, project_aliases
 from ..state import TMP_PREFIX, Index
 
 
@@ -200,6 +200,8 @@ def _check_site(index: Index, site: Path, problems: List[str]) -> None:
 #: A site problem means the site changed outside a build, which a plain build (trusting its
 #: manifest) does not see: the remedy renders every project again, writing only what differs.
 SITE_REMEDY = "run 'pagesindex build --full', which renders every project again and writes only what differs"
+#: After an interrupted build (its marker is still in the site), a plain build finishes the work.
+INTERRUPTED_REMEDY = "run 'pagesindex build': the last build was interrupted, and the next one finishes its work"
 
 
 def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False) -> List[str]:
@@ -218,6 +220,7 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
     if site.is_dir():
         site_problems: List[str] = []
         _check_site(index, site, site_problems)
+        remedy = INTERRUPTED_REMEDY if (site / BUILDING_MARKER).exists() else SITE_REMEDY
         for problem in site_problems:
-            problems.append(problem if "pagesindex build" in problem else f"{problem} ({SITE_REMEDY})")
+            problems.append(problem if "pagesindex build" in problem else f"{problem} ({remedy})")
     return problems
