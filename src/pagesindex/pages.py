@@ -230,8 +230,6 @@ def _rewrite(fragment: str) -> str:
     return "".join(rewriter.out)
 
 
-#: Folder, in the index, of the rendered-README cache (git-ignored, safe to delete).
-CACHE_DIR = ".pagesindex-cache"  # the same as state.CACHE_DIR
 #: Bumped whenever :func:`render_readme`'s output changes for the same input (new link policy).
 README_CACHE_VERSION = "1"
 
@@ -277,11 +275,6 @@ class ReadmeCache:
         self.misses = 0
 
     @classmethod
-    def for_index(cls, root: "os.PathLike[str] | str") -> "ReadmeCache":
-        """A cache in the index folder ``root`` (``root/.pagesindex-cache``)."""
-        return cls(Path(root) / CACHE_DIR)
-
-    @classmethod
     def for_user(cls) -> "ReadmeCache":
         """The cache the build uses: ``$PAGESINDEX_CACHE_DIR``, else ``$XDG_CACHE_HOME/pagesindex``,
         else ``~/.cache/pagesindex``. It lives outside the index on purpose: its entries are
@@ -314,21 +307,10 @@ class ReadmeCache:
         return body, kind
 
     def put(self, key: str, body: str, kind: str) -> None:
-        import tempfile
+        from .state import atomic_write
 
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(f"{kind}\n{body}".encode("utf-8", "surrogatepass"))
-                os.replace(tmp, self.folder / f"{key}.html")
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            atomic_write(self.folder / f"{key}.html", f"{kind}\n{body}".encode("utf-8", "surrogatepass"), sync=False)
         except OSError:
             pass  # a cache that cannot be written is only slower
 

@@ -102,8 +102,9 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename;
+    ``sync`` flushes the file to the disk first (off for derived data that can be made again)."""
     import tempfile
 
     path = Path(path)
@@ -112,8 +113,9 @@ def atomic_write(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -231,7 +233,8 @@ class _Syncer:
 
 
 #: Folder, in the index, of derived data kept between commands (git-ignored, safe to delete):
-#: ``metadata/<sha256>`` (core metadata of the wheels added) and ``readme/`` (pages.ReadmeCache).
+#: ``metadata/<sha256>`` (core metadata of the wheels added; rendered READMEs are kept outside the
+#: index, see pages.ReadmeCache.for_user).
 CACHE_DIR = ".pagesindex-cache"
 
 
@@ -261,23 +264,11 @@ def cached_core_metadata(root: Path, sha256: Optional[str]) -> Optional[bytes]:
 def _keep_core_metadata(root: Path, files: Sequence[InspectedFile]) -> None:
     """Put the core metadata of ``files`` into the cache (no fsync: a lost entry is read from the
     wheel again); failures are ignored."""
-    import tempfile
     for f in files:
         try:
-            digest = f.metadata_sha256
-            path = metadata_cache_path(root, digest)
-            if path.exists():
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(f.metadata)
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            path = metadata_cache_path(root, f.metadata_sha256)
+            if not path.exists():
+                atomic_write(path, f.metadata, sync=False)
         except OSError:
             continue
 
