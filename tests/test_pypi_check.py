@@ -248,7 +248,7 @@ def test_no_save_and_markdown(hello, fake_pypi, tmp_path):
     check(hello, fake_pypi, "--no-save", "--markdown", str(report), code=2)
     assert state_snapshot(hello.root) == before
     text = report.read_text()
-    assert "| private-hello | 0.4.5 | 9.9.9 | **higher** |" in text
+    assert "| private\\-hello | 0\\.4\\.5 | 9\\.9\\.9 | **higher** |" in text
 
 
 def test_pypi_url_from_index_toml_and_option_wins(hello, fake_pypi, monkeypatch):

@@ -13,6 +13,7 @@ dependency-confusion check), ``project.extra["repository"]``, ``release.extra["g
 from __future__ import annotations
 
 import string
+import unicodedata
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
@@ -20,30 +21,73 @@ from .model import DistributionFile, Project, Release
 
 ACTIONS = ("register", "update", "delete", "yank")
 _PUNCTUATION = set(string.punctuation)
+#: Put after ``@`` and ``#`` so GitHub links no mention (``@team``) and no reference (``#12``,
+#: ``org/repo#12``): it finds them in the rendered text, where a backslash escape is gone.
+#: A zero-width space, written as a character reference so the Markdown source shows it.
+_BREAK = "&#8203;"
+
+
+def visible(ch: str) -> str:
+    r"""``ch`` itself, or ``<U+XXXX>`` when it is a character a reader cannot see or that
+    reorders the text around it: C0/C1 controls other than space, Unicode format characters
+    (bidirectional overrides and isolates such as U+202E, zero-width characters, the BOM),
+    line and paragraph separators, surrogates, private-use and unassigned code points
+    (Unicode general categories Cc, Cf, Zl, Zp, Cs, Co, Cn).
+
+    >>> visible("\u202e"), visible("a")
+    ('<U+202E>', 'a')
+    """
+    if unicodedata.category(ch) in _INVISIBLE:
+        return f"<U+{ord(ch):04X}>"
+    return ch
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 
 def md_text(text: str) -> str:
-    """Free text made inert in Markdown: every ASCII punctuation mark backslash-escaped, and
-    line breaks and other control characters turned into spaces (so a value cannot start a
-    heading, a link, an HTML tag or a mention).
+    r"""Free text made inert in GitHub-flavoured Markdown, also inside a table cell.
+
+    Every ASCII punctuation mark is backslash-escaped (so a value cannot start a heading, a
+    list, emphasis, a link or image, an HTML tag, an entity, an autolink or an emoji code, nor
+    end a table cell: GFM reads ``\|`` as a literal ``|``); line breaks and tabs become spaces;
+    other invisible or reordering characters are shown as ``<U+XXXX>`` (see :func:`visible`);
+    ``@`` and ``#`` are followed by a zero-width space so GitHub makes no mention and no
+    issue reference of them.
 
     >>> md_text("`x` <b>@all</b>")
-    '\\\\`x\\\\` \\\\<b\\\\>\\\\@all\\\\<\\\\/b\\\\>'
+    '\\`x\\` \\<b\\>\\@&#8203;all\\<\\/b\\>'
     """
     out = []
     for ch in str(text):
         if ch in _PUNCTUATION:
-            out.append("\\" + ch)
-        elif ord(ch) < 32 or ord(ch) == 127:
+            out.append("\\" + ch + (_BREAK if ch in "@#" else ""))
+        elif ch in "\t\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029":
             out.append(" ")
         else:
-            out.append(ch)
+            shown = visible(ch)
+            out.append(ch if shown == ch else md_text(shown))
     return "".join(out)
 
 
-def md_code(text: str) -> str:
-    """An inline code span that holds ``text`` whatever backticks it contains."""
-    text = " ".join(str(text).split())
+def md_code(text: str, *, in_table: bool = False) -> str:
+    r"""An inline code span that shows ``text`` literally whatever it contains.
+
+    Runs of whitespace (line breaks too) become one space; invisible or reordering characters
+    are shown as ``<U+XXXX>`` (:func:`visible`); the fence is longer than any run of backticks
+    inside. ``in_table``: the span is in a GFM table cell, where ``|`` ends the cell even
+    inside a code span, so each ``|`` is written ``\|`` (and each backslash doubled, so that
+    no backslash can escape the backslash meant for the pipe): the cell stays one cell; a
+    backslash then shows doubled, a pipe shows as ``|``.
+
+    >>> md_code("a`b")
+    '``a`b``'
+    >>> md_code("x|y", in_table=True)
+    '`x\\|y`'
+    """
+    text = "".join(visible(ch) for ch in " ".join(str(text).split()))
+    if in_table:
+        text = text.replace("\\", "\\\\").replace("|", "\\|")
     fence = "`"
     while fence in text:
         fence += "`"
@@ -52,7 +96,13 @@ def md_code(text: str) -> str:
 
 
 def md_block(text: str, info: str = "text") -> str:
-    """A fenced code block holding ``text`` verbatim (the fence is longer than any run inside)."""
+    r"""A fenced code block holding ``text`` verbatim (the fence is longer than any run of
+    backticks inside), except that characters a reader cannot see or that reorder the text
+    (ANSI escapes, bidirectional overrides, ...; see :func:`visible`) are shown as
+    ``<U+XXXX>``; tabs and line breaks stay (``\r\n`` and a lone ``\r`` become ``\n``).
+    """
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch if ch in "\n\t" else visible(ch) for ch in text)
     fence = "```"
     while fence in text:
         fence += "`"
@@ -71,7 +121,7 @@ class Change:
 def _files_table(files: List[DistributionFile]) -> List[str]:
     lines = ["| file | size (bytes) | sha256 |", "|---|---:|---|"]
     for f in sorted(files, key=lambda f: f.filename):
-        lines.append(f"| {md_code(f.filename)} | {f.size} | {md_code(f.sha256)} |")
+        lines.append(f"| {md_code(f.filename, in_table=True)} | {int(f.size)} | {md_code(f.sha256, in_table=True)} |")
     return lines
 
 
@@ -208,4 +258,4 @@ def describe_change(
     return Change(title=title, body="\n".join(lines) + "\n", changed=changed)
 
 
-__all__ = ["ACTIONS", "Change", "describe_change", "md_block", "md_code", "md_text"]
+__all__ = ["ACTIONS", "Change", "describe_change", "md_block", "md_code", "md_text", "visible"]

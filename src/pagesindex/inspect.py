@@ -82,10 +82,36 @@ def check_filename(filename: str) -> None:
         raise InvalidDistribution(f"invalid distribution filename: {filename!r}")
 
 
+#: Characters of a wheel's compatibility tags (python, abi, platform; each may be a
+#: ``.``-separated set) and of its build tag, per the binary distribution format's filename
+#: convention. ``packaging`` accepts any character there (``py3-none-any|99|...``), which would
+#: let a filename forge a Markdown table row; PyPI refuses such wheels too (its upload accepts
+#: only a list of known platform tags).
+_WHEEL_TAG = re.compile(r"[A-Za-z0-9_.]+")
+_BUILD_TAG = re.compile(r"[0-9][A-Za-z0-9_]*")
+
+
+def _check_wheel_tags(filename: str) -> None:
+    parts = filename[: -len(".whl")].split("-")
+    tags = parts[-3:]
+    build = parts[2] if len(parts) == 6 else None
+    for tag in tags:
+        if not _WHEEL_TAG.fullmatch(tag):
+            raise InvalidDistribution(
+                f"invalid distribution filename: {filename!r} (wheel tag {tag!r} may hold only ASCII letters, digits, '_' and '.')"
+            )
+    if build is not None and not _BUILD_TAG.fullmatch(build):
+        raise InvalidDistribution(
+            f"invalid distribution filename: {filename!r} (build tag {build!r} must be a digit followed by ASCII letters, digits or '_')"
+        )
+
+
 def parse_filename(filename: str) -> Tuple[str, str, Version]:
     """Return ``(kind, normalized name, version)`` for a wheel or sdist filename.
 
-    The name part must be a valid project name (PEP 508) once unescaped. Raises
+    The name part must be a valid project name (PEP 508) once unescaped; the whole name must be
+    ASCII; a wheel's tags may hold only ``[A-Za-z0-9_.]`` and its build tag must match
+    ``[0-9][A-Za-z0-9_]*`` (binary distribution format, "File name convention"). Raises
     :class:`~pagesindex.errors.InvalidDistribution` naming the file when it is neither.
 
     >>> parse_filename("lightcurvedb-3.0.0b4-py3-none-any.whl")
@@ -94,9 +120,12 @@ def parse_filename(filename: str) -> Tuple[str, str, Version]:
     from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 
     check_filename(filename)
+    if not filename.isascii():
+        raise InvalidDistribution(f"invalid distribution filename: {filename!r} (not ASCII)")
     try:
         if filename.endswith(".whl"):
             name, version, _build, _tags = parse_wheel_filename(filename)
+            _check_wheel_tags(filename)
             kind = WHEEL
         elif filename.endswith((".tar.gz", ".zip")):
             name, version = parse_sdist_filename(filename)

@@ -36,7 +36,6 @@ import concurrent.futures
 import html.parser
 import json
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -518,18 +517,25 @@ def exit_code(results: Iterable[CheckResult], strict: bool = False) -> int:
     return 0
 
 
-_MD_ESCAPE = re.compile(r"([\\`*_{}\[\]<>|])")
-
-
 def markdown_report(results: Sequence[CheckResult]) -> str:
-    """A Markdown table of ``results`` (for the scheduled workflow's issue body)."""
+    """A GitHub-flavoured Markdown table of ``results`` (for the scheduled workflow's issue body).
+
+    One row per result, five cells each. Every value is written with
+    :func:`pagesindex.changes.md_text`, since PyPI's answer (versions, error text) and this
+    index's records are chosen by others: a value cannot end its cell, start a link, an image,
+    HTML or a mention, or hide text with bidirectional or invisible characters.
+    """
+    from ..changes import md_text
+
     lines = [
         "| project | this index | PyPI highest | status | note |",
         "|---|---|---|---|---|",
     ]
     for r in results:
-        cells = [r.project, r.newest or "-", r.highest or "-", f"**{r.status}**" if r.status == HIGHER else r.status, r.note]
-        lines.append("| " + " | ".join(c if c.startswith("**") else _MD_ESCAPE.sub(r"\\\1", c) for c in cells) + " |")
+        cells = [md_text(c) for c in (r.project, r.newest or "-", r.highest or "-", r.status, r.note)]
+        if r.status == HIGHER:
+            cells[3] = f"**{cells[3]}**"
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
