@@ -124,8 +124,9 @@ def parse_filename(filename: str) -> Tuple[str, str, Version]:
         raise InvalidDistribution(f"invalid distribution filename: {filename!r} (not ASCII)")
     try:
         if filename.endswith(".whl"):
+            if filename.count("-") in (4, 5):
+                _check_wheel_tags(filename)
             name, version, _build, _tags = parse_wheel_filename(filename)
-            _check_wheel_tags(filename)
             kind = WHEEL
         elif filename.endswith((".tar.gz", ".zip")):
             name, version = parse_sdist_filename(filename)
