@@ -45,6 +45,17 @@ client timeouts); helpers :meth:`FakeGitHub.rate_limit`
 ``http://127.0.0.1:PORT/api/v3`` and the storage on the same host under ``/storage/`` (still
 refusing an Authorization header), so a client must keep the token to the API's path.
 
+Paths are read as a lenient front server reads them (:func:`server_path`): percent-decoded,
+``\\`` taken as ``/``, empty, ``.`` and ``..`` segments (also with ``;parameters``) resolved. So
+``/api/v3/%2e%2e/%2e%2e/storage/...`` reaches the storage, as it would behind many proxies.
+
+Hostile spellings, for the client's redirect and pagination checks: ``fake.asset_redirect`` (a
+``str.format`` template) replaces the ``Location`` of asset downloads, and ``fake.next_link`` the
+URL of ``rel="next"``. Fields: ``{origin}`` (``http://127.0.0.1:PORT``), ``{api}`` (the API base
+URL), ``{storage}`` (the storage base URL), ``{blob}`` (``blobs/ID/NAME?sig=...``, the storage
+path of the asset; redirects only), ``{port}``, ``{path}`` and ``{query}`` (the next page's
+path and query below the API URL; links only).
+
 Every request is recorded in ``fake.requests`` (:class:`Recorded`: server, method, path relative
 to that server's base URL, query, lower-cased headers), so tests can assert where the token went.
 
@@ -71,6 +82,28 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 _ids = itertools.count(1000)
+
+
+def server_path(raw: str) -> str:
+    r"""``raw`` (a request path, no query) as a lenient server routes it: percent-decoded once,
+    ``\`` as ``/``, empty and ``.`` segments dropped, ``..`` removing the segment before it
+    (segments compared without their ``;parameters``); a trailing ``/`` kept.
+
+    >>> server_path("/api/v3/%2e%2e/%2E%2e//storage\\x")
+    '/storage/x'
+    """
+    path = unquote(raw).replace("\\", "/")
+    out: List[str] = []
+    for segment in path.split("/"):
+        base = segment.split(";", 1)[0]
+        if base in ("", "."):
+            continue
+        if base == "..":
+            if out:
+                out.pop()
+            continue
+        out.append(segment)
+    return "/" + "/".join(out) + ("/" if out and path.endswith("/") else "")
 NOW = "2026-11-30T00:00:00Z"
 
 
@@ -255,7 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         fake = self.server.fake
         parts = urlsplit(self.path)
-        role, path = self.server.role, unquote(parts.path)
+        role, path = self.server.role, server_path(parts.path)
         if fake.ghes and role == "api":
             if path.startswith("/storage/"):
                 role, path = "storage", path[len("/storage"):]
@@ -345,6 +378,10 @@ class FakeGitHub:
         self._threads: List[threading.Thread] = []
         self.api_url = ""
         self.storage_url = ""
+        self.origin = ""
+        #: ``str.format`` templates for hostile spellings (see the module docstring).
+        self.asset_redirect: Optional[str] = None
+        self.next_link: Optional[str] = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "FakeGitHub":
@@ -355,6 +392,7 @@ class FakeGitHub:
             self._servers.append(server)
             self._threads.append(thread)
         self.api_url = f"http://127.0.0.1:{self._servers[0].server_address[1]}"
+        self.origin = self.api_url
         self.storage_url = f"http://127.0.0.1:{self._servers[1].server_address[1]}"
         if self.ghes:
             self.storage_url = self.api_url + "/storage"
@@ -495,7 +533,14 @@ class FakeGitHub:
         links = []
 
         def link(n: int, rel: str) -> str:
-            return f'<{self.api_url}{quote(record.path)}?{urlencode({"per_page": per_page, "page": n})}>; rel="{rel}"'
+            query = urlencode({"per_page": per_page, "page": n})
+            url = f"{self.api_url}{quote(record.path)}?{query}"
+            if rel == "next" and self.next_link is not None:
+                url = self.next_link.format(
+                    origin=self.origin, api=self.api_url, storage=self.storage_url, port=self.origin.rsplit(":", 1)[1],
+                    path=quote(record.path), query=query,
+                )
+            return f'<{url}>; rel="{rel}"'
 
         if page < last:
             links.append(link(page + 1, "next"))
@@ -542,7 +587,13 @@ class FakeGitHub:
                 return
             _repo, asset, release = found
             if "application/octet-stream" in record.headers.get("accept", ""):
-                location = f"{self.storage_url}/blobs/{asset.id}/{quote(asset.name)}?sig={self.signature}&X-Amz-Expires=300"
+                blob = f"blobs/{asset.id}/{quote(asset.name)}?sig={self.signature}&X-Amz-Expires=300"
+                location = f"{self.storage_url}/{blob}"
+                if self.asset_redirect is not None:
+                    location = self.asset_redirect.format(
+                        origin=self.origin, api=self.api_url, storage=self.storage_url, port=self.origin.rsplit(":", 1)[1],
+                        blob=blob,
+                    )
                 handler._send(302, b"", "text/html", {"Location": location})
                 return
             handler._json(200, repo.asset_json(asset, release))
@@ -597,4 +648,4 @@ class FakeGitHub:
         handler._json(404, not_found)
 
 
-__all__ = ["FakeGitHub", "FakeRepo", "FakeRelease", "Recorded"]
+__all__ = ["FakeGitHub", "FakeRepo", "FakeRelease", "Recorded", "server_path"]

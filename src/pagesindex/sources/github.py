@@ -9,7 +9,10 @@ Configuration comes from the environment, as in GitHub Actions, so GitHub Enterp
 ``GITHUB_TOKEN`` / ``GH_TOKEN``
     token sent as ``Authorization: Bearer ...`` only to URLs under the API base URL, never
     elsewhere (asset downloads redirect to a storage host, or on GHES to a ``/storage/`` path of
-    the same host, which gets no Authorization header). A variable
+    the same host, which gets no Authorization header). Whether a URL is under the API base URL
+    is decided on the :class:`httpx.URL` actually sent (see :meth:`GitHubClient.is_api_url`), so
+    no spelling of a redirect ``Location`` or a pagination ``Link`` (``/api/v3/../../storage``,
+    ``%2e%2e``, a backslash, ``//``, ``user@``) carries the token off the API path. A variable
     that is set but empty is an error, since it usually means a secret that was not passed.
 
 Endpoints used (GitHub REST API, version 2022-11-28):
@@ -36,8 +39,8 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
-from urllib.parse import quote, urljoin, urlsplit
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
@@ -53,6 +56,7 @@ OCTET_STREAM = "application/octet-stream"
 #: Status codes that are retried (server errors and "too many requests").
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _ORG_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _REPO_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
@@ -249,8 +253,9 @@ class GitHubClient:
         self.max_wait = max_wait
         self.backoff = backoff
         self.per_page = per_page
-        self._api_origin = _origin(config.api_url)
-        self._api_path = urlsplit(config.api_url).path.rstrip("/")
+        api = httpx.URL(config.api_url)
+        self._api_origin = (api.scheme, api.raw_host.lower(), api.port or _DEFAULT_PORTS.get(api.scheme))
+        self._api_path = unquote(api.raw_path.split(b"?", 1)[0].decode("ascii")).rstrip("/")
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
             follow_redirects=False,
@@ -270,21 +275,45 @@ class GitHubClient:
         self._http.close()
 
     # -- transport ------------------------------------------------------------------------
-    def _is_api(self, url: str) -> bool:
-        """Whether ``url`` is under the API base URL (same origin and path prefix).
+    def is_api_url(self, url: Union[str, httpx.URL]) -> bool:
+        """Whether ``url`` is under the API base URL, the only place the token may go.
 
-        On GitHub Enterprise Server the API is ``https://HOST/api/v3`` and asset storage may be
-        on the same host (``https://HOST/storage/...``): the path prefix keeps the token off it.
+        ``url`` is judged as the :class:`httpx.URL` that would be sent (httpx has already
+        resolved plain ``.``/``..`` segments there), and must then have: no user information;
+        the API's scheme, host (case-insensitive, IDNA form) and port (a default port written
+        out or not); a path that, percent-decoded once, holds no ``%`` (no second round of
+        decoding to hide behind), no backslash, no control character or space, no empty, ``.``
+        or ``..`` segment (also with ``;parameters``, as some servers read them), and starts
+        with the API's path prefix (``/api/v3`` on GitHub Enterprise Server, whose asset
+        storage is ``/storage/`` of the same host). Anything a server could read as another
+        path is thus not the API. Returns ``False`` for a URL httpx cannot parse.
         """
-        if _origin(url) != self._api_origin:
+        try:
+            target = url if isinstance(url, httpx.URL) else httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError):
+            return False
+        if target.userinfo:
+            return False
+        scheme = target.scheme
+        origin = (scheme, target.raw_host.lower(), target.port or _DEFAULT_PORTS.get(scheme))
+        if origin != self._api_origin:
+            return False
+        raw = target.raw_path.split(b"?", 1)[0]
+        try:
+            path = unquote(raw.decode("ascii"), errors="strict")
+        except UnicodeDecodeError:
+            return False
+        if "%" in path or "\\" in path or any(ord(c) <= 32 or ord(c) == 127 for c in path):
+            return False
+        segments = path.split("/")
+        if segments[0] != "" or any(seg.split(";", 1)[0] in ("", ".", "..") for seg in segments[1:]):
             return False
         prefix = self._api_path
-        path = urlsplit(url).path
         return not prefix or path == prefix or path.startswith(prefix + "/")
 
-    def _headers(self, url: str, accept: str) -> Dict[str, str]:
+    def _headers(self, url: httpx.URL, accept: str) -> Dict[str, str]:
         headers = {"Accept": accept}
-        if self._is_api(url):
+        if self.is_api_url(url):
             headers["X-GitHub-Api-Version"] = API_VERSION
             if self.config.token:
                 headers["Authorization"] = f"Bearer {self.config.token}"
@@ -292,7 +321,11 @@ class GitHubClient:
 
     def _attempt(self, url: str, accept: str, params: Optional[dict], dest: Optional[Path]) -> Tuple[httpx.Response, bytes]:
         self.requests_sent += 1
-        with self._http.stream("GET", url, headers=self._headers(url, accept), params=params) as resp:
+        target = httpx.URL(url)
+        if params:
+            target = target.copy_merge_params(params)
+        # The headers are chosen for the very URL object that is sent, after httpx's own parsing.
+        with self._http.stream("GET", target, headers=self._headers(target, accept)) as resp:
             if dest is not None and resp.status_code == 200:
                 with open(dest, "wb") as fh:
                     for chunk in resp.iter_bytes(1024 * 1024):
@@ -412,9 +445,12 @@ class GitHubClient:
             pages += 1
             nxt = resp.links.get("next", {}).get("url")
             if nxt:
-                nxt = urljoin(url, nxt)
-                if not self._is_api(nxt):
-                    raise GitHubError(f"{what or path}: pagination link leaves the API host: {_public_url(nxt)!r}")
+                try:
+                    nxt = str(httpx.URL(url).join(nxt))
+                except (httpx.InvalidURL, ValueError):
+                    raise GitHubError(f"{what or path}: invalid pagination link {nxt[:200]!r}") from None
+                if not self.is_api_url(nxt):
+                    raise GitHubError(f"{what or path}: pagination link leaves the API host or path: {_public_url(nxt)!r}")
                 if pages >= 1000:
                     raise GitHubError(f"{what or path}: more than 1000 pages")
             url, params = nxt, None
@@ -503,16 +539,24 @@ class GitHubClient:
         :class:`GitHubError` on a failure or mismatch (``dest`` is removed then).
         """
         check_filename(asset.name)
-        if not self._is_api(asset.url):
+        if not self.is_api_url(asset.url):
             raise GitHubError(f"asset {asset.name}: its API URL {_public_url(asset.url)!r} is not on the API host")
         url = asset.url
         try:
             for _hop in range(max_redirects + 1):
                 resp, body = self._get(url, accept=OCTET_STREAM, dest=dest)
                 if resp.status_code in (301, 302, 303, 307, 308) and resp.headers.get("location"):
-                    url = urljoin(url, resp.headers["location"])
-                    if urlsplit(url).scheme not in ("http", "https"):
+                    # Resolved as httpx resolves it; the next request's headers are judged on the
+                    # URL it sends (is_api_url): a storage path, however spelt, gets no token.
+                    try:
+                        target = httpx.URL(url).join(resp.headers["location"])
+                    except (httpx.InvalidURL, ValueError):
+                        raise GitHubError(f"asset {asset.name}: redirect to an invalid URL") from None
+                    if target.scheme not in ("http", "https"):
                         raise GitHubError(f"asset {asset.name}: redirect to a non-http URL")
+                    if target.userinfo:
+                        raise GitHubError(f"asset {asset.name}: redirect to a URL with user information")
+                    url = str(target)
                     continue
                 if resp.status_code != 200:
                     self._fail(resp, body, f"download of asset {asset.name} from {_public_url(url)}")
