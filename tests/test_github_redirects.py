@@ -235,3 +235,33 @@ def test_https_pagination_link_spellings_of_the_api_are_followed(link):
     assets = mock_client(server).release_assets("o/r", 1)
     assert [a.name for a in assets] == ["a-1.tar.gz", "a-2.tar.gz"]
     assert [auth for _route, _where, auth in server.seen] == [f"Bearer {TOKEN}"] * 2
+
+
+@pytest.mark.parametrize(
+    "url, is_api",
+    [
+        (f"{API}/repos/o/r", True),
+        ("https://GHE.EXAMPLE:443/api/v3/repos/o/r", True),
+        ("https://ghe.example/api/v3/repos/o/r/releases/tags/v1%25", True),  # a tag with a literal %
+        ("https://ghe.example/api/v3/repos/o/r/git/ref/tags/a%2Fb", True),  # a tag with a slash
+        ("https://ghe.example/api/v3/x/../repos/o/r", True),  # httpx sends /api/v3/repos/o/r
+        ("https://ghe.example/api/v3/../../storage/x", False),
+        ("https://ghe.example/api/v3/%252e%252e/%252e%252e/storage/x", False),  # a double-decoding server
+        ("https://ghe.example/api/v3/%2e%2e/storage", False),
+        ("https://ghe.example/api/v3/.%2e/storage", False),
+        ("https://ghe.example/api/v3/%2e/repos", False),
+        ("https://ghe.example/api/v3/repos/o/r/", False),
+        ("https://ghe.example/api/v3/repos/o/r%00", False),
+        ("https://ghe.example/api/v3/repos/o/r%0a", False),
+        ("https://ghe.example/api/v30/repos", False),
+        ("https://ghe.example/API/V3/repos", False),
+        ("https://ghe.example/storage/x", False),
+        ("https://xn--ghe-example/api/v3/repos", False),
+        ("https://ghe.example:444/api/v3/repos", False),
+        ("https://:@ghe.example/api/v3/repos", False),
+        ("not a url at all", False),
+    ],
+)
+def test_is_api_url_decisions(url, is_api):
+    c = GitHubClient(GitHubConfig(api_url=API, web_url="https://ghe.example", token=TOKEN))
+    assert c.is_api_url(url) is is_api

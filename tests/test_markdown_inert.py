@@ -280,3 +280,16 @@ def test_pypi_check_issue_from_a_hostile_pypi_answer(tmp_path):
     assert len(rows) == 1 and len(rows[0]) == 5 and rows[0][3] == "unknown"
     assert "unsupported simple API version" in rows[0][4]
     assert_inert_html(text)
+
+
+def test_a_log_of_hidden_characters_still_fits_a_pull_request_body(tmp_path):
+    """Each hidden character is shown as 8 (``<U+202E>``): the log is cut at its shown length,
+    so the body stays under GitHub's 65536 characters."""
+    root = hostile_index(tmp_path)
+    run_cli("add", str(make_wheel(tmp_path / "dist", "demo", "1.0")), index=root)
+    log = tmp_path / "log"
+    log.write_text("start\n" + BIDI * 40000 + "\nend\n", encoding="utf-8")
+    body_file = tmp_path / "body.md"
+    run_cli("pr-describe", "--body-file", str(body_file), "--log", str(log), "register", "demo", "1.0", index=root)
+    body = body_file.read_text(encoding="utf-8")
+    assert len(body) < 65536 and "end" in body and BIDI not in body and "earlier output left out" in body

@@ -95,14 +95,24 @@ def md_code(text: str, *, in_table: bool = False) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def md_block(text: str, info: str = "text") -> str:
-    r"""A fenced code block holding ``text`` verbatim (the fence is longer than any run of
-    backticks inside), except that characters a reader cannot see or that reorder the text
-    (ANSI escapes, bidirectional overrides, ...; see :func:`visible`) are shown as
-    ``<U+XXXX>``; tabs and line breaks stay (``\r\n`` and a lone ``\r`` become ``\n``).
+def visible_lines(text: str) -> str:
+    r"""``text`` with line breaks as ``\n`` (``\r\n`` and a lone ``\r`` too), tabs kept, and
+    every other character a reader cannot see or that reorders the text (ANSI escapes,
+    bidirectional overrides, ...) shown as ``<U+XXXX>`` (:func:`visible`). Idempotent.
+
+    >>> visible_lines("a\r\n\x1b[1mb")
+    'a\n<U+001B>[1mb'
     """
     text = str(text).replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch if ch in "\n\t" else visible(ch) for ch in text)
+    return "".join(ch if ch in "\n\t" else visible(ch) for ch in text)
+
+
+def md_block(text: str, info: str = "text") -> str:
+    r"""A fenced code block holding ``text`` verbatim (the fence is longer than any run of
+    backticks inside), except for :func:`visible_lines`: characters a reader cannot see or
+    that reorder the text are shown as ``<U+XXXX>``.
+    """
+    text = visible_lines(text)
     fence = "```"
     while fence in text:
         fence += "`"
@@ -258,4 +268,4 @@ def describe_change(
     return Change(title=title, body="\n".join(lines) + "\n", changed=changed)
 
 
-__all__ = ["ACTIONS", "Change", "describe_change", "md_block", "md_code", "md_text", "visible"]
+__all__ = ["ACTIONS", "Change", "describe_change", "md_block", "md_code", "md_text", "visible", "visible_lines"]

@@ -22,7 +22,7 @@ from typing import Dict, Optional
 
 import click
 
-from .changes import ACTIONS, describe_change
+from .changes import ACTIONS, describe_change, visible_lines
 from .cli import check_url, console, err_console, main, open_index
 from .errors import PagesIndexError
 from .model import Project, normalize_name, version_from_tag
@@ -149,6 +149,7 @@ def pr_describe(
             log = Path(log_path).read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
             raise PagesIndexError(f"cannot read --log {log_path!r}: {exc.strerror}") from None
+        log = visible_lines(log)  # as the body shows it, so hidden characters count at their shown length
         if len(log) > LOG_LIMIT:  # a pull request body holds at most 65536 characters
             log = "[… earlier output left out …]\n" + log[-LOG_LIMIT:]
     change = describe_change(action, normalized, version or None, before, after, log=log, run_url=_run_url())

@@ -57,6 +57,7 @@ OCTET_STREAM = "application/octet-stream"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _ORG_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _REPO_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
@@ -281,8 +282,8 @@ class GitHubClient:
         ``url`` is judged as the :class:`httpx.URL` that would be sent (httpx has already
         resolved plain ``.``/``..`` segments there), and must then have: no user information;
         the API's scheme, host (case-insensitive, IDNA form) and port (a default port written
-        out or not); a path that, percent-decoded once, holds no ``%`` (no second round of
-        decoding to hide behind), no backslash, no control character or space, no empty, ``.``
+        out or not); a path that, percent-decoded once, holds no ``%XX`` escape (nothing
+        left for a second round of decoding), no backslash, no control character or space, no empty, ``.``
         or ``..`` segment (also with ``;parameters``, as some servers read them), and starts
         with the API's path prefix (``/api/v3`` on GitHub Enterprise Server, whose asset
         storage is ``/storage/`` of the same host). Anything a server could read as another
@@ -303,7 +304,7 @@ class GitHubClient:
             path = unquote(raw.decode("ascii"), errors="strict")
         except UnicodeDecodeError:
             return False
-        if "%" in path or "\\" in path or any(ord(c) <= 32 or ord(c) == 127 for c in path):
+        if _PERCENT_ESCAPE.search(path) or "\\" in path or any(ord(c) <= 32 or ord(c) == 127 for c in path):
             return False
         segments = path.split("/")
         if segments[0] != "" or any(seg.split(";", 1)[0] in ("", ".", "..") for seg in segments[1:]):
