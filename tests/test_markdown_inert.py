@@ -7,8 +7,10 @@ issue that the scheduled PyPI check opens (``check --markdown``). Each is read h
 * as GitHub-flavoured Markdown splits a table row (the GFM spec, "Tables (extension)": a row is
   split at every ``|`` that is not backslash-escaped, code spans included, before inline
   parsing), so a forged cell cannot show a reviewer another size or sha256;
-* rendered with markdown-it-py (CommonMark plus GFM tables, the parser ``rich`` already pulls in),
-  to see that no link, image, HTML, mention, issue reference or hidden character comes out.
+* rendered with comrak (the GFM renderer readme_renderer uses; here with GitHub's extensions:
+  tables, autolinks, shortcodes, tag filter, raw HTML let through as GitHub's renderer does
+  before sanitizing) and with markdown-it-py (CommonMark plus tables), to see that no link,
+  image, HTML, emoji, mention, issue reference or hidden character comes out.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import List
 
+import comrak
 import pytest
 from markdown_it import MarkdownIt
 
@@ -87,13 +90,27 @@ def code_text(cell: str) -> str:
 
 
 _MD = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+_GFM = comrak.ExtensionOptions()
+for _option in ("autolink", "table", "strikethrough", "tagfilter", "shortcodes", "tasklist", "footnotes"):
+    setattr(_GFM, _option, True)
+_RAW_HTML = comrak.RenderOptions()
+_RAW_HTML.unsafe_ = True
+
+
+def gfm(markdown: str) -> str:
+    return comrak.render_markdown(markdown, extension_options=_GFM, render_options=_RAW_HTML)
 
 
 def assert_inert_html(markdown: str, allowed_links: int = 0) -> str:
-    """Render ``markdown``; no link, image, raw HTML, mention, reference or hidden character."""
-    html = _MD.render(markdown)
+    """Render ``markdown`` with both parsers; no link, image, raw HTML, emoji, mention,
+    reference or hidden character. Returns comrak's HTML."""
+    _assert_inert(_MD.render(markdown), allowed_links)
+    return _assert_inert(gfm(markdown), allowed_links)
+
+
+def _assert_inert(html: str, allowed_links: int) -> str:
     assert html.count("<a ") == allowed_links, html
-    for bad in ("<img", "<script", "<!--", "<strong>bold", "<em>"):
+    for bad in ("<img", "<script", "<!--", "<strong>bold", "<em>", "\U0001f604"):
         assert bad not in html, (bad, html)
     text = re.sub(r"<[^>]+>", " ", html)
     # GitHub links @name and #N / org/repo#N found in the rendered text (outside code).
@@ -193,8 +210,8 @@ def test_a_table_code_cell_never_splits(value):
     line = f"| {md_code(value, in_table=True)} | 7 | {md_code(ZEROS, in_table=True)} |"
     cells = split_row(line)
     assert len(cells) == 3 and cells[1] == "7" and code_text(cells[2]) == ZEROS
-    html = _MD.render("| a | b | c |\n|---|---|---|\n" + line + "\n")
-    assert html.count("<td>") == 3 and "<td>7</td>" in html
+    for html in (_MD.render("| a | b | c |\n|---|---|---|\n" + line + "\n"), gfm("| a | b | c |\n|---|---|---|\n" + line + "\n")):
+        assert html.count("<td>") == 3 and "<td>7</td>" in html and f"<td><code>{ZEROS}</code></td>" in html
 
 
 def test_md_text_and_md_block_name_hidden_characters():
@@ -203,8 +220,8 @@ def test_md_text_and_md_block_name_hidden_characters():
     block = md_block(f"ok\x1b[31m red\r\n{BIDI}txt.exe\n```\n@admin")
     assert "<U+001B>[31m red\n<U+202E>txt.exe" in block and block.startswith("````text\n")
     assert "\r" not in block and BIDI not in block
-    html = _MD.render(block)
-    assert "@admin" in html and "<pre>" in html  # inside the code block: shown, never linked
+    html = gfm(block)
+    assert "@admin" in html and "<pre" in html  # inside the code block: shown, never linked
 
 
 def hostile_index(tmp_path: Path) -> Path:
