@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 
 import markupsafe
 
-from . import __version__, pages
+from . import __version__, limits, pages
 from .errors import IndexStateError
 from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
@@ -827,15 +827,12 @@ _CHUNK = 50
 def build_jobs(count: int, jobs: Optional[int] = None) -> int:
     """How many processes render ``count`` projects: ``jobs`` when given, else
     ``PAGESINDEX_BUILD_JOBS``, else one per CPU (at most 4) once there are
-    :data:`PARALLEL_MIN_PROJECTS` projects to render. Raises :class:`ValueError` for a setting
-    that is not a positive whole number."""
+    :data:`PARALLEL_MIN_PROJECTS` projects to render. Raises
+    :class:`~pagesindex.errors.InvalidSetting` for a setting that is not a whole number >= 1."""
     if jobs is None:
-        raw = os.environ.get("PAGESINDEX_BUILD_JOBS", "").strip()
-        if raw:
-            if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
-                raise IndexStateError(f"PAGESINDEX_BUILD_JOBS must be a whole number of processes >= 1, not {raw!r}")
-            jobs = int(raw)
-        elif count >= PARALLEL_MIN_PROJECTS:
+        jobs = limits.env_int("PAGESINDEX_BUILD_JOBS", 0) or None
+    if jobs is None:
+        if count >= PARALLEL_MIN_PROJECTS:
             jobs = min(os.cpu_count() or 1, 4)
         else:
             jobs = 1
