@@ -264,6 +264,9 @@ class Renderer:
         self.link = link
         self._package_dirs: Dict[str, str] = {}
         self._records_seen: Dict[str, bool] = {}
+        #: Skip rendering a release page whose recorded key (its meta tag) is current. Off for a
+        #: full build, which repairs pages changed by hand, and for ``verify``'s in-memory site.
+        self.trust_pages = True
 
     # Made on first use: a build with nothing to render reads no static file or template.
     @functools.cached_property
@@ -479,7 +482,10 @@ class Renderer:
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
     def _recorded_page_key(self, rel: str) -> Optional[tuple]:
-        """``(key, has_readme)`` from the ``pagesindex:release`` meta tag of a page already built."""
+        """``(key, has_readme)`` from the ``pagesindex:release`` meta tag of a page already built
+        (None when :attr:`trust_pages` is off)."""
+        if not self.trust_pages:
+            return None
         try:
             with open(self.out / rel, "rb") as fh:
                 head = fh.read(4096)
@@ -843,6 +849,7 @@ def _render_chunk(root: str, out: str, link: bool, full: bool, chunk: list) -> "
     """A worker's task: render a chunk of projects; return their manifest fields and the paths
     written and removed."""
     renderer = Renderer(Index(Path(root)), Path(out), link=link)
+    renderer.trust_pages = not full
     done = [_render_one(renderer, *job, full) for job in chunk]
     return done, renderer.result.written, renderer.result.removed
 
@@ -897,6 +904,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     header, old_lines = _load_manifest(out)
     fp = fingerprint(index) + (":copy" if copy else "")
     full = rebuild or header.get("fingerprint") != fp
+    renderer.trust_pages = not full
     new_lines: Dict[str, str] = {}
     changed = full  # the root page must be rendered again
     dirty = full  # the manifest must be written again
