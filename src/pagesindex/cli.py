@@ -410,15 +410,15 @@ def build(ctx: click.Context, out: Optional[str], full: bool, copy: bool) -> Non
 
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Built site to check (default: _site/ in the index).")
-@click.option("--require-projects", is_flag=True, help="Also a problem: an index with no project (refuse to publish an empty site).")
+@click.option("--require-projects", is_flag=True, help="Also a problem: an index with no project, or no built site (refuse to publish an empty site).")
 @click.pass_context
 def verify(ctx: click.Context, out: Optional[str], require_projects: bool) -> None:
-    """Check files, hashes, sidecars and links; exit 1 listing the problems."""
+    """Check the state, and that the built site is exactly the state's; exit 1 listing the problems."""
     from .checks.verify import verify as run_verify
 
     index = open_index(ctx)
     problems = run_verify(index, Path(out) if out else None, require_projects=require_projects)
-    if out and not Path(out).is_dir():
+    if out and not Path(out).is_dir() and not require_projects:  # with it, verify says so
         problems.append(f"no built site at {out!r} (run 'pagesindex build --out {out}')")
     if problems:
         for problem in problems:
