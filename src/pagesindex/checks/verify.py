@@ -27,7 +27,7 @@ import os
 import stat
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 from urllib.parse import unquote, urlsplit
 
 from .. import limits
@@ -243,21 +243,29 @@ class ExpectedSite(Renderer):
     bytes (HTML, JSON, sidecars, static files), :attr:`files` maps each distribution file's
     path to its recorded ``(sha256, size)``, and :attr:`owners` maps every path to the project
     that owns it (``""`` for the root page and the static files).
+
+    ``on_page(rel, data)``, when given, receives each page as it is rendered instead, and
+    :attr:`pages` keeps ``None`` for it: a large site is compared without holding its pages.
     """
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, on_page: "Optional[Callable[[str, bytes], None]]" = None) -> None:
         import tempfile
         import uuid
 
         nowhere = Path(tempfile.gettempdir()) / f"pagesindex-verify-{uuid.uuid4().hex}"  # never made
         super().__init__(index, nowhere, link=False)
         self.trust_pages = False  # never skip a page: every byte is compared
-        self.pages: Dict[str, bytes] = {}
+        self.pages: Dict[str, Optional[bytes]] = {}
         self.files: Dict[str, "tuple[str, int]"] = {}
         self.owners: Dict[str, str] = {}
+        self._on_page = on_page
 
     def write(self, rel: str, data: bytes) -> None:
-        self.pages[rel] = data
+        if self._on_page is None:
+            self.pages[rel] = data
+        else:
+            self.pages[rel] = None
+            self._on_page(rel, data)
 
     def place_file(self, rel: str, src: "os.PathLike[str] | str", sha256: str, size: int) -> None:
         # The committed file itself is checked against its record by _check_state.
@@ -358,12 +366,18 @@ def _compare_site(index: Index, site: Path, problems: List[str], digest_of) -> "
     """The site against the site a build writes from the state, both ways: every page and file
     of the state is there with the right bytes, and nothing else is served. Returns the pages
     found byte-identical when nothing of the state is missing or different (else none)."""
-    expected = ExpectedSite(index)
+    present, others = _site_entries(site)
+    equal: Dict[str, bool] = {}
+
+    def on_page(rel: str, data: bytes) -> None:
+        if rel in present:
+            equal[rel] = present[rel] == len(data) and (site / rel).read_bytes() == data
+
+    expected = ExpectedSite(index, on_page)
     render_problems: List[str] = []
     broken = expected.render(render_problems)
     problems.extend(render_problems)
     by_project, written, root_remedy = _manifest_remedies(index, site)
-    present, others = _site_entries(site)
     for rel in sorted(others):
         problems.append(
             f"{rel}: not a regular file (a symbolic link?); a build writes none, and the Pages upload "
@@ -401,8 +415,7 @@ def _compare_site(index: Index, site: Path, problems: List[str], digest_of) -> "
     differ = bool(missing) or bool(broken)
     for rel in sorted(set(expected.owners) & set(present)):
         if rel in expected.pages:
-            data = expected.pages[rel]
-            if present[rel] != len(data) or (site / rel).read_bytes() != data:
+            if not equal[rel]:
                 problems.append(f"{rel}: differs from what a build writes ({remedy_for(rel)})")
                 differ = True
             else:
