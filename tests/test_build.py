@@ -265,7 +265,7 @@ def test_init_honours_the_index_option(tmp_path, monkeypatch):
     run_cli("--index", str(tmp_path / "by-option"), "init")
     assert (tmp_path / "by-option" / "index.toml").is_file() and not (tmp_path / "index.toml").exists()
     proc = run_cli("--index", str(tmp_path / "a"), "init", str(tmp_path / "b"), check=False)
-    assert proc.returncode == 2 and "two folders" in proc.stderr
+    assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "two folders" in proc.stderr
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 

@@ -151,7 +151,7 @@ def test_bad_build_jobs_setting_is_one_line_error(index, wheel, value, monkeypat
     monkeypatch.setenv("PAGESINDEX_BUILD_JOBS", value)
     proc = run_cli("build", index=index.root, check=False)
     assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines() == [f"error: PAGESINDEX_BUILD_JOBS must be a whole number of processes >= 1, not {value!r}"]
+    assert proc.stderr.strip().splitlines() == [f"error: invalid PAGESINDEX_BUILD_JOBS: {value!r} (a whole number >= 1 expected)"]
     assert not (index.root / "_site" / MANIFEST).exists()
 
 

@@ -95,7 +95,7 @@ def test_help_lists_every_command_with_its_short_help():
 
 def test_an_unknown_command_is_a_usage_error():
     proc = run_cli("frobnicate", check=False)
-    assert proc.returncode == 2
+    assert proc.returncode == 1  # one "error:" line and exit 1, as every other error (issue 13, item 8)
     assert "No such command 'frobnicate'" in proc.stderr
 
 

@@ -95,10 +95,15 @@ def test_verify_reports_recorded_files_over_the_limits(index, tmp_path):
     assert f"the distribution files total {size} bytes" in proc.stderr
 
 
-def test_limit_variables_that_are_not_positive_integers_are_ignored(index, tmp_path):
+def test_limit_variables_that_are_not_positive_integers_are_refused(index, tmp_path):
+    """Issue 13, item 8: a bad value is one error line naming it (it used to be ignored, and
+    ``²`` ended in a traceback); an empty one means the default."""
     w = make_wheel(tmp_path / "d", "abc1", "1.0")
-    for value in ("0", "-5", "abc", "1e3", ""):
-        proc = cli("add", str(w), index=index.root, env={"PAGESINDEX_MAX_FILE_BYTES": value, "PAGESINDEX_MAX_SITE_BYTES": value})
-        assert proc.returncode == 0, (value, proc.stderr)
+    for value in ("0", "-5", "abc", "1e3", "²"):
+        before = snapshot(tmp_path)
+        proc = cli("add", str(w), index=index.root, env={"PAGESINDEX_MAX_FILE_BYTES": value})
+        assert_refused(proc, f"invalid PAGESINDEX_MAX_FILE_BYTES: {value!r}", before=before, root=tmp_path)
+    proc = cli("add", str(w), index=index.root, env={"PAGESINDEX_MAX_FILE_BYTES": "", "PAGESINDEX_MAX_SITE_BYTES": ""})
+    assert proc.returncode == 0, proc.stderr
     rec = json.loads((index.root / "projects/abc1.json").read_text())
     assert list(rec["releases"]) == ["1.0"]

@@ -1,7 +1,8 @@
 """The ``pagesindex`` command line: one thin command per user action.
 
-Every command that fails prints one line ``error: <message>`` on stderr and exits with status 1
-(2 for a usage error), having written nothing.
+Every command that fails prints one line ``error: <message>`` on stderr and exits with status 1,
+having written nothing; a usage error (a bad option value, a missing option or argument, an
+unknown command) too, instead of click's usage block and status 2.
 """
 
 from __future__ import annotations
@@ -128,8 +129,30 @@ def print_error(message: str) -> None:
     err_console.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True)
 
 
+class UsageError(click.ClickException):
+    """A click usage error (bad option value, missing option, unknown command) shown as the
+    other errors are: one line ``error: <click's message> (see 'COMMAND --help')``, exit 1."""
+
+    exit_code = 1
+
+    def __init__(self, error: click.UsageError) -> None:
+        message = " ".join(error.format_message().split())
+        ctx = error.ctx
+        if ctx is not None:
+            message = f"{message[:-1] if message.endswith('.') else message} (see '{ctx.command_path} --help')"
+        super().__init__(message)
+
+    def show(self, file=None) -> None:
+        print_error(self.format_message())
+
+
+#: Raised by click (8.2+) to show the help of a group run without arguments: kept as it is.
+_SHOWS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class _Group(click.Group):
-    """Turns :class:`PagesIndexError` (and OS errors) into a one-line error and exit status 1.
+    """Turns :class:`PagesIndexError` (and OS errors) into a one-line error and exit status 1,
+    and click's usage errors into the same (:class:`UsageError`).
 
     Commands defined in other modules are loaded lazily (click's "lazily loading subcommands"
     pattern): :attr:`lazy_commands` maps a command name to the module of this package that defines
@@ -149,9 +172,21 @@ class _Group(click.Group):
             importlib.import_module(f"{__package__}.{self.lazy_commands[cmd_name]}")
         return self.commands.get(cmd_name)
 
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except _SHOWS_HELP:
+            raise
+        except click.UsageError as exc:
+            raise UsageError(exc) from None
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except _SHOWS_HELP:
+            raise
+        except click.UsageError as exc:
+            raise UsageError(exc) from None
         except PagesIndexError as exc:
             print_error(str(exc))
             sys.exit(1)
@@ -375,15 +410,15 @@ def build(ctx: click.Context, out: Optional[str], full: bool, copy: bool) -> Non
 
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Built site to check (default: _site/ in the index).")
-@click.option("--require-projects", is_flag=True, help="Also a problem: an index with no project (refuse to publish an empty site).")
+@click.option("--require-projects", is_flag=True, help="Also a problem: an index with no project, or no built site (refuse to publish an empty site).")
 @click.pass_context
 def verify(ctx: click.Context, out: Optional[str], require_projects: bool) -> None:
-    """Check files, hashes, sidecars and links; exit 1 listing the problems."""
+    """Check the state, and that the built site is exactly the state's; exit 1 listing the problems."""
     from .checks.verify import verify as run_verify
 
     index = open_index(ctx)
     problems = run_verify(index, Path(out) if out else None, require_projects=require_projects)
-    if out and not Path(out).is_dir():
+    if out and not Path(out).is_dir() and not require_projects:  # with it, verify says so
         problems.append(f"no built site at {out!r} (run 'pagesindex build --out {out}')")
     if problems:
         for problem in problems:
@@ -428,10 +463,19 @@ def _serve(site: Path, port: int, example: Optional[str], server=None) -> None:
 @click.pass_context
 def serve(ctx: click.Context, port: int, out: Optional[str]) -> None:
     """Build if needed, then serve the site on 127.0.0.1 (PEP 691 content negotiation)."""
+    from .serve import make_server
+
     index = open_index(ctx)
-    site = _build(index, out)
-    names = index.project_names()
-    _serve(site, port, names[0] if names else None)
+    site = Path(out) if out else index.root / "_site"
+    # Claim the port first: on a busy port nothing is built or written.
+    server = make_server(site, port, quiet=False)
+    try:
+        _build(index, out)
+        names = index.project_names()
+    except BaseException:
+        server.server_close()
+        raise
+    _serve(site, port, names[0] if names else None, server)
 
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -452,8 +496,14 @@ def demo(directory: Optional[str], port: int, no_serve: bool) -> None:
 
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="pagesindex-demo-"))
     site = root / "_site"
-    # Bind first, so the pages' install commands carry the URL actually served.
-    server = None if no_serve else make_server(site, port, quiet=False)
+    # Bind first, so the pages' install commands carry the URL actually served; on a busy port
+    # nothing is written and the temporary folder just made goes again.
+    try:
+        server = None if no_serve else make_server(site, port, quiet=False)
+    except PagesIndexError:
+        if directory is None:
+            root.rmdir()
+        raise
     served_port = server.server_address[1] if server else port
     index = Index.init(
         root,

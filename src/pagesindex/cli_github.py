@@ -12,13 +12,13 @@ Settings come from the environment (:mod:`pagesindex.sources.github`): ``GITHUB_
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 import click
 
+from . import limits
 from .cli import console, main, open_index
 from .errors import PagesIndexError
 from .model import normalize_name, version_from_tag
@@ -63,26 +63,13 @@ def check_tag(version: str) -> str:
     return version
 
 
-def _env_number(var: str, default: float) -> float:
-    raw = os.environ.get(var)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise RegisterError(f"invalid {var}: {raw!r} (a number)") from None
-    if value < 0:
-        raise RegisterError(f"invalid {var}: {raw!r} (not negative)")
-    return value
-
-
 def make_client(config: GitHubConfig) -> GitHubClient:
     from .sources.github import GitHubClient
 
     return GitHubClient(
         config,
-        retries=int(_env_number("PAGESINDEX_GITHUB_RETRIES", 4)),
-        max_wait=_env_number("PAGESINDEX_GITHUB_MAX_WAIT", 300.0),
+        retries=limits.env_int("PAGESINDEX_GITHUB_RETRIES", 4, minimum=0),
+        max_wait=limits.env_seconds("PAGESINDEX_GITHUB_MAX_WAIT", 300.0),
     )
 
 

@@ -41,3 +41,8 @@ class IndexStateError(PagesIndexError):
 
 class LimitExceeded(PagesIndexError):
     """A file or a site larger than its host accepts (GitHub: 100 MiB a file, Pages: 1 GB a site)."""
+
+
+class InvalidSetting(PagesIndexError, ValueError):
+    """A setting read from the environment (``PAGESINDEX_MAX_FILE_BYTES``, ...) with a bad value;
+    the message names the variable and the value."""

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 
 import markupsafe
 
-from . import __version__, pages
+from . import __version__, limits, pages
 from .errors import IndexStateError
 from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
@@ -264,6 +264,9 @@ class Renderer:
         self.link = link
         self._package_dirs: Dict[str, str] = {}
         self._records_seen: Dict[str, bool] = {}
+        #: Skip rendering a release page whose recorded key (its meta tag) is current. Off for a
+        #: full build, which repairs pages changed by hand, and for ``verify``'s in-memory site.
+        self.trust_pages = True
 
     # Made on first use: a build with nothing to render reads no static file or template.
     @functools.cached_property
@@ -479,7 +482,10 @@ class Renderer:
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
     def _recorded_page_key(self, rel: str) -> Optional[tuple]:
-        """``(key, has_readme)`` from the ``pagesindex:release`` meta tag of a page already built."""
+        """``(key, has_readme)`` from the ``pagesindex:release`` meta tag of a page already built
+        (None when :attr:`trust_pages` is off)."""
+        if not self.trust_pages:
+            return None
         try:
             with open(self.out / rel, "rb") as fh:
                 head = fh.read(4096)
@@ -827,15 +833,12 @@ _CHUNK = 50
 def build_jobs(count: int, jobs: Optional[int] = None) -> int:
     """How many processes render ``count`` projects: ``jobs`` when given, else
     ``PAGESINDEX_BUILD_JOBS``, else one per CPU (at most 4) once there are
-    :data:`PARALLEL_MIN_PROJECTS` projects to render. Raises :class:`ValueError` for a setting
-    that is not a positive whole number."""
+    :data:`PARALLEL_MIN_PROJECTS` projects to render. Raises
+    :class:`~pagesindex.errors.InvalidSetting` for a setting that is not a whole number >= 1."""
     if jobs is None:
-        raw = os.environ.get("PAGESINDEX_BUILD_JOBS", "").strip()
-        if raw:
-            if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
-                raise IndexStateError(f"PAGESINDEX_BUILD_JOBS must be a whole number of processes >= 1, not {raw!r}")
-            jobs = int(raw)
-        elif count >= PARALLEL_MIN_PROJECTS:
+        jobs = limits.env_int("PAGESINDEX_BUILD_JOBS", 0) or None
+    if jobs is None:
+        if count >= PARALLEL_MIN_PROJECTS:
             jobs = min(os.cpu_count() or 1, 4)
         else:
             jobs = 1
@@ -846,6 +849,7 @@ def _render_chunk(root: str, out: str, link: bool, full: bool, chunk: list) -> "
     """A worker's task: render a chunk of projects; return their manifest fields and the paths
     written and removed."""
     renderer = Renderer(Index(Path(root)), Path(out), link=link)
+    renderer.trust_pages = not full
     done = [_render_one(renderer, *job, full) for job in chunk]
     return done, renderer.result.written, renderer.result.removed
 
@@ -900,6 +904,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     header, old_lines = _load_manifest(out)
     fp = fingerprint(index) + (":copy" if copy else "")
     full = rebuild or header.get("fingerprint") != fp
+    renderer.trust_pages = not full
     new_lines: Dict[str, str] = {}
     changed = full  # the root page must be rendered again
     dirty = full  # the manifest must be written again

@@ -102,9 +102,19 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: ``0o666`` less the process's umask (``0o644`` under
+    the usual ``022``). Temporary files from :func:`tempfile.mkstemp` are ``0o600``; they get this
+    mode before they are renamed into place, so state files follow the umask like any other."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename;
-    ``sync`` flushes the file to the disk first (off for derived data that can be made again)."""
+    ``sync`` flushes the file to the disk first (off for derived data that can be made again).
+    The file gets the umask's mode (:func:`new_file_mode`)."""
     import tempfile
 
     path = Path(path)
@@ -112,6 +122,7 @@ def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.chmod(tmp, new_file_mode())
             fh.write(data)
             if sync:
                 fh.flush()
@@ -163,8 +174,9 @@ def copy_hashing(src: Path, out_fd: int) -> "tuple[str, int]":
 
 
 def copy_to_temporary(src: Path, folder: Path, prefix: str = TMP_PREFIX) -> "tuple[Path, str, int]":
-    """Copy ``src`` into a new temporary file (mode 0644) in ``folder``, not flushed; return
-    ``(temporary path, sha256, size)``. The temporary file is removed on any failure."""
+    """Copy ``src`` into a new temporary file in ``folder`` (the umask's mode, see
+    :func:`new_file_mode`), not flushed; return ``(temporary path, sha256, size)``. The
+    temporary file is removed on any failure."""
     import tempfile
     fd, tmp = tempfile.mkstemp(prefix=prefix, dir=folder)
     try:
@@ -172,7 +184,7 @@ def copy_to_temporary(src: Path, folder: Path, prefix: str = TMP_PREFIX) -> "tup
             sha256, size = copy_hashing(src, fd)
         finally:
             os.close(fd)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, new_file_mode())
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -432,11 +444,7 @@ class Index:
         that it sees one state. Raises :class:`~pagesindex.errors.PagesIndexError` when another
         process holds it longer.
         """
-        env = os.environ.get("PAGESINDEX_LOCK_TIMEOUT", "").strip()
-        try:
-            timeout = float(env) if env else timeout
-        except ValueError:
-            pass
+        timeout = limits.env_seconds("PAGESINDEX_LOCK_TIMEOUT", timeout)
         lock = _acquire_lock(str(self.root / LOCK_FILE), timeout)
         marker = self.root / WRITING_MARKER
         try:
@@ -625,6 +633,7 @@ class Index:
         of those whose bytes changed. On a failure before the renames no record changes."""
         import tempfile
         pending: List[tuple] = []  # (temporary file, record path, normalized name)
+        mode = new_file_mode()
         try:
             for project in projects:
                 path = self.record_path(project.name)
@@ -639,6 +648,7 @@ class Index:
                 fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
                 pending.append((tmp, path, project.normalized_name))
                 with os.fdopen(fd, "wb") as fh:
+                    os.chmod(tmp, mode)
                     fh.write(data)
             for tmp, _path, _name in pending:
                 _fsync_path(Path(tmp))

@@ -6,6 +6,14 @@ file, and, when a built site exists, that every sidecar is byte-identical to its
 (PEP 658), every ``#sha256=`` fragment matches the bytes served, every relative link resolves, and
 every recorded alias (an old URL of a file, ``project.extra["aliases"]``) serves the file's bytes.
 
+The built site is also compared with the state both ways (issue 13, item 4): the site a build of
+the state writes is rendered in memory (:class:`ExpectedSite`), and every one of its pages must be
+in the site byte for byte, every distribution file with its recorded size and sha256, and the
+site must serve nothing else (only the build manifest besides; no symbolic link, which the Pages
+upload would follow). The site's build manifest is read only to choose each remedy: ``pagesindex
+build`` when the state changed since the last build, ``build --full`` when the site changed
+outside a build, deleting a file that no build wrote.
+
 It also checks the host's size limits (:mod:`pagesindex.limits`: 100 MiB a file in a GitHub
 repository, 1 GB a published GitHub Pages site) and reports temporary files that an interrupted
 command left behind, each with what to do.
@@ -15,16 +23,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 from urllib.parse import unquote, urlsplit
 
 from .. import limits
 from ..errors import PagesIndexError
 from ..inspect import hash_file, read_wheel_metadata
 from ..model import WHEEL
-from ..render import BUILDING_MARKER, project_aliases
+from ..render import (
+    BUILDING_MARKER,
+    MANIFEST,
+    SITE_PACKAGES,
+    STATIC_DIR,
+    Renderer,
+    _load_manifest,
+    decode_outputs,
+    fingerprint,
+    project_aliases,
+    project_card,
+)
 from ..state import TMP_PREFIX, Index
 
 
@@ -106,8 +127,12 @@ def _check_state(index: Index, problems: List[str]) -> None:
                 problems.append(f"{path.relative_to(index.root).as_posix()}: not recorded in any project (redo 'pagesindex add' or delete it)")
 
 
-def _check_site(index: Index, site: Path, problems: List[str]) -> None:
-    hashes: Dict[Path, str] = {}
+def _check_site(index: Index, site: Path, problems: List[str], digest_of, exact: "frozenset[str]" = frozenset()) -> None:
+    """Sizes, temporary files, aliases, and the links, hashes and sidecars of every page.
+
+    ``exact``: pages found byte-identical to what a build writes while every distribution file
+    and page of the state is in place (:func:`_compare_site`); their links, hashes and sidecars
+    are right by construction and are not parsed again (a third of a large site's verify)."""
     total = 0
     file_bound = limits.max_file_bytes()
     for path in sorted(site.rglob("*")):
@@ -125,11 +150,6 @@ def _check_site(index: Index, site: Path, problems: List[str]) -> None:
         problems.append(
             f"the site {site.name}/ holds {limits.human(total)}, over the GitHub Pages limit of {limits.human(site_bound)}"
         )
-
-    def digest_of(path: Path) -> str:
-        if path not in hashes:
-            hashes[path] = hash_file(path)[0]
-        return hashes[path]
 
     root = site.resolve()
 
@@ -156,6 +176,8 @@ def _check_site(index: Index, site: Path, problems: List[str]) -> None:
 
     for page in sorted(site.rglob("*.html")):
         rel_page = page.relative_to(site).as_posix()
+        if rel_page in exact:
+            continue
         parser = _Links()
         parser.feed(page.read_text(encoding="utf-8"))
         for link in parser.links:
@@ -173,6 +195,8 @@ def _check_site(index: Index, site: Path, problems: List[str]) -> None:
                 problems.append(f"{rel_page}: {link!r} does not match the bytes served")
     for page in sorted(site.rglob("index.json")):
         rel_page = page.relative_to(site).as_posix()
+        if rel_page in exact:
+            continue
         try:
             data = json.loads(page.read_bytes())
         except ValueError:
@@ -187,6 +211,8 @@ def _check_site(index: Index, site: Path, problems: List[str]) -> None:
     for sidecar in sorted(site.rglob("*.whl.metadata")):
         wheel = sidecar.with_name(sidecar.name[: -len(".metadata")])
         rel = sidecar.relative_to(site).as_posix()
+        if rel in exact:
+            continue
         if not wheel.is_file():
             problems.append(f"{rel}: no wheel beside it")
             continue
@@ -202,6 +228,237 @@ def _check_site(index: Index, site: Path, problems: List[str]) -> None:
 SITE_REMEDY = "run 'pagesindex build --full', which renders every project again and writes only what differs"
 #: After an interrupted build (its marker is still in the site), a plain build finishes the work.
 INTERRUPTED_REMEDY = "run 'pagesindex build': the last build was interrupted, and the next one finishes its work"
+#: The state changed since the last build (a project added, changed or removed).
+STALE_REMEDY = "run 'pagesindex build': the state changed since the site was built"
+#: A file that no build wrote is never removed by one.
+FOREIGN_REMEDY = "no build removes a file it did not write: delete it, or delete the site folder and run 'pagesindex build'"
+
+
+class ExpectedSite(Renderer):
+    """The site a build of ``index`` writes, rendered in memory: nothing is written or read
+    from any site folder (its output folder is a path that does not exist, so no page is taken
+    from an earlier build).
+
+    After :meth:`render`, :attr:`pages` maps each page's path relative to the site to its
+    bytes (HTML, JSON, sidecars, static files), :attr:`files` maps each distribution file's
+    path to its recorded ``(sha256, size)``, and :attr:`owners` maps every path to the project
+    that owns it (``""`` for the root page and the static files).
+
+    ``on_page(rel, data)``, when given, receives each page as it is rendered instead, and
+    :attr:`pages` keeps ``None`` for it: a large site is compared without holding its pages.
+    """
+
+    def __init__(self, index: Index, on_page: "Optional[Callable[[str, bytes], None]]" = None) -> None:
+        import tempfile
+        import uuid
+
+        nowhere = Path(tempfile.gettempdir()) / f"pagesindex-verify-{uuid.uuid4().hex}"  # never made
+        super().__init__(index, nowhere, link=False)
+        self.trust_pages = False  # never skip a page: every byte is compared
+        self.pages: Dict[str, Optional[bytes]] = {}
+        self.files: Dict[str, "tuple[str, int]"] = {}
+        self.owners: Dict[str, str] = {}
+        self._on_page = on_page
+
+    def write(self, rel: str, data: bytes) -> None:
+        if self._on_page is None:
+            self.pages[rel] = data
+        else:
+            self.pages[rel] = None
+            self._on_page(rel, data)
+
+    def place_file(self, rel: str, src: "os.PathLike[str] | str", sha256: str, size: int) -> None:
+        # The committed file itself is checked against its record by _check_state.
+        self.files[rel] = (sha256, size)
+
+    def remove(self, rels: Iterable[str]) -> None:
+        pass
+
+    def render(self, problems: List[str]) -> "set[str]":
+        """Render every project and the root page; return the names whose record could not be
+        rendered (a problem each, appended to ``problems``; their site files are not judged)."""
+        broken = set()
+        cards = []
+        for name in self.index.project_names():
+            try:
+                project = self.index.get_project(name)
+                outputs = self.project_outputs(project)
+                card = project_card(project)
+                cards.append((card["name"], self.card_html(card)))
+            except PagesIndexError as exc:
+                problems.append(f"projects/{name}.json: cannot be rendered: {exc}")
+                broken.add(name)
+                continue
+            for rel in outputs:
+                self.owners[rel] = name
+        for rel in self.root_outputs([html for _, html in cards], [n for n, _ in cards]):
+            self.owners[rel] = ""
+        return broken
+
+
+def _manifest_remedies(index: Index, site: Path) -> "tuple[Dict[str, str], Dict[str, str], str]":
+    """From the site's build manifest (which the site could forge, so it only chooses remedies):
+    ``({project: remedy for its missing or different outputs}, {path: remedy for a path the
+    manifest says a build wrote}, remedy for the root page and static files)``."""
+    header, lines = _load_manifest(site)
+    interrupted = (site / BUILDING_MARKER).exists()
+    same_code = header.get("fingerprint") in (fingerprint(index), fingerprint(index) + ":copy")
+    by_project: Dict[str, str] = {}
+    for name in index.project_names():
+        line = lines.get(name)
+        digest = line.split("\t", 4)[3] if line and line.count("\t") >= 4 else None
+        try:
+            current = hashlib.sha256(index.record_path(name).read_bytes()).hexdigest()
+        except OSError:
+            current = None
+        if interrupted:
+            by_project[name] = INTERRUPTED_REMEDY
+        elif same_code and digest is not None and digest == current:
+            by_project[name] = SITE_REMEDY
+        else:
+            by_project[name] = STALE_REMEDY
+    written: Dict[str, str] = {}
+    for name, line in lines.items():
+        parts = line.split("\t", 6)
+        if len(parts) < 5:
+            continue
+        try:
+            paths = decode_outputs(name, parts[4])
+        except (ValueError, TypeError, AttributeError):
+            continue
+        remedy = by_project.get(name, STALE_REMEDY)
+        for rel in paths:
+            written[rel] = INTERRUPTED_REMEDY if interrupted else remedy
+    if interrupted:
+        root_remedy = INTERRUPTED_REMEDY
+    elif not same_code or set(lines) != set(by_project) or STALE_REMEDY in by_project.values():
+        root_remedy = STALE_REMEDY
+    else:
+        root_remedy = SITE_REMEDY
+    for rel in header.get("root", []) if isinstance(header.get("root"), list) else []:
+        written[str(rel)] = root_remedy
+    return by_project, written, root_remedy
+
+
+def _site_entries(site: Path) -> "tuple[Dict[str, int], List[str]]":
+    """``({path of each regular file: size}, [paths of everything else: links, sockets...])``,
+    paths relative to ``site`` with ``/``; links are not followed."""
+    files: Dict[str, int] = {}
+    others: List[str] = []
+    root = os.fspath(site)
+    for folder, dirs, names in os.walk(root):
+        rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
+        prefix = "" if rel_folder == "." else rel_folder + "/"
+        for d in list(dirs):
+            if os.path.islink(os.path.join(folder, d)):
+                others.append(prefix + d)
+                dirs.remove(d)
+        for n in names:
+            st = os.lstat(os.path.join(folder, n))
+            if stat.S_ISREG(st.st_mode):
+                files[prefix + n] = st.st_size
+            else:
+                others.append(prefix + n)
+    return files, others
+
+
+def _compare_site(index: Index, site: Path, problems: List[str], digest_of) -> "frozenset[str]":
+    """The site against the site a build writes from the state, both ways: every page and file
+    of the state is there with the right bytes, and nothing else is served. Returns the pages
+    found byte-identical when nothing of the state is missing or different (else none)."""
+    present, others = _site_entries(site)
+    equal: Dict[str, bool] = {}
+
+    def on_page(rel: str, data: bytes) -> None:
+        if rel in present:
+            equal[rel] = present[rel] == len(data) and (site / rel).read_bytes() == data
+
+    expected = ExpectedSite(index, on_page)
+    render_problems: List[str] = []
+    broken = expected.render(render_problems)
+    problems.extend(render_problems)
+    by_project, written, root_remedy = _manifest_remedies(index, site)
+    for rel in sorted(others):
+        problems.append(
+            f"{rel}: not a regular file (a symbolic link?); a build writes none, and the Pages upload "
+            f"would publish what it points to ({FOREIGN_REMEDY})"
+        )
+    if BUILDING_MARKER in present:
+        problems.append(f"{BUILDING_MARKER}: the last build did not finish ({INTERRUPTED_REMEDY})")
+
+    def remedy_for(rel: str) -> str:
+        owner = expected.owners.get(rel, "")
+        return by_project.get(owner, STALE_REMEDY) if owner else root_remedy
+
+    # Missing: a whole project in one line, else each file.
+    missing: Dict[str, List[str]] = {}
+    for rel in sorted(expected.owners):
+        if rel not in present:
+            missing.setdefault(expected.owners[rel], []).append(rel)
+    outputs_of: Dict[str, int] = {}
+    for rel, owner in expected.owners.items():
+        outputs_of[owner] = outputs_of.get(owner, 0) + 1
+    if expected.owners and sum(len(v) for v in missing.values()) == len(expected.owners):
+        problems.append(
+            f"the site holds none of the {len(expected.owners)} files a build writes for the "
+            f"{_count(len(by_project), 'project')} of the state ({remedy_for('')})"
+        )
+    else:
+        for owner, rels in sorted(missing.items()):
+            if owner and len(rels) == outputs_of[owner]:
+                problems.append(f"{owner}/: project {owner} is missing from the site ({by_project.get(owner, STALE_REMEDY)})")
+                continue
+            for rel in rels:
+                problems.append(f"{rel}: missing from the site ({remedy_for(rel)})")
+    # Different bytes.
+    same = set()
+    differ = bool(missing) or bool(broken)
+    for rel in sorted(set(expected.owners) & set(present)):
+        if rel in expected.pages:
+            if not equal[rel]:
+                problems.append(f"{rel}: differs from what a build writes ({remedy_for(rel)})")
+                differ = True
+            else:
+                same.add(rel)
+        else:
+            sha256, size = expected.files[rel]
+            if present[rel] != size or digest_of(site / rel) != sha256:
+                problems.append(f"{rel}: differs from the recorded file ({remedy_for(rel)})")
+                differ = True
+    # Served but not of the state: a removed project in one line, else each file.
+    allowed = {MANIFEST, BUILDING_MARKER}
+    extra = sorted(
+        rel for rel in present
+        if rel not in expected.owners and rel not in allowed
+        and not rel.startswith(TMP_PREFIX) and f"/{TMP_PREFIX}" not in rel  # reported by _check_site
+        and not _under(rel, broken)
+    )
+    gone: Dict[str, List[str]] = {}
+    for rel in extra:
+        first, _, rest = rel.partition("/")
+        name = rest.partition("/")[0] if first == SITE_PACKAGES else first
+        if rest and name not in by_project and name not in (STATIC_DIR, SITE_PACKAGES) and (
+            f"{name}/index.html" in present or f"{name}/index.json" in present
+        ):
+            gone.setdefault(name, []).append(rel)
+            continue
+        problems.append(f"{rel}: served, but not built from the state ({written.get(rel, FOREIGN_REMEDY)})")
+    for name, rels in sorted(gone.items()):
+        remedy = STALE_REMEDY if all(r in written for r in rels) else FOREIGN_REMEDY
+        problems.append(
+            f"{name}/: project {name} is still served ({_count(len(rels), 'file')}) but has no record in "
+            f"projects/ (removed?) ({remedy})"
+        )
+    return frozenset() if differ else frozenset(same)
+
+
+def _under(rel: str, names: "set[str]") -> bool:
+    first, _, rest = rel.partition("/")
+    return first in names or (first == SITE_PACKAGES and rest.partition("/")[0] in names)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False) -> List[str]:
@@ -219,8 +476,18 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
     site = Path(site) if site is not None else index.root / "_site"
     if site.is_dir():
         site_problems: List[str] = []
-        _check_site(index, site, site_problems)
+        hashes: Dict[Path, str] = {}
+
+        def digest_of(path: Path) -> str:
+            if path not in hashes:
+                hashes[path] = hash_file(path)[0]
+            return hashes[path]
+
+        exact = _compare_site(index, site, problems, digest_of)
+        _check_site(index, site, site_problems, digest_of, exact)
         remedy = INTERRUPTED_REMEDY if (site / BUILDING_MARKER).exists() else SITE_REMEDY
         for problem in site_problems:
             problems.append(problem if "pagesindex build" in problem else f"{problem} ({remedy})")
+    elif require_projects:
+        problems.append(f"no built site at {str(site)!r} (run 'pagesindex build')")
     return problems

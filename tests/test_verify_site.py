@@ -1,0 +1,195 @@
+"""`pagesindex verify` compares the built site with the state both ways (issue 13, item 4).
+
+The deploy workflow publishes ``_site`` when ``pagesindex verify --require-projects`` passes, so
+verify must refuse any site that is not exactly what a build of the committed state writes:
+every project, page and file of the state is there with the right bytes, and nothing else is
+served. Each difference names its remedy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from factory import make_sdist, make_wheel
+from hostile import cli, snapshot
+
+from pagesindex.checks.verify import ExpectedSite
+from pagesindex.render import BUILDING_MARKER, MANIFEST, build_site
+from pagesindex.state import Index
+
+
+@pytest.fixture
+def index(tmp_path: Path, monkeypatch) -> Index:
+    monkeypatch.setenv("PAGESINDEX_CACHE_DIR", str(tmp_path / "cache"))
+    return Index.init(tmp_path / "index", title="t", url="https://example.org/i/")
+
+
+@pytest.fixture
+def dist(tmp_path: Path) -> Path:
+    return tmp_path / "dist"
+
+
+def add(index: Index, *paths: Path) -> None:
+    proc = cli("add", *map(str, paths), index=index.root)
+    assert proc.returncode == 0, proc.stderr
+
+
+def verify(index: Index, *args: str):
+    return cli("verify", "--require-projects", *args, index=index.root)
+
+
+def problems(proc) -> list:
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 1 and lines and lines[-1].endswith("problems found"), proc.stderr
+    return [line[len("problem: "):] for line in lines[:-1]]
+
+
+@pytest.fixture
+def site(index, dist) -> Path:
+    """Two projects added and built; verify passes."""
+    add(index, make_wheel(dist, "abc1", "1.0"), make_sdist(dist, "abc1", "1.0"), make_wheel(dist, "other", "2.0"))
+    build_site(index)
+    proc = verify(index)
+    assert proc.returncode == 0, proc.stderr
+    return index.root / "_site"
+
+
+def test_a_site_holding_only_the_marker_of_a_killed_build_fails(index, site):
+    shutil.rmtree(site)
+    site.mkdir()
+    (site / BUILDING_MARKER).touch()
+    found = problems(verify(index))
+    assert f"{BUILDING_MARKER}: the last build did not finish (run 'pagesindex build': the last build was interrupted, and the next one finishes its work)" in found
+    assert any(p.startswith("the site holds none of the ") and "for the 2 projects of the state (run 'pagesindex build'" in p for p in found), found
+
+
+def test_an_empty_site_folder_fails(index, site):
+    shutil.rmtree(site)
+    site.mkdir()
+    found = problems(verify(index))
+    assert any(p.startswith("the site holds none of the ") for p in found), found
+
+
+def test_no_site_at_all_fails_with_require_projects(index, site):
+    shutil.rmtree(site)
+    assert problems(verify(index)) == [f"no built site at {str(site)!r} (run 'pagesindex build')"]
+    assert cli("verify", index=index.root).returncode == 0  # without it, the state alone is checked
+
+
+def test_a_project_added_without_a_rebuild_is_missing(index, site, dist):
+    add(index, make_wheel(dist, "newcomer", "0.1"))
+    found = problems(verify(index))
+    assert "newcomer/: project newcomer is missing from the site (run 'pagesindex build': the state changed since the site was built)" in found
+    assert any(p.startswith("index.html: differs from what a build writes (run 'pagesindex build'") for p in found), found
+    build_site(index)
+    assert verify(index).returncode == 0
+
+
+def test_a_removed_project_still_served_fails(index, site):
+    assert cli("remove", "other", index=index.root).returncode == 0
+    found = problems(verify(index))
+    assert any(p.startswith("other/: project other is still served (") and p.endswith(
+        "but has no record in projects/ (removed?) (run 'pagesindex build': the state changed since the site was built)") for p in found), found
+    build_site(index)
+    assert verify(index).returncode == 0
+    assert not (site / "other").exists()
+
+
+def test_a_removed_release_still_served_fails(index, site, dist):
+    add(index, make_wheel(dist, "abc1", "1.1"))
+    build_site(index)
+    assert cli("remove", "abc1", "1.1", index=index.root).returncode == 0
+    found = problems(verify(index))
+    assert "packages/abc1/abc1-1.1-py3-none-any.whl: served, but not built from the state (run 'pagesindex build': the state changed since the site was built)" in found, found
+    assert "abc1/1.1.html: served, but not built from the state (run 'pagesindex build': the state changed since the site was built)" in found
+
+
+@pytest.mark.parametrize("rel", ["abc1/index.html", "abc1/index.json", "abc1/1.0.html", "index.html", "index.json",
+                                 "_static/theme.css", "packages/abc1/abc1-1.0-py3-none-any.whl.metadata"])
+def test_a_changed_page_fails_even_with_links_and_hashes_intact(index, site, rel):
+    """A page changed by hand (one more word, links untouched) is not what a build writes."""
+    path = site / rel
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"</body>", b"<p>hello</p></body>") if b"</body>" in data else data + b" ")
+    found = problems(verify(index))
+    assert f"{rel}: differs from what a build writes (run 'pagesindex build --full', which renders every project again and writes only what differs)" in found
+    build_site(index, full=True)
+    assert verify(index).returncode == 0
+
+
+def test_a_changed_distribution_file_in_a_copied_site_fails(index, site):
+    build_site(index, copy=True)
+    path = site / "packages/abc1/abc1-1.0.tar.gz"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
+    found = problems(verify(index))
+    assert "packages/abc1/abc1-1.0.tar.gz: differs from the recorded file (run 'pagesindex build --full', which renders every project again and writes only what differs)" in found
+
+
+@pytest.mark.parametrize("rel", ["extra.html", "abc1/extra.txt", "packages/abc1/abc1-9.9.tar.gz", "_static/x.js",
+                                 ".well-known/security.txt", "ghost/index.html", "packages/ghost/ghost-1.0.tar.gz"])
+def test_an_extra_file_fails(index, site, rel):
+    (site / rel).parent.mkdir(parents=True, exist_ok=True)
+    (site / rel).write_bytes(b"<p>not from the state</p>")
+    found = problems(verify(index))
+    assert any(p.startswith(rel.split("/")[0]) and "delete it, or delete the site folder and run 'pagesindex build'" in p for p in found), found
+    build_site(index, full=True)  # a build does not remove what it did not write ...
+    assert verify(index).returncode == 1
+    (site / rel).unlink()  # ... deleting it does
+    assert verify(index).returncode == 0
+
+
+@pytest.mark.parametrize("target", ["/etc/hostname", "abc1/index.html"])
+def test_a_symbolic_link_in_the_site_fails(index, site, target):
+    """upload-pages-artifact archives with --dereference: a link would publish what it points to."""
+    os.symlink(target if target.startswith("/") else str(site / target), site / "linked.html")
+    found = problems(verify(index))
+    assert any(p.startswith("linked.html: not a regular file (a symbolic link?)") for p in found), found
+
+
+def test_a_linked_folder_in_the_site_fails(index, site, tmp_path):
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "key").write_text("x")
+    os.symlink(tmp_path / "secret", site / "abc1" / "more")
+    found = problems(verify(index))
+    assert any(p.startswith("abc1/more: not a regular file") for p in found), found
+
+
+def test_a_page_replaced_by_a_link_to_the_right_bytes_still_fails(index, site, tmp_path):
+    copy = tmp_path / "copy.html"
+    shutil.copy(site / "abc1/index.html", copy)
+    (site / "abc1/index.html").unlink()
+    os.symlink(copy, site / "abc1/index.html")
+    found = problems(verify(index))
+    assert any(p.startswith("abc1/index.html: not a regular file") for p in found), found
+
+
+def test_verify_writes_nothing(index, site, tmp_path):
+    (site / "abc1/index.html").write_text("changed")
+    before = snapshot(tmp_path)
+    verify(index)
+    assert snapshot(tmp_path) == before
+
+
+def test_the_expected_site_is_what_a_build_writes(index, site):
+    """ExpectedSite renders in memory exactly the pages and files that build_site wrote."""
+    expected = ExpectedSite(index)
+    assert expected.render([]) == set()
+    on_disk = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()} - {MANIFEST}
+    assert set(expected.owners) == on_disk
+    for rel, data in expected.pages.items():
+        assert (site / rel).read_bytes() == data, rel
+    assert not Path(expected._out).exists()
+
+
+def test_a_tampered_manifest_does_not_hide_a_difference(index, site):
+    """The manifest only chooses remedies: one that lists every file as the state's still
+    leaves a changed page a problem."""
+    (site / "abc1/index.html").write_text("changed")
+    (site / MANIFEST).write_text("forged\n")
+    found = problems(verify(index))
+    assert any(p.startswith("abc1/index.html: differs from what a build writes") for p in found), found
