@@ -470,3 +470,57 @@ __all__ = [
     "verify_attestation",
     "verify_file",
 ]
+
+
+def _subject_names(data: bytes, source: str) -> List[str]:
+    names = []
+    for attestation in load_attestations(data, source):
+        try:
+            names.append(str(json.loads(attestation.envelope.statement)["subject"][0]["name"]))
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise ProvenanceError(f"{source}: the attestation's statement names no file") from None
+    return names
+
+
+def read_document(path: Any) -> bytes:
+    """The bytes of an attestation file, refusing one over :data:`MAX_ATTESTATION_BYTES`."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_ATTESTATION_BYTES + 1)
+    except OSError as exc:
+        raise ProvenanceError(f"{str(path)}: cannot read the attestation ({exc.strerror or exc})") from None
+    if len(data) > MAX_ATTESTATION_BYTES:
+        raise ProvenanceError(f"{str(path)}: attestation too large (over {MAX_ATTESTATION_BYTES} bytes)")
+    return data
+
+
+def local_documents(paths: Sequence[Any], attestation_paths: Sequence[Any] = ()) -> Dict[str, List[Tuple[str, bytes]]]:
+    """The attestation documents of local distribution files, by filename: the files beside each
+    (``<file>.publish.attestation``, ``<file>.slsa.attestation``, ``<file>.sigstore``,
+    ``<file>.provenance``) and each of ``attestation_paths``, given to the file its statement
+    names. Raises :class:`ProvenanceError` for an attestation that names none of the files."""
+    from pathlib import Path
+
+    out: Dict[str, List[Tuple[str, bytes]]] = {}
+    names = {Path(p).name for p in paths}
+    for p in paths:
+        p = Path(p)
+        for side in sidecar_names(p.name):
+            candidate = p.with_name(side)
+            if candidate.is_file():
+                out.setdefault(p.name, []).append((side, read_document(candidate)))
+    for a in attestation_paths:
+        a = Path(a)
+        data = read_document(a)
+        for subject in _subject_names(data, str(a)):
+            if subject not in names:
+                raise ProvenanceError(
+                    f"{str(a)}: the attestation is for {subject!r}, which is not among the files given"
+                )
+            docs = out.setdefault(subject, [])
+            if (a.name, data) not in docs:
+                docs.append((a.name, data))
+    return out

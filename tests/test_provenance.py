@@ -1,0 +1,192 @@
+"""Provenance (PEP 740, issue 16): real Sigstore-signed files from ../shared/attestations verify
+offline; a foreign signer, a changed byte and another filename are refused at ``add`` and at
+registration with one line and nothing written; the site serves ``<file>.provenance``; ``verify``
+reports a planted bad provenance; clients read and check it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import SHARED, run_cli, state_snapshot
+
+from pagesindex import attestations
+from pagesindex.attestations import ProvenanceError, Publisher
+
+ATT = SHARED / "attestations"
+PA = "pypi_attestations-0.0.19.tar.gz"  # GitHub trailofbits/pypi-attestations, release.yml
+PAM = "pypi_attestation_models-0.0.4a2.tar.gz"  # raw Sigstore bundle, trailofbits/pypi-attestation-models
+GL = "gitlab_oidc_project-0.0.3.tar.gz"  # GitLab facutuesca/gitlab-oidc-project
+PA_REPO = "github:trailofbits/pypi-attestations"
+
+pytestmark = pytest.mark.skipif(not (ATT / PA).is_file(), reason="../shared/attestations is absent")
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def docs(filename: str, *suffixes: str):
+    return [(filename + s, (ATT / (filename + s)).read_bytes()) for s in suffixes]
+
+
+@pytest.fixture
+def dists(tmp_path: Path) -> Path:
+    """A copy of the shared files (never written to ../shared)."""
+    folder = tmp_path / "att"
+    shutil.copytree(ATT, folder)
+    for p in folder.iterdir():
+        p.chmod(0o644)
+    (folder / "README.md").unlink()
+    return folder
+
+
+# -- the library layer: every form verifies offline ------------------------------------------
+
+@pytest.mark.parametrize("filename, suffix, publisher, predicate", [
+    (PA, ".publish.attestation", PA_REPO + ":release.yml", "https://docs.pypi.org/attestations/publish/v1"),
+    (PA, ".slsa.attestation", PA_REPO, "https://slsa.dev/provenance/v1"),
+    (PA, ".provenance", PA_REPO, "https://docs.pypi.org/attestations/publish/v1"),
+    (PAM, ".sigstore", "github:trailofbits/pypi-attestation-models:release.yml", "https://docs.pypi.org/attestations/publish/v1"),
+    (GL, ".publish.attestation", "gitlab:facutuesca/gitlab-oidc-project:.gitlab-ci.yml", "https://docs.pypi.org/attestations/publish/v1"),
+])
+def test_shared_attestations_verify_offline(filename, suffix, publisher, predicate):
+    result = attestations.verify_file(filename, sha(ATT / filename), docs(filename, suffix), Publisher.parse(publisher))
+    by = result.built_by
+    assert by.identity.startswith(publisher.split(":")[0] + ":" + publisher.split(":")[1])
+    assert predicate in by.predicate_types
+    assert len(by.commit) == 40 and by.run.startswith(by.repository_url + "/")
+    assert by.workflow in ("release.yml", ".gitlab-ci.yml")
+    # The provenance object served is PEP 740's shape and verifies again.
+    obj = json.loads(result.data)
+    assert obj["version"] == 1 and obj["attestation_bundles"][0]["publisher"]["repository"] == by.repository
+    again = attestations.check_provenance(result.data, filename, sha(ATT / filename), Publisher.parse(publisher))
+    assert again.identity == by.identity
+
+
+def test_all_three_forms_of_one_file_make_one_bundle():
+    result = attestations.verify_file(PA, sha(ATT / PA), docs(PA, ".publish.attestation", ".slsa.attestation", ".provenance"),
+                                      Publisher.parse(PA_REPO))
+    obj = json.loads(result.data)
+    assert len(obj["attestation_bundles"]) == 1
+    # .provenance holds the same publish attestation as .publish.attestation: counted once.
+    assert len(obj["attestation_bundles"][0]["attestations"]) == 2
+    assert set(result.built_by.predicate_types) == {"https://docs.pypi.org/attestations/publish/v1", "https://slsa.dev/provenance/v1"}
+
+
+@pytest.mark.parametrize("case", ["other-repository", "other-workflow", "other-forge", "changed-byte", "other-filename"])
+def test_refusals_name_file_expected_and_found(case):
+    filename, digest, publisher = PA, sha(ATT / PA), PA_REPO
+    if case == "other-repository":
+        publisher = "github:trailofbits/pypi-attestation-models"
+    elif case == "other-workflow":
+        publisher = PA_REPO + ":ci.yml"
+    elif case == "other-forge":
+        publisher = "gitlab:trailofbits/pypi-attestations"
+    elif case == "changed-byte":
+        data = bytearray((ATT / PA).read_bytes())
+        data[100] ^= 1
+        digest = hashlib.sha256(bytes(data)).hexdigest()
+    else:
+        filename = "pypi_attestations-0.0.20.tar.gz"
+    with pytest.raises(ProvenanceError) as exc:
+        attestations.verify_file(filename, digest, docs(PA, ".publish.attestation"), Publisher.parse(publisher))
+    message = str(exc.value)
+    assert "\n" not in message
+    assert message.startswith(f"{filename}: provenance refused")
+    assert f"expected publisher {publisher}," in message
+    assert "found github:trailofbits/pypi-attestations:release.yml" in message
+
+
+@pytest.mark.parametrize("text", ["", "github:", "github:a", "svn:a/b", "github:a/b:../x.yml", "github:a/b:x/y.yml",
+                                  "github:a/b:c:d", "github:a\n/b", "gitlab:a", "github:-a/b"])
+def test_bad_publisher_is_refused(text):
+    with pytest.raises(ProvenanceError, match="invalid publisher"):
+        Publisher.parse(text)
+
+
+@pytest.mark.parametrize("data", [b"", b"not json", b"[]", b'{"version": 1}', b'{"envelope": 3}',
+                                  b'{"mediaType": "x"}', b'{"attestation_bundles": "x"}', b"{" * 2_000_000])
+def test_hostile_attestation_documents_are_one_line_errors(data):
+    with pytest.raises(ProvenanceError) as exc:
+        attestations.load_attestations(data, "evil.attestation")
+    assert str(exc.value).startswith("evil.attestation: ") and "\n" not in str(exc.value)
+
+
+# -- add ----------------------------------------------------------------------------------
+
+def test_add_with_sidecars_records_and_keeps_provenance(index, dists):
+    out = run_cli("add", str(dists / PA), "--publisher", PA_REPO, index=index.root)
+    assert "built by trailofbits/pypi-attestations" in out.stdout
+    rec = json.loads((index.root / "projects" / "pypi-attestations.json").read_text())
+    f = rec["releases"]["0.0.19"]["files"][0]
+    assert f["provenance"]["repository"] == "trailofbits/pypi-attestations"
+    assert f["provenance"]["workflow"] == "release.yml"
+    kept = index.root / "provenance" / "pypi-attestations" / (PA + ".provenance")
+    assert f["provenance"]["sha256"] == sha(kept)
+    assert rec["extra"]["provenance"]["publisher"] == PA_REPO
+    attestations.check_provenance(kept.read_bytes(), PA, sha(dists / PA), Publisher.parse(PA_REPO))
+
+
+def test_add_with_attestation_option_assigns_by_subject(index, tmp_path, dists):
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    shutil.copy(dists / GL, lone / GL)
+    run_cli("add", str(lone / GL), "--attestation", str(dists / (GL + ".publish.attestation")),
+            "--publisher", "gitlab:facutuesca/gitlab-oidc-project", index=index.root)
+    rec = json.loads((index.root / "projects" / "gitlab-oidc-project.json").read_text())
+    assert rec["releases"]["0.0.3"]["files"][0]["provenance"]["kind"] == "gitlab"
+
+
+@pytest.mark.parametrize("case", ["foreign", "changed-byte", "renamed", "no-publisher", "not-among-files", "required"])
+def test_add_refusals_write_nothing(index, tmp_path, dists, case):
+    before = state_snapshot(index.root)
+    args = ["add", str(dists / PA), "--publisher", PA_REPO]
+    expected = "provenance refused"
+    if case == "foreign":
+        args[-1] = "github:lab/tool"
+    elif case == "changed-byte":
+        # A sdist still readable but one byte different: flip a byte in the gzip header's mtime.
+        data = bytearray((dists / PA).read_bytes())
+        data[5] ^= 1
+        (dists / PA).write_bytes(bytes(data))
+    elif case == "renamed":
+        # Another spelling of the same filename: pypi-attestations compares parsed names, the
+        # index compares the signed subject with the filename exactly.
+        other = "Pypi_Attestations-0.0.19.tar.gz"
+        (dists / PA).rename(dists / other)
+        (dists / (PA + ".publish.attestation")).rename(dists / (other + ".publish.attestation"))
+        args[1] = str(dists / other)
+        expected = f"{other}: provenance refused"
+    elif case == "no-publisher":
+        args = ["add", str(dists / PA)]
+        expected = "expects no publisher"
+    elif case == "not-among-files":
+        args = ["add", str(dists / PA), "--attestation", str(dists / (GL + ".publish.attestation")), "--publisher", PA_REPO]
+        expected = "not among the files given"
+    else:
+        plain = tmp_path / "plain"
+        plain.mkdir()
+        shutil.copy(dists / GL, plain / GL)
+        args = ["add", str(plain / GL), "--require-provenance", "--publisher", "gitlab:facutuesca/gitlab-oidc-project"]
+        expected = "provenance is required, expected publisher gitlab:facutuesca/gitlab-oidc-project, found no attestation"
+    out = run_cli(*args, index=index.root, check=False)
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], out.stderr
+    assert state_snapshot(index.root) == before
+
+
+def test_index_setting_requires_provenance(index, tmp_path, dists):
+    config = index.root / "index.toml"
+    config.write_text(config.read_text() + "\n[policy]\nrequire-provenance = true\n" if "[policy]" not in config.read_text()
+                      else config.read_text().replace("[policy]", "[policy]\nrequire-provenance = true"))
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    shutil.copy(dists / GL, plain / GL)
+    out = run_cli("add", str(plain / GL), index=index.root, check=False)
+    assert out.returncode == 1 and "provenance is required" in out.stderr
+    run_cli("add", str(dists / PA), "--publisher", PA_REPO, index=index.root)
