@@ -190,3 +190,79 @@ def test_index_setting_requires_provenance(index, tmp_path, dists):
     out = run_cli("add", str(plain / GL), index=index.root, check=False)
     assert out.returncode == 1 and "provenance is required" in out.stderr
     run_cli("add", str(dists / PA), "--publisher", PA_REPO, index=index.root)
+
+
+# -- the site and verify ------------------------------------------------------------------
+
+@pytest.fixture
+def attested_index(index, tmp_path, dists):
+    """An index with the GitHub-attested sdist (provenance) and the GitLab one added without."""
+    run_cli("add", str(dists / PA), "--publisher", PA_REPO, index=index.root)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    shutil.copy(dists / GL, plain / GL)
+    run_cli("add", str(plain / GL), index=index.root)
+    run_cli("build", index=index.root)
+    return index
+
+
+def test_site_serves_provenance_beside_the_file(attested_index):
+    site = attested_index.root / "_site"
+    served = site / "packages" / "pypi-attestations" / (PA + ".provenance")
+    kept = attested_index.root / "provenance" / "pypi-attestations" / (PA + ".provenance")
+    assert served.read_bytes() == kept.read_bytes()
+    data = json.loads((site / "pypi-attestations" / "index.json").read_text())
+    assert data["files"][0]["provenance"] == f"../packages/pypi-attestations/{PA}.provenance"
+    other = json.loads((site / "gitlab-oidc-project" / "index.json").read_text())
+    assert other["files"][0]["provenance"] is None
+    page = (site / "pypi-attestations" / "index.html").read_text()
+    assert f'data-provenance="../packages/pypi-attestations/{PA}.provenance"' in page
+    assert "Every file of 0.0.19 has verified provenance (built by github:trailofbits/pypi-attestations:release.yml)" in page
+    assert "data-provenance" not in (site / "gitlab-oidc-project" / "index.html").read_text()
+    assert "No file of 0.0.3 has provenance" in (site / "gitlab-oidc-project" / "index.html").read_text()
+
+
+def test_release_page_shows_who_built_each_file(attested_index):
+    site = attested_index.root / "_site"
+    page = (site / "pypi-attestations" / "0.0.19.html").read_text()
+    commit = "08802efe1f8e5fec4ad842d6b8ce97656092ee72"
+    assert 'Built by <a href="https://github.com/trailofbits/pypi-attestations">trailofbits/pypi-attestations</a>' in page
+    assert f'href="https://github.com/trailofbits/pypi-attestations/blob/{commit}/.github/workflows/release.yml">release.yml</a>' in page
+    assert f'href="https://github.com/trailofbits/pypi-attestations/commit/{commit}"' in page
+    assert 'href="https://github.com/trailofbits/pypi-attestations/actions/runs/12169989787/attempts/1">run</a>' in page
+    plain = (site / "gitlab-oidc-project" / "0.0.3.html").read_text()
+    assert "no provenance" in plain and "Built by" not in plain
+
+
+def test_verify_is_clean_then_reports_planted_provenance(attested_index, dists):
+    assert run_cli("verify", index=attested_index.root).returncode == 0
+    kept = attested_index.root / "provenance" / "pypi-attestations" / (PA + ".provenance")
+    good = kept.read_bytes()
+    # 1. a valid provenance object, but of another file (signed for other bytes and name)
+    foreign = attestations.verify_file(PAM, sha(dists / PAM), docs(PAM, ".sigstore"),
+                                       Publisher.parse("github:trailofbits/pypi-attestation-models")).data
+    kept.write_bytes(foreign)
+    out = run_cli("verify", index=attested_index.root, check=False)
+    assert out.returncode == 1
+    assert f"provenance/pypi-attestations/{PA}.provenance: {PA}: provenance refused" in out.stdout + out.stderr
+    assert "expected publisher github:trailofbits/pypi-attestations" in out.stdout + out.stderr
+    kept.write_bytes(good)
+    # 2. the served copy replaced in the site
+    served = attested_index.root / "_site" / "packages" / "pypi-attestations" / (PA + ".provenance")
+    served.write_bytes(foreign)
+    out = run_cli("verify", index=attested_index.root, check=False)
+    assert out.returncode == 1 and f"packages/pypi-attestations/{PA}.provenance (site)" in out.stdout + out.stderr
+    served.write_bytes(good)
+    # 3. provenance planted for a file recorded without any
+    planted = attested_index.root / "_site" / "packages" / "gitlab-oidc-project" / (GL + ".provenance")
+    planted.write_bytes(good)
+    out = run_cli("verify", index=attested_index.root, check=False)
+    assert out.returncode == 1 and "served provenance of a file recorded without any" in out.stdout + out.stderr
+    planted.unlink()
+    # 4. the record changed to expect another publisher: the kept provenance no longer matches it
+    rec_path = attested_index.root / "projects" / "pypi-attestations.json"
+    rec = json.loads(rec_path.read_text())
+    rec["extra"]["provenance"]["publisher"] = "github:lab/tool"
+    rec_path.write_text(json.dumps(rec))
+    out = run_cli("verify", index=attested_index.root, check=False)
+    assert out.returncode == 1 and "expected publisher github:lab/tool, found github:trailofbits/pypi-attestations:release.yml" in out.stdout + out.stderr

@@ -145,6 +145,16 @@ def file_url(project: Project, filename: str) -> str:
     return f"../{SITE_PACKAGES}/{project.normalized_name}/{filename}"
 
 
+def provenance_url(project: Project, f: DistributionFile) -> Optional[str]:
+    """The URL of a file's PEP 740 provenance object relative to the project page's folder
+    (``../packages/<name>/<filename>.provenance``), or ``None`` for a file without provenance:
+    the value of ``data-provenance`` on the file's anchor and of ``"provenance"`` in its JSON
+    (PEP 740, simple API 1.3)."""
+    if f.provenance is None:
+        return None
+    return f"../{SITE_PACKAGES}/{project.normalized_name}/{f.filename}.provenance"
+
+
 def release_page(version: str) -> str:
     """The file name of a release's page in its project's folder: ``<version>.html``.
 
@@ -220,6 +230,7 @@ def project_json(project: Project) -> Dict[str, Any]:
             entry["yanked"] = (release.yanked_reason or True) if release.yanked else False
             entry["size"] = f.size
             entry["upload-time"] = f.upload_time
+            entry["provenance"] = provenance_url(project, f)
             files.append(entry)
     return {
         "meta": {"api-version": API_VERSION},
@@ -532,6 +543,8 @@ class Renderer:
                         "uploaded": pages.short_time(f.upload_time),
                         "kind": f.kind,
                         "tags": pages.file_tags(f.filename, f.kind),
+                        "provenance_url": provenance_url(project, f),
+                        "built_by": pages.built_by(f),
                     }
                 )
                 rel = f"{SITE_PACKAGES}/{name}/{f.filename}"
@@ -553,6 +566,13 @@ class Renderer:
                         self.write(meta_rel, metadata)
                     sidecars[f.filename] = metadata
                     outputs.add(meta_rel)
+                if f.provenance is not None:
+                    prov_rel = rel + ".provenance"
+                    data = self.index.read_provenance(name, f)
+                    if data is None or hashlib.sha256(data).hexdigest() != f.provenance.get("sha256"):
+                        raise IndexStateError(f"{f.filename}: its provenance object is missing or does not match its record; run 'pagesindex verify'")
+                    self.write(prov_rel, data)
+                    outputs.add(prov_rel)
             requires_python = sorted({f.requires_python for f in release.files if f.requires_python})
             releases.append(
                 {
@@ -610,6 +630,7 @@ class Renderer:
             project=project,
             releases=releases,
             newest=newest_entry,
+            provenance=pages.provenance_summary(newest),
             requires_dist=newest_meta["requires_dist"],
             install=pages.install_commands(project, newest, self.settings, self.index.config.url,
                                            self._private_deps(project, newest_meta)),
