@@ -266,3 +266,89 @@ def test_verify_is_clean_then_reports_planted_provenance(attested_index, dists):
     rec_path.write_text(json.dumps(rec))
     out = run_cli("verify", index=attested_index.root, check=False)
     assert out.returncode == 1 and "expected publisher github:lab/tool, found github:trailofbits/pypi-attestations:release.yml" in out.stdout + out.stderr
+
+
+# -- registration through the GitHub stand-in -----------------------------------------------
+
+@pytest.fixture
+def gh():
+    from ghhelpers import TOKEN
+    from github_server import FakeGitHub
+
+    with FakeGitHub(token=TOKEN) as fake:
+        yield fake
+
+
+def sigstore_bundle(filename: str, suffix: str) -> bytes:
+    """A PEP 740 attestation as the Sigstore bundle GitHub's attestations API answers."""
+    from pypi_attestations import Attestation
+
+    return Attestation.model_validate_json((ATT / (filename + suffix)).read_bytes()).to_bundle().to_json().encode()
+
+
+def gh_register(gh, index, full_name, name, tag, *extra, check=True):
+    from ghhelpers import gh_cli
+
+    return gh_cli(gh, "register", name, tag, "--author", "Lab", "--summary", "Signed", "--homepage",
+                  f"{gh.web_url}/{full_name}", *extra, index=index.root, check=check)
+
+
+def assert_refused(proc, *needles):
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_register_publishes_provenance_from_assets_and_the_attestations_api(gh, index, dists):
+    repo = gh.add_repo("trailofbits/pypi-attestations")
+    repo.add_release("v0.0.19", {PA: dists / PA, PA + ".publish.attestation": dists / (PA + ".publish.attestation")})
+    repo.add_attestation(sha(dists / PA), sigstore_bundle(PA, ".slsa.attestation"))
+    out = gh_register(gh, index, "trailofbits/pypi-attestations", "pypi-attestations", "v0.0.19").stdout
+    assert f"provenance {PA}: built by github:trailofbits/pypi-attestations:release.yml" in out
+    assert "ignored" not in out  # the attestation asset is not reported as a stray asset
+    assert any("/attestations/sha256:" + sha(dists / PA) in r.path for r in gh.api_requests())
+    f = json.loads((index.root / "projects" / "pypi-attestations.json").read_text())["releases"]["0.0.19"]["files"][0]
+    assert set(f["provenance"]["predicate-types"]) == {"https://docs.pypi.org/attestations/publish/v1", "https://slsa.dev/provenance/v1"}
+    run_cli("build", index=index.root)
+    served = index.root / "_site" / "packages" / "pypi-attestations" / (PA + ".provenance")
+    assert len(json.loads(served.read_text())["attestation_bundles"][0]["attestations"]) == 2
+    assert run_cli("verify", index=index.root).returncode == 0
+
+
+def test_register_raw_bundle_from_the_api_only(gh, index, dists):
+    repo = gh.add_repo("trailofbits/pypi-attestation-models")
+    repo.add_release("v0.0.4a2", {PAM: dists / PAM})
+    repo.add_attestation(sha(dists / PAM), (dists / (PAM + ".sigstore")).read_bytes())
+    gh_register(gh, index, "trailofbits/pypi-attestation-models", "pypi-attestation-models", "v0.0.4a2")
+    f = json.loads((index.root / "projects" / "pypi-attestation-models.json").read_text())["releases"]["0.0.4a2"]["files"][0]
+    assert f["provenance"]["repository"] == "trailofbits/pypi-attestation-models"
+
+
+@pytest.mark.parametrize("case", ["foreign-repository", "changed-byte", "other-publisher", "required-missing"])
+def test_register_refusals_write_nothing(gh, index, dists, case):
+    full_name, extra = "trailofbits/pypi-attestations", []
+    assets = {PA: dists / PA, PA + ".publish.attestation": dists / (PA + ".publish.attestation")}
+    expected = ["provenance refused", "found github:trailofbits/pypi-attestations:release.yml"]
+    if case == "foreign-repository":
+        full_name = "kavli/pypi-attestations"  # someone else's file and signature, re-released by this repository
+        expected.append("expected publisher github:kavli/pypi-attestations,")
+    elif case == "changed-byte":
+        data = bytearray((dists / PA).read_bytes())
+        data[5] ^= 1
+        assets[PA] = bytes(data)
+        expected.append("subject does not match distribution digest")
+    elif case == "other-publisher":
+        extra = ["--publisher", "github:trailofbits/pypi-attestations:publish.yml"]
+        expected.append("signed by another workflow")
+    else:
+        del assets[PA + ".publish.attestation"]
+        extra = ["--require-provenance"]
+        expected = ["provenance is required, expected publisher github:trailofbits/pypi-attestations, found no attestation"]
+    repo = gh.add_repo(full_name)
+    repo.add_release("v0.0.19", assets)
+    before = state_snapshot(index.root)
+    proc = gh_register(gh, index, full_name, "pypi-attestations", "v0.0.19", *extra, check=False)
+    assert_refused(proc, PA, *expected)
+    assert state_snapshot(index.root) == before
