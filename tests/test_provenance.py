@@ -212,14 +212,26 @@ def test_site_serves_provenance_beside_the_file(attested_index):
     kept = attested_index.root / "provenance" / "pypi-attestations" / (PA + ".provenance")
     assert served.read_bytes() == kept.read_bytes()
     data = json.loads((site / "pypi-attestations" / "index.json").read_text())
-    assert data["files"][0]["provenance"] == f"../packages/pypi-attestations/{PA}.provenance"
+    absolute = f"https://example.org/index/packages/pypi-attestations/{PA}.provenance"  # PEP 740: fully qualified
+    assert data["files"][0]["provenance"] == absolute
     other = json.loads((site / "gitlab-oidc-project" / "index.json").read_text())
     assert other["files"][0]["provenance"] is None
     page = (site / "pypi-attestations" / "index.html").read_text()
-    assert f'data-provenance="../packages/pypi-attestations/{PA}.provenance"' in page
+    assert f'data-provenance="{absolute}"' in page
     assert "Every file of 0.0.19 has verified provenance (built by github:trailofbits/pypi-attestations:release.yml)" in page
     assert "data-provenance" not in (site / "gitlab-oidc-project" / "index.html").read_text()
     assert "No file of 0.0.3 has provenance" in (site / "gitlab-oidc-project" / "index.html").read_text()
+
+
+def test_without_a_public_url_the_provenance_link_is_relative(attested_index):
+    from pagesindex.model import Project
+    from pagesindex.render import provenance_url
+
+    project = attested_index.get_project("pypi-attestations")
+    f = project.all_files()[0]
+    assert provenance_url(project, f) == f"../packages/pypi-attestations/{PA}.provenance"
+    assert provenance_url(project, f, "https://lab.example/pkgs") == f"https://lab.example/pkgs/packages/pypi-attestations/{PA}.provenance"
+    assert provenance_url(Project(name="x"), attested_index.get_project("gitlab-oidc-project").all_files()[0]) is None
 
 
 def test_release_page_shows_who_built_each_file(attested_index):
@@ -352,3 +364,98 @@ def test_register_refusals_write_nothing(gh, index, dists, case):
     proc = gh_register(gh, index, full_name, "pypi-attestations", "v0.0.19", *extra, check=False)
     assert_refused(proc, PA, *expected)
     assert state_snapshot(index.root) == before
+
+
+# -- clients read the served provenance ----------------------------------------------------
+
+@pytest.mark.parametrize("accept", ["html", "json"])
+def test_pypi_simple_reads_provenance_and_pypi_attestations_verifies_the_download(attested_index, serve, tmp_path, accept):
+    """A client checks a file end to end from the served site: pypi-simple finds
+    ``provenance_url`` (HTML ``data-provenance`` or JSON ``provenance``), downloads the file and the
+    provenance, and pypi-attestations verifies the downloaded bytes against the publisher named."""
+    import pypi_simple
+    from pypi_attestations import Distribution, GitHubPublisher, Provenance
+
+    url = serve(attested_index.root / "_site")
+    # PEP 740 asks for a fully qualified provenance URL: the index's public URL is the served one.
+    config = attested_index.root / "index.toml"
+    config.write_text(config.read_text().replace('url = "https://example.org/index/"', f'url = "{url}"'))
+    run_cli("build", index=attested_index.root)
+    header = pypi_simple.ACCEPT_JSON_ONLY if accept == "json" else pypi_simple.ACCEPT_HTML_ONLY
+    with pypi_simple.PyPISimple(endpoint=url) as client:
+        page = client.get_project_page("pypi-attestations", accept=header)
+        # (the project page still carries links for people too until the API pages are split, issue 14)
+        (pkg,) = [p for p in page.packages if p.filename == PA]
+        assert pkg.provenance_url == f"{url}packages/pypi-attestations/{PA}.provenance"
+        target = tmp_path / pkg.filename
+        client.download_package(pkg, target)  # checks the sha256 of the link
+        provenance = Provenance.model_validate(client.get_provenance(pkg))
+        (other,) = [p for p in client.get_project_page("gitlab-oidc-project", accept=header).packages if p.filename == GL]
+        assert other.provenance_url is None
+    dist = Distribution.from_file(target)
+    (bundle,) = provenance.attestation_bundles
+    assert bundle.publisher.kind == "GitHub" and bundle.publisher.repository == "trailofbits/pypi-attestations"
+    publisher = GitHubPublisher(repository=bundle.publisher.repository, workflow=bundle.publisher.workflow)
+    for attestation in bundle.attestations:
+        attestation.verify(publisher, dist, offline=True)
+    # and the same provenance does not verify another file's bytes
+    with pytest.raises(Exception, match="digest"):
+        bundle.attestations[0].verify(publisher, Distribution(name=PA, digest="0" * 64), offline=True)
+
+
+@pytest.mark.e2e
+def test_pip_and_uv_still_install_from_a_site_with_provenance(attested_index, serve, clients, wheel):
+    from pagesindex.inspect import inspect_file
+
+    w = wheel("plainwheel", "1.0")
+    attested_index.add_files([inspect_file(w)])
+    run_cli("build", index=attested_index.root)
+    url = serve(attested_index.root / "_site")
+    for install in (clients.pip, clients.uv_pip):
+        proc = install(url, "plainwheel==1.0")
+        assert clients.installed(proc.venv)["plainwheel"] == "1.0"
+    # the attested sdist resolves through both (download only: building it needs its backend)
+    proc = clients.pip(url, "--dry-run", "--no-deps", "--no-build-isolation", "--report", "-", "pypi-attestations==0.0.19", check=False)
+    assert PA in proc.stdout + proc.stderr
+
+
+BUILT_BY_PROBE = """
+window.addEventListener("load", function () {
+  var row = document.querySelector("tr.built-by");
+  var none = document.querySelector("tr.no-provenance");
+  var out = [];
+  out.push("text=" + (row ? row.innerText.replace(/\\s+/g, " ").trim() : ""));
+  out.push("visible=" + (row ? String(row.getBoundingClientRect().height > 0 && getComputedStyle(row).visibility === "visible") : "false"));
+  out.push("links=" + (row ? Array.prototype.map.call(row.querySelectorAll("a"), function (a) { return a.textContent; }).join(",") : ""));
+  out.push("none=" + (none ? "yes" : "no"));
+  document.body.setAttribute("data-probe", out.join("|"));
+});
+"""
+
+
+@pytest.mark.e2e
+def test_built_by_line_in_chromium(attested_index, tmp_path):
+    import re
+
+    from test_pages_browser import CHROMIUM, chromium, console_problems
+
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed")
+    copy = tmp_path / "probe-site"
+    shutil.copytree(attested_index.root / "_site", copy)
+    (copy / "_static" / "probe.js").write_text(BUILT_BY_PROBE)
+    for page in (copy / "pypi-attestations" / "0.0.19.html", copy / "gitlab-oidc-project" / "0.0.3.html"):
+        page.write_text(page.read_text().replace("</body>", '<script src="../_static/probe.js" defer></script>\n</body>'))
+    found = {}
+    for name, page in (("signed", "pypi-attestations/0.0.19.html"), ("plain", "gitlab-oidc-project/0.0.3.html")):
+        proc = chromium("--dump-dom", (copy / page).as_uri())
+        assert proc.returncode == 0 and not console_problems(proc.stderr), proc.stderr[-2000:]
+        match = re.search(r'data-probe="([^"]*)"', proc.stdout)
+        assert match, proc.stdout[-2000:]
+        found[name] = dict(part.split("=", 1) for part in match.group(1).split("|"))
+    signed = found["signed"]
+    assert signed["visible"] == "true"
+    assert "Built by trailofbits/pypi-attestations, workflow release.yml, commit 08802efe1f8e, run" in signed["text"]
+    assert signed["links"] == "trailofbits/pypi-attestations,release.yml,08802efe1f8e,run,provenance"
+    assert signed["none"] == "no"
+    assert found["plain"]["none"] == "yes" and "no provenance" in found["plain"]["text"]
