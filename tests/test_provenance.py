@@ -459,3 +459,21 @@ def test_built_by_line_in_chromium(attested_index, tmp_path):
     assert signed["links"] == "trailofbits/pypi-attestations,release.yml,08802efe1f8e,run,provenance"
     assert signed["none"] == "no"
     assert found["plain"]["none"] == "yes" and "no provenance" in found["plain"]["text"]
+
+
+@pytest.mark.parametrize("name", ["register.yml", "update.yml"])
+def test_workflow_input_require_provenance(name):
+    """The register and update workflows take ``require_provenance`` (boolean) through ``env:``
+    and commit ``provenance/`` with the records."""
+    import yaml
+
+    from pagesindex.workflows import __file__ as workflows_init
+
+    wf = yaml.safe_load((Path(workflows_init).parent / name).read_text())
+    assert wf[True]["workflow_dispatch"]["inputs"]["require_provenance"]["type"] == "boolean"
+    (job,) = wf["jobs"].values()
+    (step,) = [s for s in job["steps"] if s.get("id") == "change"]
+    assert step["env"]["REQUIRE_PROVENANCE"] == "${{ inputs.require_provenance }}"
+    assert 'extra+=(--require-provenance)' in step["run"]
+    (pr,) = [s for s in job["steps"] if s.get("uses", "").startswith("peter-evans/create-pull-request@")]
+    assert "provenance/" in pr["with"]["add-paths"].split()
