@@ -477,3 +477,22 @@ def test_workflow_input_require_provenance(name):
     assert 'extra+=(--require-provenance)' in step["run"]
     (pr,) = [s for s in job["steps"] if s.get("uses", "").startswith("peter-evans/create-pull-request@")]
     assert "provenance/" in pr["with"]["add-paths"].split()
+
+
+@pytest.mark.parametrize("bad", [
+    {"kind": "github", "repository": "../../etc", "commit": "", "sha256": "0" * 64},
+    {"kind": "github", "repository": "a/b", "run": "javascript:alert(1)", "sha256": "0" * 64},
+    {"kind": "svn", "repository": "a/b", "sha256": "0" * 64},
+    {"kind": "github", "repository": "a/b", "workflow": "x\ny", "sha256": "0" * 64},
+    {"kind": "github", "repository": "a/b"},
+    "github:a/b",
+])
+def test_tampered_provenance_in_a_record_is_refused(attested_index, bad):
+    rec_path = attested_index.root / "projects" / "pypi-attestations.json"
+    rec = json.loads(rec_path.read_text())
+    rec["releases"]["0.0.19"]["files"][0]["provenance"] = bad
+    rec_path.write_text(json.dumps(rec))
+    for command in ("build", "verify"):
+        out = run_cli(command, index=attested_index.root, check=False)
+        assert out.returncode == 1
+        assert "has provenance" in out.stdout + out.stderr and "Traceback" not in out.stderr
