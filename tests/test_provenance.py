@@ -496,3 +496,13 @@ def test_tampered_provenance_in_a_record_is_refused(attested_index, bad):
         out = run_cli(command, index=attested_index.root, check=False)
         assert out.returncode == 1
         assert "has provenance" in out.stdout + out.stderr and "Traceback" not in out.stderr
+
+
+def test_remove_takes_the_provenance_along(attested_index):
+    kept = attested_index.root / "provenance" / "pypi-attestations" / (PA + ".provenance")
+    assert kept.is_file()
+    run_cli("remove", "pypi-attestations", "0.0.19", index=attested_index.root)
+    assert not kept.parent.exists()
+    run_cli("build", index=attested_index.root)
+    assert not (attested_index.root / "_site" / "packages" / "pypi-attestations" / (PA + ".provenance")).exists()
+    assert run_cli("verify", index=attested_index.root).returncode == 0

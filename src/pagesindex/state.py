@@ -1007,9 +1007,9 @@ class Index:
                 self.file_path(name, filename).unlink()
             with contextlib.suppress(FileNotFoundError):
                 self.provenance_path(name, filename).unlink()
-        folder = self.packages_dir / project.normalized_name
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
+        for folder in (self.packages_dir / project.normalized_name, self.root / PROVENANCE_DIR / project.normalized_name):
+            if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+                folder.rmdir()
         return removed
 
     def set_pypi_check(self, name: str, record: Dict[str, Any]) -> bool:
