@@ -194,16 +194,30 @@ def test_index_setting_requires_provenance(index, tmp_path, dists):
 
 # -- the site and verify ------------------------------------------------------------------
 
-@pytest.fixture
-def attested_index(index, tmp_path, dists):
-    """An index with the GitHub-attested sdist (provenance) and the GitLab one added without."""
-    run_cli("add", str(dists / PA), "--publisher", PA_REPO, index=index.root)
-    plain = tmp_path / "plain"
+@pytest.fixture(scope="module")
+def _attested_template(tmp_path_factory):
+    """Made once per module (each CLI run costs seconds on a shared machine), copied per test."""
+    from pagesindex.state import Index
+
+    tmp = tmp_path_factory.mktemp("attested")
+    index = Index.init(tmp / "index", title="Test index", url="https://example.org/index/")
+    run_cli("add", str(ATT / PA), "--publisher", PA_REPO, index=index.root)
+    plain = tmp / "plain"
     plain.mkdir()
-    shutil.copy(dists / GL, plain / GL)
+    shutil.copy(ATT / GL, plain / GL)
     run_cli("add", str(plain / GL), index=index.root)
     run_cli("build", index=index.root)
-    return index
+    return index.root
+
+
+@pytest.fixture
+def attested_index(_attested_template, tmp_path):
+    """An index with the GitHub-attested sdist (provenance) and the GitLab one added without, built."""
+    from pagesindex.state import Index
+
+    root = tmp_path / "index"
+    shutil.copytree(_attested_template, root)
+    return Index(root)
 
 
 def test_site_serves_provenance_beside_the_file(attested_index):
