@@ -352,7 +352,8 @@ def test_register_raw_bundle_from_the_api_only(gh, index, dists):
     assert f["provenance"]["repository"] == "trailofbits/pypi-attestation-models"
 
 
-@pytest.mark.parametrize("case", ["foreign-repository", "changed-byte", "other-publisher", "required-missing"])
+@pytest.mark.parametrize("case", ["foreign-repository", "foreign-via-api", "changed-byte", "other-publisher",
+                                  "garbage-attestation", "required-missing"])
 def test_register_refusals_write_nothing(gh, index, dists, case):
     full_name, extra = "trailofbits/pypi-attestations", []
     assets = {PA: dists / PA, PA + ".publish.attestation": dists / (PA + ".publish.attestation")}
@@ -360,11 +361,18 @@ def test_register_refusals_write_nothing(gh, index, dists, case):
     if case == "foreign-repository":
         full_name = "kavli/pypi-attestations"  # someone else's file and signature, re-released by this repository
         expected.append("expected publisher github:kavli/pypi-attestations,")
+    elif case == "foreign-via-api":
+        full_name = "kavli/pypi-attestations"
+        del assets[PA + ".publish.attestation"]
+        expected += ["expected publisher github:kavli/pypi-attestations,", "(GitHub attestation 1 of kavli/pypi-attestations)"]
     elif case == "changed-byte":
         data = bytearray((dists / PA).read_bytes())
         data[5] ^= 1
         assets[PA] = bytes(data)
         expected.append("subject does not match distribution digest")
+    elif case == "garbage-attestation":
+        assets[PA + ".publish.attestation"] = b"<html>not an attestation</html>"
+        expected = [f"release asset {PA}.publish.attestation: not an attestation (not JSON)"]
     elif case == "other-publisher":
         extra = ["--publisher", "github:trailofbits/pypi-attestations:publish.yml"]
         expected.append("signed by another workflow")
@@ -374,6 +382,8 @@ def test_register_refusals_write_nothing(gh, index, dists, case):
         expected = ["provenance is required, expected publisher github:trailofbits/pypi-attestations, found no attestation"]
     repo = gh.add_repo(full_name)
     repo.add_release("v0.0.19", assets)
+    if case == "foreign-via-api":
+        repo.add_attestation(sha(dists / PA), sigstore_bundle(PA, ".slsa.attestation"))
     before = state_snapshot(index.root)
     proc = gh_register(gh, index, full_name, "pypi-attestations", "v0.0.19", *extra, check=False)
     assert_refused(proc, PA, *expected)
