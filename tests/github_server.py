@@ -153,6 +153,14 @@ class FakeRepo:
     releases: List[FakeRelease] = field(default_factory=list)
     tags: List[str] = field(default_factory=list)
     readmes: Dict[Optional[str], Tuple[str, str]] = field(default_factory=dict)
+    #: sha256 hex -> Sigstore bundles (JSON objects) served by the artifact attestations API.
+    attestations: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
+
+    def add_attestation(self, sha256: str, bundle: Union[bytes, str, Dict[str, Any]]) -> None:
+        """Serve ``bundle`` (a Sigstore bundle) at ``/repos/{repo}/attestations/sha256:{sha256}``."""
+        if not isinstance(bundle, dict):
+            bundle = json.loads(bundle)
+        self.attestations.setdefault(sha256, []).append(bundle)
 
     def add_tag(self, tag: str) -> None:
         if tag not in self.tags:
@@ -620,6 +628,17 @@ class FakeGitHub:
                 })
             else:
                 handler._json(404, not_found)
+            return
+        if len(rest) == 2 and rest[0] == "attestations":
+            # "List attestations" (https://docs.github.com/en/rest/repos/attestations): 404 when none.
+            algo, _, digest = unquote(rest[1]).partition(":")
+            bundles = repo.attestations.get(digest, []) if algo == "sha256" else []
+            if not bundles:
+                handler._json(404, not_found)
+                return
+            handler._json(200, {"attestations": [
+                {"bundle": b, "repository_id": repo.id, "bundle_url": None} for b in bundles
+            ]})
             return
         if rest == ["tags"]:
             self._page(handler, record, [{"name": t, "commit": {"sha": hashlib.sha1(t.encode()).hexdigest()}} for t in reversed(repo.tags)])

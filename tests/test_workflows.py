@@ -195,7 +195,7 @@ def test_change_workflow_shape(name):
     assert with_["branch"] == "${{ steps.change.outputs.branch }}"
     assert with_["title"] == "${{ steps.change.outputs.title }}"
     assert with_["body-path"] == "${{ steps.change.outputs.body-path }}"
-    assert set(with_["add-paths"].split()) == {"projects/", "packages/"}
+    assert set(with_["add-paths"].split()) == {"projects/", "packages/", "provenance/"}
     assert pr[0]["if"] == "steps.change.outputs.changed == 'true'"
     assert job["steps"][0]["uses"].startswith("actions/checkout@"), "every run starts from the committed state"
 

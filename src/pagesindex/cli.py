@@ -287,12 +287,35 @@ def init(ctx: click.Context, directory: Optional[str], title: str, url: str, des
 @click.option("--summary", default=None, help="Project summary (default: from the newest file's metadata).")
 @click.option("--author", default=None, help="Project author (default: from the metadata).")
 @click.option("--homepage", default=None, help="Project homepage URL (default: from the metadata).")
+@click.option("--attestation", "attestation_files", multiple=True,
+              help="A PEP 740 attestation, Sigstore bundle or provenance object of one of FILES (repeatable).")
+@click.option("--publisher", default=None,
+              help="Expected signer: github:OWNER/REPO[:WORKFLOW] or gitlab:NAMESPACE/PROJECT[:CI_FILE] "
+                   "(default: what the project's record expects); recorded for the project.")
+@click.option("--require-provenance/--no-require-provenance", default=None,
+              help="Record that the project's files must (not) have verified provenance.")
 @click.pass_context
-def add(ctx: click.Context, files: List[str], summary: Optional[str], author: Optional[str], homepage: Optional[str]) -> None:
-    """Add local wheels and sdists (FILES) to the index."""
+def add(ctx: click.Context, files: List[str], summary: Optional[str], author: Optional[str], homepage: Optional[str],
+        attestation_files: List[str], publisher: Optional[str], require_provenance: Optional[bool]) -> None:
+    """Add local wheels and sdists (FILES) to the index.
+
+    Attestations (PEP 740) are taken from --attestation and from files beside each FILE named
+    FILE.publish.attestation, FILE.slsa.attestation, FILE.sigstore or FILE.provenance; each is
+    verified offline against the expected publisher, or the file is refused.
+    """
     index = open_index(ctx)
     if homepage is not None:
         check_url(homepage, "--homepage")
+    from .attestations import Publisher
+
+    wanted = Publisher.parse(publisher, "--publisher") if publisher is not None else None
+    project_extra = {}
+    if wanted is not None or require_provenance is not None:
+        project_extra["provenance"] = {}
+        if wanted is not None:
+            project_extra["provenance"]["publisher"] = str(wanted)
+        if require_provenance is not None:
+            project_extra["provenance"]["required"] = require_provenance
     # Each file is copied into the index while it is hashed, then the copy is inspected
     # (Index.add_paths): one read of each byte.
     with index.lock(), _progress() as progress:
@@ -303,12 +326,38 @@ def add(ctx: click.Context, files: List[str], summary: Optional[str], author: Op
             summary=summary,
             author=author,
             homepage=homepage,
+            project_extra=project_extra or None,
+            attest=lambda inspected: _attest_local(index, inspected, files, attestation_files, wanted),
         )
     for f in result.added:
-        console.print(f"added     {f.filename}  sha256={f.sha256}")
+        note = f"  built by {f.provenance['repository']}" if f.provenance else ""
+        console.print(f"added     {f.filename}  sha256={f.sha256}{note}", markup=False)
     for f in result.unchanged:
         console.print(f"unchanged {f.filename}  (already on the index)")
     console.print(f"{len(result.added)} added, {len(result.unchanged)} unchanged")
+
+
+def _attest_local(index: Index, inspected: list, files: List[str], attestation_files: List[str], wanted) -> dict:
+    """Verify the attestations of the files ``add`` staged (see :mod:`pagesindex.attestations`)."""
+    from .attestations import ProvenanceError, expected_publisher, local_documents, verify_file
+
+    documents = local_documents([Path(f) for f in files], [Path(a) for a in attestation_files])
+    verified = {}
+    for f in inspected:
+        docs = documents.get(f.filename)
+        if not docs:
+            continue
+        expected = wanted
+        if expected is None:
+            existing = index.load_project(f.name)
+            expected = expected_publisher(existing.extra) if existing is not None else None
+        if expected is None:
+            raise ProvenanceError(
+                f"{f.filename}: has attestations but the project expects no publisher yet "
+                "(pass --publisher github:OWNER/REPO[:WORKFLOW] or gitlab:NAMESPACE/PROJECT[:CI_FILE])"
+            )
+        verified[f.filename] = verify_file(f.filename, f.sha256, docs, expected)
+    return verified
 
 
 def check_url(value: str, what: str) -> str:

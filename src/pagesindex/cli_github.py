@@ -86,6 +86,34 @@ class Plan:
     project_extra: Dict[str, Any] = field(default_factory=dict)
     pypi_url: Optional[str] = None
     allow_pypi_conflict: bool = False
+    #: filename -> verified provenance (:func:`verify_provenance`), given to ``add_files``.
+    provenance: Dict[str, Any] = field(default_factory=dict)
+
+
+def verify_provenance(index: Index, plan: Plan) -> None:
+    """Verify the attestations found for each collected file (PEP 740) against the publisher the
+    project expects: its record's ``extra["provenance"]["publisher"]``, else the repository the
+    files come from (any workflow). A file whose attestation does not verify refuses the whole
+    registration (:class:`~pagesindex.attestations.ProvenanceError`, one line naming the file, the
+    identity expected and the one found); nothing is written then."""
+    from .attestations import GITHUB, Publisher, expected_publisher, verify_file
+
+    collected = plan.collected
+    given = (plan.project_extra.get("provenance") or {}).get("publisher")
+    existing = index.load_project(plan.index_name)
+    if given:
+        expected = Publisher.parse(given, "--publisher")
+    else:
+        expected = expected_publisher(existing.extra) if existing is not None else None
+    if expected is None:
+        expected = Publisher(GITHUB, collected.repository.full_name)
+    for f in collected.files:
+        docs = collected.attestations.get(f.filename)
+        if not docs:
+            continue
+        verified = verify_file(f.filename, f.sha256, docs, expected)
+        plan.provenance[f.filename] = verified
+        _log(f"provenance {f.filename}: built by {verified.built_by.identity} at {verified.built_by.commit[:12]} (verified offline)")
 
 
 def pre_publish_check(index: Index, plan: Plan) -> None:
@@ -151,6 +179,7 @@ def _publish(index: Index, plan: Plan) -> None:
                 homepage=plan.homepage,
                 project_extra=plan.project_extra,
                 release_extra=release_extra,
+                provenance=plan.provenance,
             )
     for name, reason in collected.ignored:
         console.print(f"ignored   {name}  ({reason})", markup=False)
@@ -193,6 +222,7 @@ def _run(
     author: Optional[str],
     pypi_url: Optional[str],
     allow_pypi_conflict: bool,
+    provenance: Optional[Dict[str, Any]] = None,
 ) -> None:
     import tempfile
 
@@ -214,6 +244,8 @@ def _run(
         }
         if rename_to is not None:
             project_extra["renamed_from"] = normalize_name(files_name)
+        if provenance:
+            project_extra["provenance"] = dict(provenance)
         plan = Plan(
             index_name=index_name,
             display_name=display_name,
@@ -225,8 +257,30 @@ def _run(
             pypi_url=pypi_url,
             allow_pypi_conflict=allow_pypi_conflict,
         )
+        verify_provenance(index, plan)
         pre_publish_check(index, plan)
         _publish(index, plan)
+
+
+def _provenance_options(f):
+    f = click.option("--require-provenance/--no-require-provenance", default=None,
+                     help="Record that the project's files must (not) have verified provenance (PEP 740).")(f)
+    f = click.option("--publisher", default=None,
+                     help="Expected signer of the files: github:OWNER/REPO[:WORKFLOW] or gitlab:NAMESPACE/PROJECT[:CI_FILE] "
+                          "(default: what the record expects, else the repository itself); recorded.")(f)
+    return f
+
+
+def _provenance_settings(publisher: Optional[str], required: Optional[bool]) -> Dict[str, Any]:
+    """``project.extra["provenance"]`` changes asked for on the command line (checked here)."""
+    from .attestations import Publisher
+
+    out: Dict[str, Any] = {}
+    if publisher is not None:
+        out["publisher"] = str(Publisher.parse(publisher, "--publisher"))
+    if required is not None:
+        out["required"] = required
+    return out
 
 
 def _pypi_options(f):
@@ -243,10 +297,12 @@ def _pypi_options(f):
 @click.option("--homepage", required=True, metavar="URL", help="The GitHub repository: https://github.com/ORG/REPO.")
 @click.option("--as", "as_name", default=None, metavar="DIST_NAME", help="Register the wheels under this project name instead.")
 @_pypi_options
+@_provenance_options
 @click.pass_context
 def register(
     ctx: click.Context, name: str, version: str, author: str, summary: str, homepage: str,
     as_name: Optional[str], pypi_url: Optional[str], allow_pypi_conflict: bool,
+    publisher: Optional[str], require_provenance: Optional[bool],
 ) -> None:
     """Register project NAME from the GitHub release VERSION of the repository at --homepage."""
     files_name = normalize_name(name)
@@ -279,6 +335,7 @@ def register(
         author=author,
         pypi_url=pypi_url,
         allow_pypi_conflict=allow_pypi_conflict,
+        provenance=_provenance_settings(publisher, require_provenance),
     )
 
 
@@ -286,8 +343,10 @@ def register(
 @click.argument("name")
 @click.argument("version")
 @_pypi_options
+@_provenance_options
 @click.pass_context
-def update(ctx: click.Context, name: str, version: str, pypi_url: Optional[str], allow_pypi_conflict: bool) -> None:
+def update(ctx: click.Context, name: str, version: str, pypi_url: Optional[str], allow_pypi_conflict: bool,
+           publisher: Optional[str], require_provenance: Optional[bool]) -> None:
     """Add release VERSION of registered project NAME from its GitHub repository.
 
     A release already on the index gets only the files that are new in the GitHub release;
@@ -321,6 +380,7 @@ def update(ctx: click.Context, name: str, version: str, pypi_url: Optional[str],
         author=None,
         pypi_url=pypi_url,
         allow_pypi_conflict=allow_pypi_conflict,
+        provenance=_provenance_settings(publisher, require_provenance),
     )
 
 

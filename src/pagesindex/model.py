@@ -95,6 +95,10 @@ class DistributionFile:
     ``sha256`` is the hex digest of the file's bytes, ``size`` its length in bytes,
     ``upload_time`` an ISO 8601 UTC timestamp (``2026-11-30T00:00:00Z``, PEP 700), and
     ``core_metadata_sha256`` the hex digest of the wheel's METADATA (PEP 658), ``None`` for sdists.
+    ``provenance`` is ``None`` for a file without verified attestations, else what the signing
+    certificate says about its build (``{"kind", "repository", "workflow", "commit", "ref",
+    "run", "predicate-types", "sha256"}``, ``sha256`` that of the PEP 740 provenance object kept
+    in ``provenance/<name>/<filename>.provenance``).
     """
 
     filename: str
@@ -104,6 +108,7 @@ class DistributionFile:
     upload_time: str
     requires_python: Optional[str] = None
     core_metadata_sha256: Optional[str] = None
+    provenance: Optional[Dict[str, Any]] = field(default=None, compare=False)
 
     def to_json(self) -> Dict[str, Any]:
         data = {
@@ -116,6 +121,8 @@ class DistributionFile:
         }
         if self.core_metadata_sha256 is not None:
             data["core-metadata-sha256"] = self.core_metadata_sha256
+        if self.provenance is not None:
+            data["provenance"] = self.provenance
         return data
 
     @classmethod
@@ -128,6 +135,7 @@ class DistributionFile:
             upload_time=data["upload-time"],
             requires_python=data.get("requires-python"),
             core_metadata_sha256=data.get("core-metadata-sha256"),
+            provenance=data.get("provenance"),
         )
 
 

@@ -634,3 +634,44 @@ def pypi_state(project: Project, settings: Dict[str, Any]) -> Dict[str, Any]:
         "pypi_url": safe_url(data.get("pypi_url")) or settings["pypi_url"],
         "live_url": settings["pypi_url"],
     }
+
+
+def built_by(f: Any) -> Optional[Dict[str, str]]:
+    """Who built a distribution file, for the pages: ``{"identity", "repository",
+    "repository_url", "workflow", "workflow_url", "commit", "commit_url", "run_url"}`` from the
+    file's recorded provenance (the signing certificate's claims, verified at registration,
+    PEP 740), or ``None`` for a file without provenance. URLs are http(s) only; the templates
+    escape every value."""
+    from .attestations import BuiltBy
+
+    by = BuiltBy.from_json(getattr(f, "provenance", None))
+    if by is None:
+        return None
+    repo_url = safe_url(by.repository_url) or ""
+    workflow_url = ""
+    if by.workflow and by.commit and by.kind == "github":
+        workflow_url = safe_url(f"{by.repository_url}/blob/{by.commit}/.github/workflows/{by.workflow}") or ""
+    elif by.workflow and by.commit:
+        workflow_url = safe_url(f"{by.repository_url}/-/blob/{by.commit}/{by.workflow}") or ""
+    return {
+        "identity": by.identity,
+        "repository": by.repository,
+        "repository_url": repo_url,
+        "workflow": by.workflow,
+        "workflow_url": workflow_url,
+        "commit": by.commit,
+        "commit_url": safe_url(by.commit_url) or "",
+        "run_url": safe_url(by.run) or "",
+    }
+
+
+def provenance_summary(release: Optional[Release]) -> Dict[str, Any]:
+    """Whether every file of ``release`` (the newest) has provenance: ``{"files", "with",
+    "publishers"}`` (counts, and the distinct identities that built them)."""
+    files = list(release.files) if release is not None else []
+    found = [built_by(f) for f in files]
+    return {
+        "files": len(files),
+        "with": sum(1 for b in found if b),
+        "publishers": sorted({b["identity"] for b in found if b}),
+    }

@@ -145,6 +145,24 @@ def file_url(project: Project, filename: str) -> str:
     return f"../{SITE_PACKAGES}/{project.normalized_name}/{filename}"
 
 
+def provenance_url(project: Project, f: DistributionFile, base_url: str = "") -> Optional[str]:
+    """The URL of a file's PEP 740 provenance object, or ``None`` for a file without provenance:
+    the value of ``data-provenance`` on the file's anchor and of ``"provenance"`` in its JSON
+    (PEP 740, simple API 1.3).
+
+    PEP 740 asks for a fully qualified URL (pypi-simple refuses a relative one in JSON), so with
+    the index's public URL (``[index] url``, ``base_url``) it is
+    ``<base_url>packages/<name>/<filename>.provenance``; without one it falls back to the path
+    relative to the project page's folder (``../packages/<name>/<filename>.provenance``).
+    """
+    if f.provenance is None:
+        return None
+    path = f"{SITE_PACKAGES}/{project.normalized_name}/{f.filename}.provenance"
+    if base_url.startswith(("https://", "http://")):
+        return base_url.rstrip("/") + "/" + path
+    return "../" + path
+
+
 def release_page(version: str) -> str:
     """The file name of a release's page in its project's folder: ``<version>.html``.
 
@@ -197,7 +215,7 @@ def project_aliases(project: Project) -> Dict[str, DistributionFile]:
     return out
 
 
-def project_json(project: Project) -> Dict[str, Any]:
+def project_json(project: Project, base_url: str = "") -> Dict[str, Any]:
     """The PEP 691 project detail (api-version 1.1, with PEP 700 ``versions``/``size``/``upload-time``)."""
     files = []
     name = project.normalized_name
@@ -220,6 +238,7 @@ def project_json(project: Project) -> Dict[str, Any]:
             entry["yanked"] = (release.yanked_reason or True) if release.yanked else False
             entry["size"] = f.size
             entry["upload-time"] = f.upload_time
+            entry["provenance"] = provenance_url(project, f, base_url)
             files.append(entry)
     return {
         "meta": {"api-version": API_VERSION},
@@ -538,6 +557,8 @@ class Renderer:
                         "uploaded": pages.short_time(f.upload_time),
                         "kind": f.kind,
                         "tags": pages.file_tags(f.filename, f.kind),
+                        "provenance_url": provenance_url(project, f, self.index.config.url),
+                        "built_by": pages.built_by(f),
                     }
                 )
                 rel = f"{SITE_PACKAGES}/{name}/{f.filename}"
@@ -559,6 +580,13 @@ class Renderer:
                         self.write(meta_rel, metadata)
                     sidecars[f.filename] = metadata
                     outputs.add(meta_rel)
+                if f.provenance is not None:
+                    prov_rel = rel + ".provenance"
+                    data = self.index.read_provenance(name, f)
+                    if data is None or hashlib.sha256(data).hexdigest() != f.provenance.get("sha256"):
+                        raise IndexStateError(f"{f.filename}: its provenance object is missing or does not match its record; run 'pagesindex verify'")
+                    self.write(prov_rel, data)
+                    outputs.add(prov_rel)
             requires_python = sorted({f.requires_python for f in release.files if f.requires_python})
             releases.append(
                 {
@@ -616,6 +644,7 @@ class Renderer:
             project=project,
             releases=releases,
             newest=newest_entry,
+            provenance=pages.provenance_summary(newest),
             requires_dist=newest_meta["requires_dist"],
             install=pages.install_commands(project, newest, self.settings, self.index.config.url,
                                            self._private_deps(project, newest_meta)),
@@ -624,7 +653,7 @@ class Renderer:
             **context,
         )
         self.write(f"{name}/index.html", html.encode("utf-8"))
-        self.write(f"{name}/index.json", _json_bytes(project_json(project)))
+        self.write(f"{name}/index.json", _json_bytes(project_json(project, self.index.config.url)))
         outputs.update({f"{name}/index.html", f"{name}/index.json"})
         return outputs
 

@@ -15,7 +15,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 # hashlib, shutil, tempfile, datetime and filelock are imported where used, so that commands that
 # do not need them start faster (see "pagesindex --version").
@@ -33,6 +33,9 @@ from .errors import (
 from .inspect import InspectedFile, check_file_size, clean_url, hash_file, inspect_file, parse_filename
 from .model import DistributionFile, Project, Release, normalize_name, parse_version
 
+if TYPE_CHECKING:
+    from .attestations import VerifiedProvenance
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python < 3.11
@@ -41,6 +44,8 @@ else:  # pragma: no cover - exercised on Python < 3.11
 CONFIG_FILE = "index.toml"
 PROJECTS_DIR = "projects"
 PACKAGES_DIR = "packages"
+#: ``provenance/<name>/<filename>.provenance``: the verified PEP 740 provenance object of a file.
+PROVENANCE_DIR = "provenance"
 LOCK_FILE = ".pagesindex.lock"
 #: Present while a command that writes the state holds the lock (see :meth:`Index.lock`).
 WRITING_MARKER = ".pagesindex-writing"
@@ -60,6 +65,8 @@ url = {url}
 # "public": the site is public (GitHub Pages); files of private repositories are not hosted.
 # "private": the site is served privately, so files of private repositories may be hosted.
 visibility = "public"
+# true: refuse files without verified PEP 740 attestations (see "Provenance" in the README).
+# require-provenance = true
 """
 
 
@@ -312,6 +319,8 @@ class IndexConfig:
     visibility: str = "public"
     #: ``[pypi] url``: base URL of PyPI for the dependency-confusion check ("" = the default).
     pypi_url: str = ""
+    #: ``[policy] require-provenance``: refuse files without verified attestations (PEP 740).
+    require_provenance: bool = False
     raw: Dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -336,7 +345,11 @@ class IndexConfig:
         pypi_url = pypi.get("url", "") if isinstance(pypi, dict) else None
         if not isinstance(pypi_url, str):
             raise IndexStateError(f"{source}: pypi.url must be a string URL, not {pypi_url!r}")
+        require_provenance = policy.get("require-provenance", False)
+        if not isinstance(require_provenance, bool):
+            raise IndexStateError(f"{source}: policy.require-provenance must be true or false, not {require_provenance!r}")
         return cls(
+            require_provenance=require_provenance,
             title=str(index.get("title", cls.title)),
             description=str(index.get("description", "")),
             url=str(index.get("url", "")),
@@ -431,6 +444,23 @@ class Index:
 
         check_filename(filename)
         return self.inside(self.packages_dir / normalize_name(name) / filename)
+
+    def provenance_path(self, name: str, filename: str) -> Path:
+        """Where the verified PEP 740 provenance object of a file is kept:
+        ``provenance/<normalized-name>/<filename>.provenance`` (raises as :meth:`file_path`)."""
+        from .inspect import check_filename
+
+        check_filename(filename)
+        return self.inside(self.root / PROVENANCE_DIR / normalize_name(name) / (filename + ".provenance"))
+
+    def read_provenance(self, name: str, f: DistributionFile) -> Optional[bytes]:
+        """The kept provenance object of file ``f``, or ``None`` when the record names none."""
+        if f.provenance is None:
+            return None
+        try:
+            return self.provenance_path(name, f.filename).read_bytes()
+        except FileNotFoundError:
+            return None
 
     # -- locking --------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -597,8 +627,11 @@ class Index:
 
         Call it with :meth:`lock` held. The files already under ``packages/`` plus those to copy
         are checked against the site limit before anything is copied. Nothing is left behind
-        on a failure (the staged copies are removed).
+        on a failure (the staged copies are removed). ``attest(inspected)``, when given, is
+        called with the staged files and returns the ``provenance`` for :meth:`add_files`
+        (it verifies their attestations; what it raises leaves the state as it was).
         """
+        attest = options.pop("attest", None)
         paths = [Path(p) for p in paths]
         self._check_site_size([], extra=self._bytes_to_copy(paths))
         try:
@@ -607,6 +640,8 @@ class Index:
                 inspected.append(self.stage_file(path))
                 if progress is not None:
                     progress(path)
+            if attest is not None:
+                options["provenance"] = attest(inspected)
             return self.add_files(inspected, **options)
         finally:
             self.discard_staged()
@@ -675,6 +710,7 @@ class Index:
         upload_time: Optional[str] = None,
         project_extra: Optional[Dict[str, Any]] = None,
         release_extra: Optional[Dict[str, Any]] = None,
+        provenance: Optional[Dict[str, "VerifiedProvenance"]] = None,
     ) -> AddResult:
         """Ingest inspected distribution files into the state.
 
@@ -692,7 +728,18 @@ class Index:
         ``project_extra`` keys are set on ``project.extra`` of every project touched;
         ``release_extra`` keys are added to the ``extra`` of every release given a file, without
         replacing a key that release already has (an existing release keeps its record).
+        ``provenance`` maps filenames to their verified provenance
+        (:func:`pagesindex.attestations.verify_file`): each is kept in
+        ``provenance/<name>/<filename>.provenance`` and summarized in the file's record. A new file
+        without one is refused (:class:`~pagesindex.attestations.ProvenanceError`) when the
+        project (``extra["provenance"]["required"]``) or the index (``[policy]
+        require-provenance``) requires provenance.
         """
+        import hashlib
+
+        from .attestations import ProvenanceError, expected_publisher, provenance_required
+
+        provenance = provenance or {}
         upload_time = upload_time or utc_now()
         for what, value in (("summary", summary), ("author", author)):
             if value is not None:
@@ -733,6 +780,9 @@ class Index:
                         )
                 else:
                     release = project.releases[version] = Release(version=version)
+                verified = provenance.get(f.filename)
+                if verified is not None and verified.sha256 != f.sha256:
+                    raise ProvenanceError(f"{f.filename}: the provenance given was verified for other bytes")
                 dist = DistributionFile(
                     filename=f.filename,
                     kind=f.kind,
@@ -741,13 +791,27 @@ class Index:
                     upload_time=upload_time,
                     requires_python=f.requires_python,
                     core_metadata_sha256=f.metadata_sha256 if f.kind == "wheel" else None,
+                    provenance=None if verified is None else dict(
+                        verified.built_by.to_json(), sha256=hashlib.sha256(verified.data).hexdigest()),
                 )
                 if release.file(f.filename) is None:
                     release.files.append(dist)
                     to_copy.append((f, dist))
                 for key, value in (release_extra or {}).items():
                     release.extra.setdefault(key, value)
-            project.extra.update(project_extra or {})
+            for key, value in (project_extra or {}).items():
+                if key == "provenance" and isinstance(value, dict) and isinstance(project.extra.get(key), dict):
+                    project.extra[key] = dict(project.extra[key], **value)  # publisher and required, set apart
+                else:
+                    project.extra[key] = value
+            if provenance_required(project.extra, self.config.require_provenance):
+                for f, _dist in to_copy:
+                    if f.filename not in provenance:
+                        expected = expected_publisher(project.extra)
+                        raise ProvenanceError(
+                            f"{f.filename}: refused: provenance is required, expected publisher "
+                            f"{expected or '(none recorded)'}, found no attestation"
+                        )
             newest = max(inspected, key=lambda i: i.version)
             is_newest = all(newest.version >= r.parsed_version for r in project.releases.values())
             for attr, override, from_meta in (
@@ -801,6 +865,16 @@ class Index:
                 os.replace(tmp, target)
                 copied.append(target)
             pending = []
+            for _existing, project, to_copy in plans:
+                for f, _dist in to_copy:
+                    if f.filename in provenance:
+                        target = self.provenance_path(project.name, f.filename)
+                        for folder in (target.parent.parent, target.parent):
+                            if not folder.exists():
+                                folder.mkdir()
+                                made.append(folder)
+                        atomic_write(target, provenance[f.filename].data)
+                        copied.append(target)
             changed = [project for existing, project, _to_copy in plans
                        if existing is None or dump_record(existing) != dump_record(project)]
             result.projects.extend(self._save_projects(changed))
@@ -922,6 +996,11 @@ class Index:
                 import shutil
 
                 shutil.rmtree(folder)
+            prov = self.root / PROVENANCE_DIR / project.normalized_name
+            if prov.is_dir() and not prov.is_symlink():
+                import shutil
+
+                shutil.rmtree(prov)
             return removed
         release = project.release(version)
         if release is None:
@@ -936,9 +1015,11 @@ class Index:
         for filename in removed:
             with contextlib.suppress(FileNotFoundError):
                 self.file_path(name, filename).unlink()
-        folder = self.packages_dir / project.normalized_name
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
+            with contextlib.suppress(FileNotFoundError):
+                self.provenance_path(name, filename).unlink()
+        for folder in (self.packages_dir / project.normalized_name, self.root / PROVENANCE_DIR / project.normalized_name):
+            if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+                folder.rmdir()
         return removed
 
     def set_pypi_check(self, name: str, record: Dict[str, Any]) -> bool:
@@ -1056,6 +1137,12 @@ def check_record(project: Project, source: str) -> None:
                 raise bad(f"file {f.filename!r} has size {f.size!r}")
             if f.requires_python is not None and not isinstance(f.requires_python, str):
                 raise bad(f"file {f.filename!r} has requires-python {f.requires_python!r}")
+            if f.provenance is not None:
+                from .attestations import BuiltBy
+
+                digest = f.provenance.get("sha256") if isinstance(f.provenance, dict) else None
+                if BuiltBy.from_json(f.provenance) is None or not isinstance(digest, str) or not _HEX64.match(digest):
+                    raise bad(f"file {f.filename!r} has provenance {f.provenance!r}")
 
 
 def find_index(start: Optional[Path] = None) -> Path:

@@ -461,6 +461,68 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+def _check_provenance(index: Index, site: Optional[Path], problems: List[str]) -> None:
+    """Every kept and every served provenance object (PEP 740) verifies again, offline, for its
+    file's sha256 and filename and the project's expected publisher; no provenance is kept or
+    served for a file whose record names none."""
+    from ..attestations import PROVENANCE_SUFFIX, ProvenanceError, check_provenance, expected_publisher
+    from ..state import PROVENANCE_DIR
+
+    kept = set()
+    checked: Dict[tuple, object] = {}
+    for name in index.project_names():
+        try:
+            project = index.get_project(name)
+            expected = expected_publisher(project.extra)
+        except PagesIndexError:
+            continue  # reported by _check_state
+        for f in project.all_files():
+            if f.provenance is None:
+                continue
+            path = index.provenance_path(name, f.filename)
+            kept.add(path)
+            copies = [(path.relative_to(index.root).as_posix(), path)]
+            if site is not None:
+                served = site / "packages" / name / (f.filename + PROVENANCE_SUFFIX)
+                copies.append((served.relative_to(site).as_posix() + " (site)", served))
+            for rel, copy in copies:
+                if not copy.is_file():
+                    problems.append(f"{rel}: missing (the record of {f.filename} names provenance)")
+                    continue
+                data = copy.read_bytes()
+                key = (hashlib.sha256(data).hexdigest(), f.filename, f.sha256, str(expected))
+                if key not in checked:  # the served copy is usually the kept bytes: verified once
+                    try:
+                        checked[key] = check_provenance(data, f.filename, f.sha256, expected)
+                    except ProvenanceError as exc:
+                        checked[key] = exc
+                by = checked[key]
+                if isinstance(by, ProvenanceError):
+                    problems.append(f"{rel}: {by}")
+                    continue
+                if by.repository != f.provenance.get("repository") or by.commit != f.provenance.get("commit"):
+                    problems.append(f"{rel}: names {by.identity} at {by.commit[:12]}, the record says "
+                                    f"{f.provenance.get('repository')!r} at {str(f.provenance.get('commit'))[:12]!r}")
+    folder = index.root / PROVENANCE_DIR
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.name.startswith(".") and path not in kept:
+                problems.append(f"{path.relative_to(index.root).as_posix()}: provenance of no recorded file with provenance (delete it)")
+    if site is not None and (site / "packages").is_dir():
+        recorded = {(n, f.filename) for n in index.project_names() for f in _files_with_provenance(index, n)}
+        for path in sorted((site / "packages").rglob("*" + PROVENANCE_SUFFIX)):
+            key = (path.parent.name, path.name[: -len(PROVENANCE_SUFFIX)])
+            if key not in recorded:
+                problems.append(f"{path.relative_to(site).as_posix()}: served provenance of a file recorded without any")
+
+
+def _files_with_provenance(index: Index, name: str) -> list:
+    try:
+        return [f for f in index.get_project(name).all_files() if f.provenance is not None]
+    except PagesIndexError:
+        return []
+
+
 def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False) -> List[str]:
     """Return the list of problems found (empty when all is well), each naming what to do.
 
@@ -474,6 +536,7 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
         problems.append(f"the index at {str(index.root)!r} has no project: refusing to publish an empty site")
     _check_state(index, problems)
     site = Path(site) if site is not None else index.root / "_site"
+    _check_provenance(index, site if site.is_dir() else None, problems)
     if site.is_dir():
         site_problems: List[str] = []
         hashes: Dict[Path, str] = {}

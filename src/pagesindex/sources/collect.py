@@ -18,6 +18,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from packaging.version import Version
 
+from ..attestations import MAX_ATTESTATION_BYTES, ProvenanceError, sidecar_names
 from ..errors import InvalidDistribution, PagesIndexError
 from ..inspect import InspectedFile, inspect_file, parse_filename
 from ..model import SDIST, WHEEL, normalize_name, version_from_tag
@@ -60,6 +61,10 @@ class Collected:
     readme: Optional[dict] = None
     #: ``(asset name, sha256)`` of assets not downloaded: the index has them, same digest.
     known: List[Tuple[str, str]] = field(default_factory=list)
+    #: filename -> ``(source, JSON bytes)`` attestation documents found for it (PEP 740): release
+    #: assets ``<file>.publish.attestation`` / ``.slsa.attestation`` / ``.sigstore`` /
+    #: ``.provenance`` and the bundles of GitHub's artifact attestations API. Not yet verified.
+    attestations: Dict[str, List[Tuple[str, bytes]]] = field(default_factory=dict)
 
 
 def check_version(filename: str, file_version: Version, tag: str) -> None:
@@ -130,6 +135,7 @@ def collect_release(
             break
     ignored: List[Tuple[str, str]] = []
     inspected: List[InspectedFile] = []
+    attestations: Dict[str, List[Tuple[str, bytes]]] = {}
     tag: Optional[str] = None
     source = RELEASE_ASSETS
     skipped: List[Tuple[str, str]] = []
@@ -137,8 +143,12 @@ def collect_release(
         tag = release.tag_name
         log(f"release {tag} found: {release.html_url or '(no web URL)'}")
         assets = client.release_assets(full_name, release.id)
+        by_name = {a.name: a for a in assets}
+        sidecars = {side for a in assets for side in sidecar_names(a.name) if side in by_name}
         keep = []
         for asset in assets:
+            if asset.name in sidecars:
+                continue  # an attestation of another asset (read below for the files kept)
             kind, version, reason = _classify(asset.name, project)
             if kind is None:
                 ignored.append((asset.name, reason))
@@ -155,6 +165,11 @@ def collect_release(
             sha256, size = client.download_asset(asset, dest)
             log(f"downloaded {asset.name} ({size} bytes, sha256={sha256}{', digest checked' if asset.sha256 else ''})")
             inspected.append(inspect_file(dest))
+            if rename_to is None:
+                docs = attestation_documents(client, full_name, asset.name, sha256, by_name, folder / "attestations")
+                if docs:
+                    attestations[asset.name] = docs
+                    log(f"attestations of {asset.name}: {', '.join(source for source, _ in docs)}")
     else:
         for candidate in tag_candidates(version_text):
             if client.tag_exists(full_name, candidate):
@@ -206,6 +221,7 @@ def collect_release(
         release_url=release.html_url if release is not None else None,
         ignored=ignored,
         known=skipped,
+        attestations=attestations if host_files else {},
     )
     if host_files:
         collected.files = inspected
@@ -219,6 +235,32 @@ def collect_release(
             collected.readme = {"text": text, "content_type": readme_content_type(name), "from": f"repository@{tag}"}
             log(f"README {name} taken from the repository at {tag} (the metadata has no description)")
     return collected
+
+
+def attestation_documents(client: GitHubClient, full_name: str, filename: str, sha256: str,
+                          assets: Dict[str, "object"], folder: Path) -> List[Tuple[str, bytes]]:
+    """The attestation documents of one downloaded release asset: the release assets named after
+    it (``<file>.publish.attestation``, ``.slsa.attestation``, ``.sigstore``, ``.provenance``)
+    and the Sigstore bundles GitHub's artifact attestations API holds for its sha256. Raises
+    :class:`~pagesindex.attestations.ProvenanceError` for an attestation asset over
+    :data:`~pagesindex.attestations.MAX_ATTESTATION_BYTES`, :class:`GitHubError` on API failures."""
+    docs: List[Tuple[str, bytes]] = []
+    for side in sidecar_names(filename):
+        asset = assets.get(side)
+        if asset is None:
+            continue
+        if asset.size > MAX_ATTESTATION_BYTES:
+            raise ProvenanceError(f"{side}: attestation asset too large ({asset.size} bytes, at most {MAX_ATTESTATION_BYTES})")
+        folder.mkdir(parents=True, exist_ok=True)
+        dest = folder / side
+        client.download_asset(asset, dest)
+        data = dest.read_bytes()
+        if len(data) > MAX_ATTESTATION_BYTES:
+            raise ProvenanceError(f"{side}: attestation asset too large (over {MAX_ATTESTATION_BYTES} bytes)")
+        docs.append((f"release asset {side}", data))
+    for number, bundle in enumerate(client.attestations(full_name, sha256), 1):
+        docs.append((f"GitHub attestation {number} of {full_name}", bundle))
+    return docs
 
 
 __all__ = [

@@ -585,6 +585,26 @@ class GitHubClient:
                 pass
             raise
 
+    def attestations(self, full_name: str, sha256: str) -> List[bytes]:
+        """"List attestations" of a repository for a subject digest
+        (``GET /repos/{owner}/{repo}/attestations/sha256:{digest}``,
+        https://docs.github.com/en/rest/repos/attestations): the Sigstore bundles, each as JSON
+        bytes; empty when there are none (HTTP 404). Raises :class:`GitHubError` on other failures."""
+        import json
+
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
+            raise GitHubError(f"attestations of {full_name}: invalid sha256 {sha256!r}")
+        path = f"{self._repo_path(full_name)}/attestations/sha256:{sha256}"
+        try:
+            data = self.get_json(path, what=f"attestations of sha256:{sha256[:12]}… in {full_name}")
+        except GitHubNotFound:
+            return []
+        items = data.get("attestations") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise GitHubError(f"attestations of {full_name}: expected a list of attestations from the API")
+        return [json.dumps(item["bundle"]).encode() for item in items[:100]
+                if isinstance(item, dict) and isinstance(item.get("bundle"), dict)]
+
     def readme(self, full_name: str, ref: str) -> Optional[Tuple[str, str]]:
         """"Get a repository README" at ``ref``: ``(file name, text)``, or ``None`` when absent."""
         try:
