@@ -967,6 +967,29 @@ class Index:
         self.save_project(updated)
         return target
 
+    def set_status(self, name: str, status: str, reason: str = "") -> Project:
+        """Set the PEP 792 status of project ``name`` (``active``, ``archived``, ``deprecated``
+        or ``quarantined``), kept in ``extra["status"]`` (removed for ``active`` without a
+        reason); return the saved project.
+
+        ``reason`` must be one line of text (:func:`check_line`). Raises
+        :class:`~pagesindex.errors.NotFound` for an unknown project and
+        :class:`~pagesindex.errors.PagesIndexError` for another status.
+        """
+        from .model import PROJECT_STATUSES, STATUS_KEY
+
+        if status not in PROJECT_STATUSES:
+            raise PagesIndexError(f"invalid status: {status!r} (one of {', '.join(PROJECT_STATUSES)})")
+        check_line(reason, "status reason")
+        project = self.get_project(name)
+        updated = project.copy()
+        if status == "active" and not reason:
+            updated.extra.pop(STATUS_KEY, None)
+        else:
+            updated.extra[STATUS_KEY] = {"status": status, "reason": reason} if reason else {"status": status}
+        self.save_project(updated)
+        return updated
+
 
 def _acquire_lock(path: str, timeout: float) -> Callable[[], None]:
     """Take the exclusive lock on the file ``path``, waiting up to ``timeout`` seconds; return
@@ -1012,7 +1035,7 @@ def _acquire_lock(path: str, timeout: float) -> Callable[[], None]:
 
 def check_record(project: Project, source: str) -> None:
     """Check what a record says before it is used or written: the project name (PEP 508), each
-    version (PEP 440), and each file (a plain wheel or sdist filename of this project and release,
+    version (PEP 440), the project status (PEP 792), and each file (a plain wheel or sdist filename of this project and release,
     its kind, a 64-hex sha256, a size in bytes). Raises
     :class:`~pagesindex.errors.IndexStateError` naming the record and the bad value.
     """
@@ -1024,6 +1047,12 @@ def check_record(project: Project, source: str) -> None:
         if not isinstance(getattr(project, attr), str):
             raise bad(f"{attr} is not text: {getattr(project, attr)!r}")
     name = normalize_name(project.name)
+    try:
+        _status, reason = project.status  # PEP 792, extra["status"]
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    if _NOT_ONE_LINE.search(reason):
+        raise bad(f"status reason {reason!r} is not one line of text")
     for key, release in project.releases.items():
         try:
             version = parse_version(key)

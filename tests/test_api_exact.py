@@ -1,0 +1,190 @@
+"""The simple API pages are exact (issue 14): one anchor per project (root) or per file (project
+page), nothing else, the same in HTML and JSON, as three independent parsers read them: an own
+``html.parser`` check against the state, mousebender and pypi-simple."""
+
+from __future__ import annotations
+
+import hashlib
+import html.parser
+import json
+import warnings
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import pytest
+from conftest import run_cli
+
+from pagesindex.inspect import inspect_file
+from pagesindex.render import build_site
+from pagesindex.simple_api import API_VERSION, PEOPLE_DIR
+
+mousebender_simple = pytest.importorskip("mousebender.simple")
+pypi_simple = pytest.importorskip("pypi_simple")
+
+
+class _Tags(html.parser.HTMLParser):
+    """Every anchor (attributes and text), every ``<meta name>`` and every form action."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchors: List[Tuple[Dict[str, Optional[str]], str]] = []
+        self.meta: Dict[str, str] = {}
+        self.forms: List[str] = []
+        self._in: Optional[Dict[str, Optional[str]]] = None
+        self._text: List[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a":
+            assert self._in is None, "nested anchor"
+            self._in, self._text = attrs, []
+        elif tag == "meta" and attrs.get("name"):
+            assert attrs["name"] not in self.meta, f"meta {attrs['name']} twice"
+            self.meta[attrs["name"]] = attrs.get("content") or ""
+        elif tag == "form":
+            self.forms.append(attrs.get("action") or "")
+
+    def handle_data(self, data):
+        if self._in is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._in is not None:
+            self.anchors.append((self._in, "".join(self._text)))
+            self._in = None
+
+
+def parse(path: Path) -> _Tags:
+    tags = _Tags()
+    tags.feed(path.read_text(encoding="utf-8"))
+    tags.close()
+    return tags
+
+
+def check_site(index, site: Path) -> int:
+    """Assert that every API page of ``site`` says exactly what the state says; return the
+    number of file anchors checked."""
+    projects = index.projects()
+    root = parse(site / "index.html")
+    assert root.meta["pypi:repository-version"] == API_VERSION
+    assert [(a["href"], text) for a, text in root.anchors] == [(f"{p.normalized_name}/", p.name) for p in projects]
+    assert all(set(a) == {"href"} for a, _ in root.anchors)
+    assert (site / root.forms[0] / "index.html").is_file()  # the button to the pages for people
+    root_json = json.loads((site / "index.json").read_text())
+    assert root_json == {"meta": {"api-version": API_VERSION}, "projects": [{"name": p.name} for p in projects]}
+    # mousebender and pypi-simple read the same list
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # mousebender warns about API versions above 1.1
+        assert mousebender_simple.from_project_index_html((site / "index.html").read_text())["projects"] == [
+            {"name": p.name} for p in projects
+        ]
+    idx = pypi_simple.IndexPage.from_html((site / "index.html").read_text())
+    assert idx.projects == [p.name for p in projects]
+    assert pypi_simple.IndexPage.from_json_data(root_json).projects == [p.name for p in projects]
+    checked = 0
+    for project in projects:
+        name = project.normalized_name
+        status, reason = project.status
+        page = parse(site / name / "index.html")
+        assert page.meta["pypi:repository-version"] == API_VERSION
+        assert page.meta["pypi:project-status"] == status
+        assert page.meta.get("pypi:project-status-reason", "") == reason
+        assert page.forms == [f"../{PEOPLE_DIR}/{name}/"] and (site / PEOPLE_DIR / name / "index.html").is_file()
+        offered = [] if status == "quarantined" else [
+            (r, f) for r in project.sorted_releases(newest_first=False) for f in sorted(r.files, key=lambda f: f.filename)
+        ]
+        want = []
+        for r, f in offered:
+            attrs = {"href": f"../packages/{name}/{f.filename}#sha256={f.sha256}", "data-upload-time": f.upload_time}
+            if f.requires_python:
+                attrs["data-requires-python"] = f.requires_python
+            if f.core_metadata_sha256:
+                attrs["data-core-metadata"] = attrs["data-dist-info-metadata"] = f"sha256={f.core_metadata_sha256}"
+            if r.yanked:
+                attrs["data-yanked"] = r.yanked_reason
+            want.append((attrs, f.filename))
+        assert page.anchors == want, name
+        for attrs, filename in want:  # each anchor's file is served with the bytes its hash names
+            target = site / name / attrs["href"].split("#")[0]
+            assert hashlib.sha256(target.read_bytes()).hexdigest() == attrs["href"].split("=")[-1]
+            if "data-core-metadata" in attrs:
+                sidecar = Path(str(target) + ".metadata").read_bytes()
+                assert "sha256=" + hashlib.sha256(sidecar).hexdigest() == attrs["data-core-metadata"]
+        checked += len(want)
+        data = json.loads((site / name / "index.json").read_text())
+        assert data["meta"] == {"api-version": API_VERSION}
+        assert data["project-status"] == ({"status": status, "reason": reason} if reason else {"status": status})
+        assert [(f["url"] + "#sha256=" + f["hashes"]["sha256"], f["filename"]) for f in data["files"]] == [
+            (a["href"], t) for a, t in want
+        ]
+        for (r, f), entry in zip(offered, data["files"]):
+            assert entry.get("requires-python") == f.requires_python
+            assert entry["core-metadata"] == ({"sha256": f.core_metadata_sha256} if f.core_metadata_sha256 else False)
+            assert entry["yanked"] == ((r.yanked_reason or True) if r.yanked else False)
+            assert entry["size"] == f.size and entry["upload-time"] == f.upload_time
+        # mousebender (strict PEP 503 reading)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            details = mousebender_simple.from_project_details_html((site / name / "index.html").read_text(), name)
+        assert [(e["filename"], e["url"], e["hashes"]) for e in details["files"]] == [
+            (f.filename, f"../packages/{name}/{f.filename}", {"sha256": f.sha256}) for _r, f in offered
+        ]
+        for (r, f), e in zip(offered, details["files"]):
+            assert e.get("requires-python") == f.requires_python
+            assert e.get("yanked", False) == ((r.yanked_reason or True) if r.yanked else False)
+            assert e.get("core-metadata", False) == ({"sha256": f.core_metadata_sha256} if f.core_metadata_sha256 else False)
+        # pypi-simple, HTML and JSON
+        base = f"https://example.org/idx/{name}/"
+        for pp in (
+            pypi_simple.ProjectPage.from_html(name, (site / name / "index.html").read_text(), base_url=base),
+            pypi_simple.ProjectPage.from_json_data(data, base_url=base),
+        ):
+            assert pp.repository_version == API_VERSION
+            assert pp.status is not None and pp.status.value == status
+            assert (pp.status_reason or "") == reason
+            assert [(p.filename, p.url, p.digests["sha256"], p.requires_python, p.is_yanked, p.yanked_reason or "")
+                    for p in pp.packages] == [
+                (f.filename, f"https://example.org/idx/packages/{name}/{f.filename}", f.sha256, f.requires_python,
+                 r.yanked, r.yanked_reason if r.yanked else "")
+                for r, f in offered
+            ]
+            assert [p.metadata_digests for p in pp.packages] == [
+                {"sha256": f.core_metadata_sha256} if f.core_metadata_sha256 else None for _r, f in offered
+            ]
+    return checked
+
+
+def _generated(index, wheel, sdist, count: int = 12) -> None:
+    """Projects with what a page can carry: display names other than their normalized form,
+    sdists, several platforms, pre-releases, requires-python with markup characters, yanks
+    with and without reasons, local versions, and each PEP 792 status."""
+    files = []
+    for i in range(count):
+        name = f"Gen.Project_{i}" if i % 3 == 0 else f"gen-{i}"
+        files.append(wheel(name, "1.0", requires_python=">=3.8,<4" if i % 2 else None))
+        files.append(sdist(name, "1.0"))
+        files.append(wheel(name, "2.0b1", tag="cp312-cp312-manylinux_2_17_x86_64"))
+        if i % 4 == 1:
+            files.append(wheel(name, "1.1+local.1"))
+    index.add_files([inspect_file(f) for f in files])
+    index.set_yanked("gen-1", "1.0", True, 'broken <b>"&\'')
+    index.set_yanked("gen-2", "2.0b1", True, "")
+    index.set_status("gen-4", "archived", "moved to <elsewhere> & beyond")
+    index.set_status("gen-5", "deprecated", "")
+    index.set_status("gen-7", "quarantined", "malware reported")
+
+
+def test_generated_index_api_pages_are_exact(index, wheel, sdist):
+    _generated(index, wheel, sdist)
+    build_site(index)
+    assert check_site(index, index.root / "_site") > 30
+
+
+def test_seed_index_api_pages_are_exact(seed_index, index):
+    run_cli("migrate", str(seed_index), index=index.root)
+    build_site(index)
+    site = index.root / "_site"
+    assert check_site(index, site) == 26
+    # the old site's release links and the people's pages are elsewhere, not on the API pages
+    lightcurvedb = parse(site / "lightcurvedb" / "index.html")
+    assert len(lightcurvedb.anchors) == len(index.get_project("lightcurvedb").all_files())
