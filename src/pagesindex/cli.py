@@ -340,6 +340,31 @@ def unyank(ctx: click.Context, name: str, version: str) -> None:
     console.print(f"unyanked {normalize_name(name)} {release.version}")
 
 
+@main.command()
+@click.argument("name")
+@click.argument("status", metavar="STATUS")
+@click.option("--reason", default="", help="Why (one line; shown on the pages and to installers that read PEP 792).")
+@click.pass_context
+def status(ctx: click.Context, name: str, status: str, reason: str) -> None:
+    """Set the project status of NAME (PEP 792): active, archived, deprecated or quarantined.
+
+    archived: no new release is expected; deprecated: do not use it any more; both keep the
+    files installable. quarantined: the index offers none of its files (its API page lists none
+    and the files leave the site) until the status is set back.
+    """
+    from .model import PROJECT_STATUSES, normalize_name
+
+    index = open_index(ctx)
+    normalize_name(name)
+    if status not in PROJECT_STATUSES:
+        raise PagesIndexError(f"invalid STATUS: {status!r} (one of {', '.join(PROJECT_STATUSES)})")
+    if any(ord(c) < 32 or ord(c) == 127 for c in reason):
+        raise PagesIndexError(f"invalid --reason: {reason!r} (one line of text)")
+    with index.lock():
+        index.set_status(name, status, reason)
+    console.print(f"{normalize_name(name)}: status {status}" + (f" ({reason})" if reason else ""), markup=False)
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
