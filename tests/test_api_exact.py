@@ -188,3 +188,95 @@ def test_seed_index_api_pages_are_exact(seed_index, index):
     # the old site's release links and the people's pages are elsewhere, not on the API pages
     lightcurvedb = parse(site / "lightcurvedb" / "index.html")
     assert len(lightcurvedb.anchors) == len(index.get_project("lightcurvedb").all_files())
+
+
+# -- PEP 792 project status ----------------------------------------------------------------------
+
+
+def test_status_round_trips_through_json_and_html_and_quarantine_withholds_files(index, wheel, serve, clients):
+    w = wheel("abc1", "1.0")
+    run_cli("add", str(w), index=index.root)
+    site = index.root / "_site"
+    out = run_cli("status", "ABC1", "archived", "--reason", "moved to <new> & \"better\"", index=index.root).stdout
+    assert "abc1: status archived" in out
+    run_cli("build", index=index.root)
+    check_site(index, site)
+    assert json.loads((site / "abc1/index.json").read_text())["project-status"] == {"status": "archived", "reason": 'moved to <new> & "better"'}
+    assert 'content="moved to &lt;new&gt; &amp; &#34;better&#34;"' in (site / "abc1/index.html").read_text()
+    assert "This project is archived" in (site / PEOPLE_DIR / "abc1/index.html").read_text()
+    url = serve(site)
+    clients.pip(url, "abc1")  # archived files stay installable
+
+    run_cli("status", "abc1", "quarantined", "--reason", "malware reported", index=index.root)
+    run_cli("build", index=index.root)
+    check_site(index, site)
+    data = json.loads((site / "abc1/index.json").read_text())
+    assert data["files"] == [] and data["versions"] == [] and data["project-status"]["status"] == "quarantined"
+    assert not (site / "packages/abc1").exists(), "a quarantined project's files leave the site"
+    assert not (site / "abc1/1.0.html").exists() and not (site / PEOPLE_DIR / "abc1/1.0.html").exists()
+    people = (site / PEOPLE_DIR / "abc1/index.html").read_text()
+    assert "This project is quarantined" in people and "malware reported" in people
+    assert f'href="../../packages/abc1/{w.name}' not in people and "pip install" not in people
+    assert "verified" in run_cli("verify", index=index.root).stdout
+    for install in (clients.pip, clients.uv_pip):
+        proc = install(url, "abc1", check=False)
+        assert proc.returncode != 0, proc.stdout
+        assert "abc1" not in clients.installed(proc.venv)
+
+    run_cli("status", "abc1", "active", index=index.root)
+    assert "status" not in json.loads((index.root / "projects/abc1.json").read_text()).get("extra", {})
+    run_cli("build", index=index.root)
+    check_site(index, site)
+    assert clients.installed(clients.pip(url, "abc1").venv)["abc1"] == "1.0"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["abc1", "gone"], "error: invalid STATUS: 'gone'"),
+        (["abc1", "archived", "--reason", "two\nlines"], "error: invalid --reason: 'two\\nlines'"),
+        (["nosuch", "archived"], "error: "),
+        (["bad name!", "archived"], "error: "),
+    ],
+)
+def test_status_refuses_bad_input_and_writes_nothing(index, wheel, args, message):
+    from conftest import state_snapshot
+
+    run_cli("add", str(wheel("abc1", "1.0")), index=index.root)
+    before = state_snapshot(index.root)
+    proc = run_cli("status", *args, index=index.root, check=False)
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert state_snapshot(index.root) == before
+
+
+def test_invalid_recorded_status_is_refused_by_build(index, wheel):
+    run_cli("add", str(wheel("abc1", "1.0")), index=index.root)
+    path = index.root / "projects/abc1.json"
+    record = json.loads(path.read_text())
+    record.setdefault("extra", {})["status"] = {"status": "gone"}
+    path.write_text(json.dumps(record))
+    proc = run_cli("build", index=index.root, check=False)
+    assert proc.returncode == 1 and "invalid project status" in proc.stderr
+
+
+# -- from the API pages to the pages for people, and old URLs --------------------------------------
+
+
+def test_api_pages_lead_to_the_pages_for_people_and_old_release_urls_redirect(index, wheel):
+    index.add_files([inspect_file(wheel("Abc.One", "1.0"))])
+    build_site(index)
+    site = index.root / "_site"
+    root = parse(site / "index.html")
+    assert root.forms == [f"{PEOPLE_DIR}/"]
+    landing = (site / PEOPLE_DIR / "index.html").read_text()
+    assert 'href="abc-one/"' in landing and 'id="search"' in landing
+    page = parse(site / "abc-one/index.html")
+    assert page.forms == [f"../{PEOPLE_DIR}/abc-one/"]
+    assert "form-action 'self'" in (site / "abc-one/index.html").read_text()
+    people = (site / PEOPLE_DIR / "abc-one/index.html").read_text()
+    assert 'href="1.0.html"' in people and "abc_one-1.0-py3-none-any.whl#sha256=" in people
+    old = parse(site / "abc-one/1.0.html")
+    assert old.anchors == [] and "pypi:repository-version" not in old.meta
+    assert f'content="0; url=../{PEOPLE_DIR}/abc-one/1.0.html"' in (site / "abc-one/1.0.html").read_text()
+    assert (site / PEOPLE_DIR / "abc-one/1.0.html").is_file()
