@@ -229,7 +229,7 @@ def test_git_links_only_become_releases_without_files(tmp_path, index):
     run_cli("build", index=index.root)
     data = json.loads((index.root / "_site" / "private-hello" / "index.json").read_text())
     assert data["versions"] == ["0.1", "0.2", "0.3.dev0"] and data["files"] == []
-    assert 'id="v0.2"' in (index.root / "_site" / "private-hello" / "index.html").read_text()
+    assert 'id="v0.2"' in (index.root / "_site" / "_pages" / "private-hello" / "index.html").read_text()
     run_cli("verify", index=index.root)
     again = run_cli("migrate", str(old), index=index.root)
     assert "changed: nothing" in again.stdout
