@@ -280,3 +280,62 @@ def test_api_pages_lead_to_the_pages_for_people_and_old_release_urls_redirect(in
     assert old.anchors == [] and "pypi:repository-version" not in old.meta
     assert f'content="0; url=../{PEOPLE_DIR}/abc-one/1.0.html"' in (site / "abc-one/1.0.html").read_text()
     assert (site / PEOPLE_DIR / "abc-one/1.0.html").is_file()
+
+
+# -- upload times reach uv from a plain static host -------------------------------------------------
+
+
+@pytest.fixture
+def static_server():
+    """``python -m http.server``'s handler on 127.0.0.1: a plain static host, no negotiation
+    (as GitHub Pages); returns a function serving a folder and giving its URL."""
+    import functools
+    import http.server
+    import threading
+
+    servers = []
+
+    def start(folder: Path) -> str:
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+        handler.log_message = lambda *a: None
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.e2e
+def test_uv_exclude_newer_reads_upload_times_from_the_html(index, wheel, static_server, clients, tmp_path):
+    """uv reads ``data-upload-time`` from the HTML (without it, uv 0.13 warns "missing an upload
+    date" and finds no version at all under ``--exclude-newer``)."""
+    import subprocess
+
+    if clients.uv is None:
+        pytest.skip("uv is not installed")
+    index.add_files([inspect_file(wheel("abc1", "1.0"))], upload_time="2024-01-10T12:00:00Z")
+    index.add_files([inspect_file(wheel("abc1", "2.0"))], upload_time="2025-03-01T08:30:00Z")
+    build_site(index)
+    site = index.root / "_site"
+    assert 'data-upload-time="2024-01-10T12:00:00Z"' in (site / "abc1/index.html").read_text()
+    url = static_server(site)
+
+    def locked(*args: str) -> str:
+        project = tmp_path / f"app{len(list(tmp_path.glob('app*')))}"
+        project.mkdir()
+        (project / "pyproject.toml").write_text(
+            '[project]\nname = "app"\nversion = "0"\nrequires-python = ">=3.8"\ndependencies = ["abc1"]\n\n'
+            f'[[tool.uv.index]]\nname = "here"\nurl = "{url}"\nexplicit = true\n\n[tool.uv.sources]\nabc1 = {{ index = "here" }}\n'
+        )
+        proc = subprocess.run([clients.uv, "lock", *args], cwd=project, env=clients.env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        lock = (project / "uv.lock").read_text()
+        return next(line for line in lock.split("[[package]]") if 'name = "abc1"' in line)
+
+    assert 'version = "2.0"' in locked()
+    older = locked("--exclude-newer", "2024-06-01T00:00:00Z")
+    assert 'version = "1.0"' in older and 'upload-time = "2024-01-10T12:00:00Z"' in older
