@@ -663,6 +663,7 @@ class Index:
         author: Optional[str] = None,
         homepage: Optional[str] = None,
         upload_time: Optional[str] = None,
+        upload_times: Optional[Dict[str, str]] = None,
         project_extra: Optional[Dict[str, Any]] = None,
         release_extra: Optional[Dict[str, Any]] = None,
     ) -> AddResult:
@@ -682,8 +683,11 @@ class Index:
         ``project_extra`` keys are set on ``project.extra`` of every project touched;
         ``release_extra`` keys are added to the ``extra`` of every release given a file, without
         replacing a key that release already has (an existing release keeps its record).
+        ``upload_time`` (ISO 8601 UTC, PEP 700) defaults to now; ``upload_times`` maps a filename
+        to its own upload time (``migrate``: when the file entered the old index).
         """
         upload_time = upload_time or utc_now()
+        upload_times = upload_times or {}
         for what, value in (("summary", summary), ("author", author)):
             if value is not None:
                 check_line(value, what)
@@ -728,7 +732,7 @@ class Index:
                     kind=f.kind,
                     sha256=f.sha256,
                     size=f.size,
-                    upload_time=upload_time,
+                    upload_time=upload_times.get(f.filename, upload_time),
                     requires_python=f.requires_python,
                     core_metadata_sha256=f.metadata_sha256 if f.kind == "wheel" else None,
                 )
