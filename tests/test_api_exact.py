@@ -339,3 +339,100 @@ def test_uv_exclude_newer_reads_upload_times_from_the_html(index, wheel, static_
     assert 'version = "2.0"' in locked()
     older = locked("--exclude-newer", "2024-06-01T00:00:00Z")
     assert 'version = "1.0"' in older and 'upload-time = "2024-01-10T12:00:00Z"' in older
+
+
+# -- every command a page shows works as printed ------------------------------------------------------
+
+
+def _snippet(page: str, element_id: str) -> str:
+    import html as html_lib
+    import re
+
+    match = re.search(r'<pre id="%s"><code>(.*?)</code></pre>' % re.escape(element_id), page, re.S)
+    assert match, element_id
+    return html_lib.unescape(match.group(1))
+
+
+@pytest.mark.e2e
+def test_every_install_snippet_works_as_printed(tmp_path, wheel, serve, clients):
+    """The pages' pip, pip-with-hashes and uv snippets, exactly as printed, against the served
+    index plus a local stand-in for PyPI holding the dependencies (pip's and uv's default index
+    are pointed at it through PIP_INDEX_URL / UV_DEFAULT_INDEX, so the commands stay as printed;
+    only ``pip`` is run as ``python -m pip --python VENV``). poetry and pdm are not installed here."""
+    import shlex
+    import subprocess
+    import sys
+
+    from factory import make_wheel
+
+    from pagesindex.state import Index
+
+    # the stand-in for PyPI: another static index with the dependency
+    pypi_root = tmp_path / "pypi"
+    pypi = Index.init(pypi_root, title="stand-in")
+    pypi.add_files([inspect_file(make_wheel(tmp_path / "pypi-dist", "deal", "4.24.4"))])
+    build_site(pypi)
+    pypi_url = serve(pypi_root / "_site")
+    # our index, its URL the served one (the pages print it)
+    ours = Index.init(tmp_path / "ours", title="ours")
+    url = serve(ours.root / "_site")
+    toml = ours.root / "index.toml"
+    toml.write_text(toml.read_text().replace('url = ""', f'url = "{url}"'))
+    ours = Index(ours.root)
+    assert ours.config.url == url
+    ours.add_files([inspect_file(f) for f in (
+        wheel("solo", "1.0"),
+        wheel("base-lib", "1.0", requires_dist=["deal==4.24.4"]),
+        wheel("pdoflow", "2.0", requires_dist=["deal==4.24.4", "base-lib>=1.0", 'rich; extra == "cli"']),
+    )])
+    build_site(ours)
+    site = ours.root / "_site"
+    env = dict(clients.env, PIP_INDEX_URL=pypi_url)
+
+    def run(command: str, venv: Path, cwd: Path) -> None:
+        argv = shlex.split(command)
+        assert argv[:2] == ["pip", "install"], command
+        argv = [sys.executable, "-m", "pip", "--python", str(clients.python(venv)), *argv[1:]]
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
+
+    def page(name: str) -> str:
+        return (site / PEOPLE_DIR / name / "index.html").read_text()
+
+    for name, first in (("solo", []), ("base-lib", []), ("pdoflow", ["base-lib"])):
+        text = page(name)
+        # pip: the direct URL (the page asks to install dependencies from this index first)
+        venv = clients.venv()
+        for dep in first:
+            assert f'<a href="../{dep}/">{dep}</a>' in text
+            run(_snippet(page(dep), "install-pip"), venv, tmp_path)
+        run(_snippet(text, "install-pip"), venv, tmp_path)
+        got = clients.installed(venv)
+        assert got[name] and (name == "solo" or got["deal"] == "4.24.4"), got
+        # pip with hashes: the requirements file, then the command
+        block, _, command = _snippet(text, "install-hashes").rpartition("\n\n")
+        work = tmp_path / f"hashes-{name}"
+        work.mkdir()
+        (work / "requirements.txt").write_text(block + "\n")
+        venv = clients.venv()
+        for dep in first:
+            run(_snippet(page(dep), "install-pip"), venv, tmp_path)
+        run(command, venv, work)
+        assert name in clients.installed(venv)
+        if name == "solo":
+            assert "--require-hashes" in command
+        # uv: the pyproject.toml part, then the `uv add` line
+        toml_part, _, then = _snippet(text, "install-uv").partition("# then\n")
+        app = tmp_path / f"uv-{name}"
+        app.mkdir()
+        (app / "pyproject.toml").write_text(
+            '[project]\nname = "app"\nversion = "0"\nrequires-python = ">=3.8"\ndependencies = []\n\n' + toml_part)
+        uv_env = {k: v for k, v in clients.env.items() if k != "UV_NO_CONFIG"}
+        uv_env.update(UV_DEFAULT_INDEX=pypi_url, UV_PYTHON=sys.executable, XDG_CONFIG_HOME=str(tmp_path / "xdg"))
+        argv = shlex.split(then.strip())
+        assert argv[:2] == ["uv", "add"]
+        proc = subprocess.run([clients.uv, *argv[1:]], cwd=app, env=uv_env, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{then}\n{proc.stderr}"
+        lock = (app / "uv.lock").read_text()
+        assert f'name = "{name}"' in lock and url.rstrip("/") in lock
+        assert name == "solo" or pypi_url.rstrip("/") in lock
