@@ -436,3 +436,37 @@ def test_every_install_snippet_works_as_printed(tmp_path, wheel, serve, clients)
         lock = (app / "uv.lock").read_text()
         assert f'name = "{name}"' in lock and url.rstrip("/") in lock
         assert name == "solo" or pypi_url.rstrip("/") in lock
+
+
+# -- small things seen on the migrated seed (issue 14, item 7) ------------------------------------------
+
+
+def test_init_prints_its_hint_after_the_files_it_wrote(tmp_path):
+    out = run_cli("init", str(tmp_path / "new"), "--title", "T").stdout.splitlines()
+    assert out[-1].startswith("next: put it under git") and any(line.startswith("wrote ") for line in out[:-1])
+
+
+def test_check_output_off_a_terminal_never_wraps_a_project_name(index, wheel):
+    from fakepypi import Fake, FakePyPI
+
+    long_name = "kavli-lightcurve-database-tools-for-the-tess-mission-pipeline"
+    run_cli("add", str(wheel(long_name, "1.0")), index=index.root)
+    fake = FakePyPI()
+    try:
+        fake.set(long_name, Fake(versions={"2.0": False}))
+        out = run_cli("check", "--pypi-url", fake.url, "--timeout", "2", index=index.root, check=False).stdout
+    finally:
+        fake.close()
+    row = next(line for line in out.splitlines() if line.startswith(long_name))
+    assert "higher" in row.split() and "2.0" in row.split()
+
+
+def test_homepage_of_the_record_and_of_the_metadata_are_told_apart(index, wheel):
+    index.add_files([inspect_file(wheel("abc1", "1.0", homepage="https://example.org/meta",
+                                        extra_headers="Project-URL: Home, https://example.org/home\n"))],
+                    homepage="https://example.org/old-page")
+    build_site(index)
+    people = (index.root / "_site" / PEOPLE_DIR / "abc1/index.html").read_text()
+    for label, url in (("Homepage (index)", "https://example.org/old-page"), ("Home (metadata)", "https://example.org/home"),
+                       ("Home-page (metadata)", "https://example.org/meta")):
+        assert f'<dt>{label}</dt><dd><a href="{url}"' in people, label

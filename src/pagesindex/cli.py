@@ -237,14 +237,14 @@ def init(ctx: click.Context, directory: Optional[str], title: str, url: str, des
         raise click.UsageError(f"init was given two folders: DIRECTORY {directory!r} and --index {index_dir!r}")
     index = Index.init(Path(directory or index_dir or "."), title=title, url=url, description=description)
     console.print(f"created an index in {index.root}")
-    if not (index.root / ".git").exists():
-        console.print("next: put it under git (git init), which keeps its history and restores a damaged file "
-                      "(git checkout -- FILE)", markup=False)
     if not no_workflows:
         from .workflows import install_workflows
 
         for path in install_workflows(index.root):
             console.print(f"wrote {path}", markup=False)
+    if not (index.root / ".git").exists():  # the hint comes last, after the list of files written
+        console.print("next: put it under git (git init), which keeps its history and restores a damaged file "
+                      "(git checkout -- FILE)", markup=False)
 
 
 @main.command()

@@ -420,7 +420,12 @@ def release_readme(release: Release, metadata: Dict[str, Any], cache: Optional[R
 
 
 def project_links(project: Project, metadata: Dict[str, Any]) -> List[Tuple[str, str]]:
-    """``[(label, url)]``: homepage, repository and the newest release's Project-URLs, http(s) only."""
+    """``[(label, url)]``: homepage, repository and the newest release's Project-URLs, http(s) only.
+
+    Each label says where the URL comes from: ``(index)`` for the project's record (set with
+    ``--homepage`` or by ``migrate`` from the old page), ``(metadata)`` for the core metadata of
+    the newest release, so that two different home pages are not shown as if they were one.
+    """
     links: List[Tuple[str, str]] = []
     seen = set()
 
@@ -430,13 +435,13 @@ def project_links(project: Project, metadata: Dict[str, Any]) -> List[Tuple[str,
             seen.add(url.rstrip("/"))
             links.append((label, url))
 
-    add("Homepage", project.homepage)
+    add("Homepage (index)", project.homepage)
     repo = project.extra.get("repository") if isinstance(project.extra, dict) else None
     if isinstance(repo, dict):
         add("Repository", repo.get("url"))
     for label, url in sorted(metadata.get("project_urls", {}).items()):
-        add(str(label)[:40], url)
-    add("Homepage", metadata.get("home_page"))
+        add(f"{str(label)[:40]} (metadata)", url)
+    add("Home-page (metadata)", metadata.get("home_page"))
     return links
 
 
