@@ -421,9 +421,12 @@ def verify(ctx: click.Context, out: Optional[str], require_projects: bool) -> No
 
 
 def install_hints(url: str, project: str) -> List[str]:
+    """Install commands in the forms README.md's table calls safe from dependency confusion
+    (never pip with ``--extra-index-url``)."""
     return [
-        f"pip install {project} --extra-index-url {url}",
         f"uv pip install {project} --extra-index-url {url}",
+        f"pip install {project} --index-url {url}",
+        f"pinned commands for pip, uv, poetry and pdm: {url}_pages/{project}/",
     ]
 
 
