@@ -141,6 +141,7 @@ def _page(title: str, head: Sequence[str], static: str, body: Sequence[str]) -> 
         '<meta name="referrer" content="no-referrer">',
         f"<title>{escape(title)}</title>",
         f'<link rel="stylesheet" href="{static}style.css">',
+        f'<link rel="stylesheet" href="{static}theme.css">',
         "</head>",
         '<body class="simple-api">',
         *body,
