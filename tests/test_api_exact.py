@@ -193,6 +193,7 @@ def test_seed_index_api_pages_are_exact(seed_index, index):
 # -- PEP 792 project status ----------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_status_round_trips_through_json_and_html_and_quarantine_withholds_files(index, wheel, serve, clients):
     w = wheel("abc1", "1.0")
     run_cli("add", str(w), index=index.root)
@@ -216,6 +217,7 @@ def test_status_round_trips_through_json_and_html_and_quarantine_withholds_files
     assert not (site / "abc1/1.0.html").exists() and not (site / PEOPLE_DIR / "abc1/1.0.html").exists()
     people = (site / PEOPLE_DIR / "abc1/index.html").read_text()
     assert "This project is quarantined" in people and "malware reported" in people
+    assert 'title="project status (PEP 792)">quarantined</span>' in (site / PEOPLE_DIR / "index.html").read_text()
     assert f'href="../../packages/abc1/{w.name}' not in people and "pip install" not in people
     assert "verified" in run_cli("verify", index=index.root).stdout
     for install in (clients.pip, clients.uv_pip):

@@ -161,7 +161,7 @@ def _status_line(before: Optional[Project], after: Project) -> str:
     if old == new:
         return ""
     line = f"- **project status: {new}** (was {old})"
-    if after.extra.get("status", {}).get("status") == "quarantined":
+    if new.startswith("`quarantined`"):
         line += "; the index will offer none of its files once merged"
     return line
 

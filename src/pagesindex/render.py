@@ -225,6 +225,7 @@ def project_card(project: Project) -> Dict[str, Any]:
         "summary": project.summary,
         "latest": stable.version if stable else None,
         "latest_pre": pre.version if pre and (stable is None or pre.parsed_version > stable.parsed_version) else None,
+        "status": _status(project),
     }
 
 
