@@ -29,7 +29,7 @@ def test_project_page_attributes(index, wheel, sdist):
     site, _ = built(index, w, s)
     html = (site / "abc1/index.html").read_text()
     assert html.startswith("<!DOCTYPE html>")
-    assert '<meta name="pypi:repository-version" content="1.1">' in html
+    assert '<meta name="pypi:repository-version" content="1.4">' in html
     assert 'data-requires-python="&gt;=3.10,&lt;4"' in html
     assert "&amp;gt;" not in html
     meta_sha = hashlib.sha256(read_wheel_metadata(w)).hexdigest()
@@ -57,14 +57,14 @@ def test_pages_parse_with_pypi_simple_and_links_are_relative(index, wheel, sdist
     for pkg in page.packages:
         assert pkg.url.startswith("https://example.org/idx/packages/abc1/")
         assert pkg.digests["sha256"] == hashlib.sha256((site / "packages/abc1" / pkg.filename).read_bytes()).hexdigest()
-    assert page.repository_version == "1.1"
+    assert page.repository_version == "1.4"
     for href in re.findall(r'href="([^"]+)"', html + (site / "index.html").read_text()):
         assert not href.startswith(("/", "http:", "https:")), href
     data = json.loads((site / "abc1/index.json").read_text())
     jpage = ProjectPage.from_json_data(data, base_url="https://example.org/idx/abc1/")
     assert {p.filename for p in jpage.packages} == {w1.name, w2.name, w3.name, s.name}
     assert data["versions"] == ["1.0"]
-    assert data["meta"]["api-version"] == "1.1"
+    assert data["meta"]["api-version"] == "1.4"
     for f in data["files"]:
         assert f["size"] == (site / "packages/abc1" / f["filename"]).stat().st_size
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", f["upload-time"])
@@ -119,17 +119,18 @@ def test_incremental_build(index, wheel):
     third = build_site(index)
     assert third.rendered == ["abc1"]
     assert set(third.written) == {
-        "abc1/index.html", "abc1/index.json", "index.html", "abc1/2.0.html",
-        "packages/abc1/abc1-2.0-py3-none-any.whl", "packages/abc1/abc1-2.0-py3-none-any.whl.metadata",
+        "abc1/index.html", "abc1/index.json", "_pages/index.html", "_pages/abc1/index.html", "_pages/abc1/2.0.html",
+        "abc1/2.0.html", "packages/abc1/abc1-2.0-py3-none-any.whl", "packages/abc1/abc1-2.0-py3-none-any.whl.metadata",
     }
     for p, t in mtimes.items():
         if "zzz" in str(p):
             assert p.stat().st_mtime_ns == t
     index.remove("zzz")
     fourth = build_site(index)
-    assert not (site / "zzz").exists() and not (site / "packages/zzz").exists()
+    assert not (site / "zzz").exists() and not (site / "packages/zzz").exists() and not (site / "_pages/zzz").exists()
     assert "zzz/index.html" in fourth.removed
     assert 'href="zzz/"' not in (site / "index.html").read_text()
+    assert 'href="zzz/"' not in (site / "_pages/index.html").read_text()
 
 
 def test_build_refuses_a_tampered_file(index, wheel):
@@ -175,7 +176,9 @@ def test_template_override_rebuilds_all(index, wheel):
     (index.root / "templates/base.html").write_text(text)
     result = build_site(index)
     assert result.rendered == ["abc1"]
-    assert '<body class="custom">' in (site / "abc1/index.html").read_text() != base
+    assert '<body class="custom">' in (site / "_pages/abc1/index.html").read_text() != base
+    # the API pages are not templates: an override cannot add anything to them
+    assert '<body class="custom">' not in (site / "abc1/index.html").read_text()
 
 
 def test_build_links_files_and_verify_names_the_remedy_for_a_changed_one(index, wheel):

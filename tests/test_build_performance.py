@@ -27,7 +27,7 @@ def test_no_change_build_writes_nothing_not_even_the_manifest(index, wheel):
     build_site(index)
     manifest = site / MANIFEST
     lines = manifest.read_text().splitlines()
-    assert lines[0].startswith("{") and '"format":3' in lines[0]
+    assert lines[0].startswith("{") and '"format":4' in lines[0]
     assert [line.split("\t")[0] for line in lines[1:]] == ["abc1", "zzz"]
     before = state_snapshot(site)
     mtime = manifest.stat().st_mtime_ns
@@ -109,11 +109,12 @@ def test_root_page_is_rendered_again_only_when_a_card_changes(index, wheel):
     build_site(index)
     index.set_yanked("abc1", "1.0", True, "broken")  # the newest release stays 2.0: same card
     result = build_site(index)
-    assert result.rendered == ["abc1"] and "index.html" not in result.written
-    assert "abc1/index.html" in result.written
+    assert result.rendered == ["abc1"] and "_pages/index.html" not in result.written
+    assert "abc1/index.html" in result.written and "_pages/abc1/index.html" in result.written
     index.set_yanked("abc1", "2.0", True, "broken")  # now the card shows no stable release
     result = build_site(index)
-    assert "index.html" in result.written
+    assert "_pages/index.html" in result.written
+    assert "index.html" not in result.written, "the API root lists names only"
 
 
 def _site_bytes(site):
@@ -174,7 +175,7 @@ def test_manifest_outputs_encoding_round_trips(name):
     from pagesindex.render import decode_outputs, encode_outputs
 
     outputs = {
-        f"{name}/index.html", f"{name}/index.json", f"{name}/1.0.html",
+        f"{name}/index.html", f"{name}/index.json", f"{name}/1.0.html", f"_pages/{name}/index.html", f"_pages/{name}/1.0.html",
         f"packages/{name}/{name}-1.0-py3-none-any.whl", f"packages/{name}/{name}-1.0-py3-none-any.whl.metadata",
         f"packages/{name}/{name}-1.0.tar.gz",
         "packages/old-folder/x-1.0.tar.gz", "packages/x-1.0-py3-none-any.whl",  # aliases
@@ -230,13 +231,14 @@ def test_root_json_is_written_again_only_when_the_names_change(index, wheel):
     build_site(index)
     index.set_yanked("abc1", "2.0", True, "broken")  # the card changes, the names do not
     result = build_site(index)
-    assert "index.html" in result.written and "index.json" not in result.written
+    assert "_pages/index.html" in result.written and "index.json" not in result.written and "index.html" not in result.written
     project = index.get_project("abc1")
     project.name = "ABC1"  # the display name changes
     index.save_project(project)
     result = build_site(index)
-    assert "index.json" in result.written
+    assert "index.json" in result.written and "index.html" in result.written
     assert [p["name"] for p in json.loads((site / "index.json").read_text())["projects"]] == ["ABC1", "zzz"]
+    assert '<a href="abc1/">ABC1</a>' in (site / "index.html").read_text()
     (site / "index.json").unlink()  # deleted by hand: written again
     index.add_files([inspect_file(wheel("zzz", "3.0"))])
     assert "index.json" in build_site(index).written

@@ -413,7 +413,7 @@ def test_private_repository_on_a_public_index_is_a_git_link(gh, index, files):
     assert not any(r.path.endswith("/readme") for r in gh.api_requests())
     # the site builds, shows the git install commands, verifies, and holds no private bytes or secret
     gh_cli(gh, "build", index=index.root)
-    page = (index.root / "_site/lightcurvedb/index.html").read_text()
+    page = (index.root / "_site/_pages/lightcurvedb/index.html").read_text()
     for line in (
         'pip install "lightcurvedb @ git+https://github.example/kavli/lightcurvedb@v1.0.0"',
         'uv pip install "lightcurvedb @ git+https://github.example/kavli/lightcurvedb@v1.0.0"',
@@ -523,14 +523,17 @@ def test_page_never_mixes_a_git_link_with_files(gh, index, files):
     register(gh, index, version="v0.9.0")
     gh_cli(gh, "build", index=index.root)
     page = (index.root / "_site/lightcurvedb/index.html").read_text()
-    assert 'href="git+https://github.example/kavli/lightcurvedb@v0.9.0#egg=lightcurvedb-0.9.0"' in page
+    # the API page carries file anchors only (issue 14): a git link is no file, it is on the page for people
+    assert "git+" not in page and "<a " not in page
+    assert 'pip install "lightcurvedb @ git+https://github.example/kavli/lightcurvedb@v0.9.0"' in (
+        index.root / "_site/_pages/lightcurvedb/index.html").read_text()
     cfg = index.root / "index.toml"
     cfg.write_text(cfg.read_text().replace('visibility = "public"', 'visibility = "private"'))
     w = files("wheel", "lightcurvedb", "1.0.0")
     repo.add_release("v1.0.0", {w.name: w})
     register(gh, index)
     gh_cli(gh, "build", index=index.root)
-    page = (index.root / "_site/lightcurvedb/index.html").read_text()
+    page = (index.root / "_site/_pages/lightcurvedb/index.html").read_text()
 
     class Links(HTMLParser):
         def __init__(self):
@@ -542,7 +545,7 @@ def test_page_never_mixes_a_git_link_with_files(gh, index, files):
 
     parser = Links()
     parser.feed(page)
-    assert any(h.startswith("../packages/lightcurvedb/") for h in parser.hrefs)
+    assert any(h.startswith("../../packages/lightcurvedb/") for h in parser.hrefs)
     assert not any(h.startswith("git+") for h in parser.hrefs)
     assert 'pip install "lightcurvedb @ git+https://github.example/kavli/lightcurvedb@v0.9.0"' in page
     gh_cli(gh, "verify", index=index.root)

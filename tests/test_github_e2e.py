@@ -90,8 +90,10 @@ def test_git_link_project_beside_hosted_projects(gh, index, tmp_path, serve, cli
     assert proc.returncode != 0 and "kavli-secret" in proc.stderr
 
 
-def test_pip_installs_a_git_link_release_from_the_page_and_uv_refuses_the_page(index, tmp_path, clients):
-    """What works with which client for a git-link-only project (see README, private repositories).
+def test_a_git_link_release_installs_with_the_commands_its_page_prints(index, tmp_path, clients):
+    """What works for a git-link-only project (see README, private repositories): the API page
+    carries no git link (only files, issue 14); the page for people prints PEP 508 direct
+    references, which pip and uv install.
 
     The record points at a local git repository (file://) so pip can really clone it; the build
     backend comes from PyPI.
@@ -104,7 +106,9 @@ def test_pip_installs_a_git_link_release_from_the_page_and_uv_refuses_the_page(i
 
     build_site(index)
     page = (index.root / "_site/kavli-secret/index.html").read_text()
-    assert f'href="git+file://{src}@v0.1.0#egg=kavli-secret-0.1.0"' in page
+    assert "git+" not in page and "<a " not in page
+    people = (index.root / "_site/_pages/kavli-secret/index.html").read_text()
+    assert f'uv pip install "kavli-secret @ git+file://{src}@v0.1.0"' in people
     # a plain static host, as GitHub Pages is (HTML only; `pagesindex serve` would answer pip
     # with PEP 691 JSON, which carries no git link)
     import functools
@@ -117,17 +121,18 @@ def test_pip_installs_a_git_link_release_from_the_page_and_uv_refuses_the_page(i
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/"
-        _pip_and_uv_on_git_link(clients, url)
+        _pip_and_uv_on_git_link(clients, url, f"kavli-secret @ git+file://{src}@v0.1.0")
     finally:
         server.shutdown()
         server.server_close()
 
 
-def _pip_and_uv_on_git_link(clients, url):
-    proc = clients.pip(url, "kavli-secret", "--extra-index-url", "https://pypi.org/simple", check=False)
+def _pip_and_uv_on_git_link(clients, url, requirement):
+    proc = clients.pip(url, requirement, "--extra-index-url", "https://pypi.org/simple", check=False)
     if proc.returncode != 0 and "setuptools" in proc.stdout + proc.stderr and "No matching distribution" in proc.stdout + proc.stderr:
         pytest.skip("PyPI (for the build backend) is not reachable")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert clients.installed(proc.venv)["kavli-secret"] == "0.1.0"
-    proc = clients.uv_pip(url, "kavli-secret", check=False)
-    assert proc.returncode != 0 and "unexpected HTML" in proc.stderr
+    proc = clients.uv_pip(url, requirement, "--extra-index-url", "https://pypi.org/simple", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert clients.installed(proc.venv)["kavli-secret"] == "0.1.0"

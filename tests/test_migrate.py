@@ -229,7 +229,7 @@ def test_git_links_only_become_releases_without_files(tmp_path, index):
     run_cli("build", index=index.root)
     data = json.loads((index.root / "_site" / "private-hello" / "index.json").read_text())
     assert data["versions"] == ["0.1", "0.2", "0.3.dev0"] and data["files"] == []
-    assert 'id="v0.2"' in (index.root / "_site" / "private-hello" / "index.html").read_text()
+    assert 'id="v0.2"' in (index.root / "_site" / "_pages" / "private-hello" / "index.html").read_text()
     run_cli("verify", index=index.root)
     again = run_cli("migrate", str(old), index=index.root)
     assert "changed: nothing" in again.stdout
@@ -380,6 +380,38 @@ def test_files_in_odd_folders_keep_their_old_urls(tmp_path, index, serve):
     run_cli("build", index=index.root)
     assert not (index.root / "_site" / "packages" / "Foo_Bar").exists()
     run_cli("verify", index=index.root)
+
+
+def test_upload_times_come_from_the_old_index_git_history(tmp_path, index):
+    """A migrated file's upload time is when it entered the old index: the commit that added it
+    (issue 14); without git history, the time of the migration, and the report says so."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    old = repo / "site"  # the old index may sit in a folder of its repository
+    first = make_wheel(old / "packages" / "abc1", "abc1", "1.0")
+    env = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@example.org", "GIT_COMMITTER_NAME": "a",
+           "GIT_COMMITTER_EMAIL": "a@example.org", "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"}
+
+    def commit(when):
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
+        subprocess.run(["git", "commit", "-qm", "x"], cwd=repo, check=True, env={**env, "GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when})
+
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, env=env)
+    commit("2021-03-04T05:06:07Z")
+    second = make_wheel(old / "packages" / "abc1", "abc1", "2.0")
+    commit("2023-08-09T10:11:12Z")
+    (old / "packages" / "abc1" / "note.txt").write_text("a later commit that touches the folder")
+    commit("2024-01-01T00:00:00Z")
+    untracked = make_wheel(old / "packages" / "abc1", "abc1", "3.0")
+    out = run_cli("migrate", str(old), index=index.root).stdout
+    assert "upload times: 2 from the git history of the old index (the commit that added each file), 1 set to now" in out
+    files = {f["filename"]: f["upload-time"] for r in record(index, "abc1")["releases"].values() for f in r["files"]}
+    assert files[first.name] == "2021-03-04T05:06:07Z"
+    assert files[second.name] == "2023-08-09T10:11:12Z"
+    assert files[untracked.name] > "2026-01-01"
+    run_cli("build", index=index.root)
+    assert 'data-upload-time="2021-03-04T05:06:07Z"' in (index.root / "_site/abc1/index.html").read_text()
 
 
 # -- failures write nothing -----------------------------------------------------------------------

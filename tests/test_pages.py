@@ -56,10 +56,13 @@ def assert_nothing_runs(site: Path):
     for page in pages:
         text = page.read_text(encoding="utf-8")
         for tag in SCRIPT_TAG.findall(text):
-            assert re.fullmatch(r'<script src="(\.\./)?_static/[a-z-]+\.js" defer></script>', tag), (page, tag)
+            assert re.fullmatch(r'<script src="(\.\./){0,2}_static/[a-z-]+\.js" defer></script>', tag), (page, tag)
         elements = Elements(text)
+        api_page = page.relative_to(site).parts[0] != "_pages" and page.name == "index.html"
         for tag, attrs in elements.tags:
-            assert tag not in ("iframe", "object", "embed", "form", "base"), (page, tag)
+            assert tag not in ("iframe", "object", "embed", "base"), (page, tag)
+            if tag == "form":  # only the API pages' button to the pages for people
+                assert api_page and attrs.get("method") == "get" and "_pages/" in attrs.get("action", ""), (page, attrs)
             for key, value in attrs.items():
                 assert not key.startswith("on"), (page, tag, key)
                 if key in ("href", "src", "action", "formaction"):
@@ -67,8 +70,11 @@ def assert_nothing_runs(site: Path):
             if tag == "script":
                 assert attrs.get("src", "").endswith(".js")
         csp = [a["content"] for t, a in elements.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+        if page.parent != site and page.parent.parent == site and page.name != "index.html":
+            continue  # the redirect at an old release page's URL: no script, no link
         assert len(csp) == 1, page
-        assert "script-src 'self';" in csp[0] and "default-src 'none'" in csp[0] and "unsafe-inline" not in csp[0]
+        assert "default-src 'none'" in csp[0] and "unsafe-inline" not in csp[0]
+        assert "script-src 'self';" in csp[0] if not api_page else "script-src" not in csp[0]
 
 
 # -- landing page -------------------------------------------------------------------------------
@@ -83,7 +89,7 @@ def test_landing_page_has_title_install_blocks_search_and_cards(index, wheel):
     add(index, wheel("abc1", "1.0", summary="First project"), wheel("abc1", "2.0rc1", summary="First project"),
         wheel("zzz", "0.1", summary="Last one"), wheel("onlypre", "1.0b1"))
     site = build(index)
-    html = (site / "index.html").read_text()
+    html = (site / "_pages/index.html").read_text()
     assert "<title>Kavli packages</title>" in html and "<h1>Kavli packages</h1>" in html
     assert "Tools of the institute." in html
     for client in ("pip", "uv", "poetry", "pdm"):
@@ -92,7 +98,7 @@ def test_landing_page_has_title_install_blocks_search_and_cards(index, wheel):
     assert "--priority=explicit kavli https://org.github.io/idx/" in html
     # search box: present, hidden until the script shows it, so the list alone works without JS
     assert '<div class="search" id="search-box" hidden>' in html
-    assert '<script src="_static/site.js" defer></script>' in html
+    assert '<script src="../_static/site.js" defer></script>' in html
     assert (site / "_static/site.js").is_file() and (site / "_static/theme.css").is_file()
     cards = re.findall(r'<li class="card" data-search="([^"]*)">(.*?)</li>', html, re.S)
     assert [c[0].split()[0] for c in cards] == ["abc1", "onlypre", "zzz"]
@@ -123,7 +129,7 @@ def test_project_page_shows_facts_install_versions_files_and_requirements(index,
     )
     index.set_yanked("abc1", "0.9", True, "broken build")
     site = build(index)
-    html = (site / "abc1/index.html").read_text()
+    html = (site / "_pages/abc1/index.html").read_text()
     text = " ".join(Elements(html).text)
     assert "Ada Lovelace" in text
     assert 'href="https://example.org/abc1"' in html and 'href="https://docs.example.org/abc1"' in html
@@ -134,7 +140,12 @@ def test_project_page_shows_facts_install_versions_files_and_requirements(index,
     assert "[tool.uv.sources]\nabc1 = { index = &#34;private&#34; }" in html and "explicit = true" in html
     assert "poetry source add --priority=explicit private https://example.org/index/" in html
     assert "include_packages = [&#34;abc1&#34;]" in html
-    assert f"--hash=sha256:{wheel_sha}" in html and "--require-hashes --index-url https://example.org/index/" in html
+    # with dependencies (numpy), the hashes form names the file by URL and sha256: --require-hashes
+    # with --index-url could not resolve numpy from PyPI
+    assert "--require-hashes" not in html
+    assert (f"abc1 @ https://example.org/index/packages/abc1/abc1-1.0-py3-none-any.whl#sha256={wheel_sha}\n\n"
+            "pip install -r requirements.txt") in html
+    assert "Its dependencies (numpy) come from your usual index" in html
     # versions: newest first, marked
     versions = re.findall(r'<li id="v[^"]+"(?: class="is-yanked")?><a href="([^"]+)">([^<]+)</a>(.*?)</li>', html, re.S)
     assert [v[1] for v in versions] == ["2.0b1", "1.0", "0.9"]
@@ -149,8 +160,8 @@ def test_project_page_shows_facts_install_versions_files_and_requirements(index,
     assert "<td>sdist</td>" in sdist_row and "<td>source</td>" in sdist_row
     assert "<code>numpy&gt;=1.26</code>" in html and "extra == &#34;cli&#34;" in html
     assert "1.0 has no description" in html and "data-readme" not in html
-    # the simple API part still parses and carries the yank
-    page = ProjectPage.from_html("abc1", html)
+    # the API page parses and carries the yank
+    page = ProjectPage.from_html("abc1", (site / "abc1/index.html").read_text())
     dists = [p for p in page.packages if p.package_type is not None]
     assert len(dists) == 5
     assert {p.filename for p in dists if p.is_yanked} == {"abc1-0.9-py3-none-any.whl"}
@@ -164,15 +175,15 @@ def test_release_pages_show_their_own_readme_and_files(index, wheel, sdist):
         wheel("abc1", "2.0", description="Two\n===\n\nThe *second* README.", content_type="text/x-rst",
               requires_dist=["httpx"]))
     site = build(index)
-    one = (site / "abc1/1.0.html").read_text()
-    two = (site / "abc1/2.0.html").read_text()
+    one = (site / "_pages/abc1/1.0.html").read_text()
+    two = (site / "_pages/abc1/2.0.html").read_text()
     assert "The first README." in one and "second" not in one
     assert "<em>second</em> README." in two and "first" not in two
     assert "abc1-1.0.tar.gz" in one and "abc1-2.0" not in one
     assert "abc1-2.0-py3-none-any.whl" in two and "abc1-1.0" not in two
     assert "<code>httpx</code>" in two and "<code>httpx</code>" not in one
     assert "abc1==1.0" in one and "abc1==2.0" in two
-    index_html = (site / "abc1/index.html").read_text()
+    index_html = (site / "_pages/abc1/index.html").read_text()
     assert "README." not in index_html
     assert 'data-readme="2.0.html"' in index_html and 'href="2.0.html#readme"' in index_html
     assert run_cli("verify", index=index.root).returncode == 0
@@ -197,7 +208,7 @@ def test_readme_is_rendered_by_content_type(index, wheel, content_type, text, ex
         body = "Metadata-Version: 2.1\nName: abc1\nVersion: 1.0\nSummary: s\n\n" + text
         add(index, wheel("abc1", "1.0", metadata=body.encode()))
     site = build(index)
-    page = (site / "abc1/1.0.html").read_text()
+    page = (site / "_pages/abc1/1.0.html").read_text()
     for piece in expected:
         assert piece in page, piece
 
@@ -211,14 +222,14 @@ def test_readme_from_release_extra_is_used(index, wheel):
     }
     index.save_project(project)
     site = build(index)
-    page = (site / "abc1/1.0.html").read_text()
+    page = (site / "_pages/abc1/1.0.html").read_text()
     assert re.search(r"<h1[^>]*>From the repository<", page) and "Kept with the release." in page
     assert "From repository@v1.0." in page
 
 
 def test_release_without_metadata_description_says_so(index, wheel):
     add(index, wheel("abc1", "1.0"))
-    page = (build(index) / "abc1/1.0.html").read_text()
+    page = (build(index) / "_pages/abc1/1.0.html").read_text()
     assert "This release has no description." in page
 
 
@@ -230,9 +241,9 @@ def test_git_link_only_release_renders(index, wheel):
     project.releases["2.0"] = Release(version="2.0", extra={"git": {"url": "https://github.com/org/abc1", "tag": "v2.0"}})
     index.save_project(project)
     site = build(index)
-    page = (site / "abc1/2.0.html").read_text()
+    page = (site / "_pages/abc1/2.0.html").read_text()
     assert "pip install &#34;abc1 @ git+https://github.com/org/abc1@v2.0&#34;" in page
-    html = (site / "abc1/index.html").read_text()
+    html = (site / "_pages/abc1/index.html").read_text()
     assert "git only" in html
     assert run_cli("verify", index=index.root).returncode == 0
 
@@ -247,11 +258,11 @@ def test_higher_on_pypi_replaces_the_install_command(index, wheel):
     add(index, wheel("Private_Hello", "0.4.5"))
     set_extra(index, "private-hello", pypi=dict(PYPI, status="higher", highest="9.9.9"))
     site = build(index)
-    html = (site / "private-hello/index.html").read_text()
+    html = (site / "_pages/private-hello/index.html").read_text()
     assert 'id="pypi-higher"' in html and "private-hello 9.9.9" in html and "above 0.4.5" in html
     assert 'id="install-pip"' not in html
     assert "explicit = true" in html  # the commands that cannot be confused stay
-    release = (site / "private-hello/0.4.5.html").read_text()
+    release = (site / "_pages/private-hello/0.4.5.html").read_text()
     assert 'id="pypi-higher"' in release and 'id="install-pip"' not in release
 
 
@@ -259,7 +270,7 @@ def test_higher_on_pypi_replaces_the_install_command(index, wheel):
 def test_other_pypi_states(index, wheel, status, marker):
     add(index, wheel("Private_Hello", "0.4.5"))
     set_extra(index, "private-hello", pypi=dict(PYPI, status=status, highest="0.0.0", error="503 from PyPI"))
-    html = (build(index) / "private-hello/index.html").read_text()
+    html = (build(index) / "_pages/private-hello/index.html").read_text()
     assert 'id="install-pip"' in html
     for other in ("pypi-higher", "pypi-exists", "pypi-unknown"):
         assert (f'id="{other}"' in html) == (marker == f'id="{other}"')
@@ -274,10 +285,10 @@ def test_pypi_check_hook_names_the_configured_pypi(index, wheel):
     add(index, wheel("abc1", "1.0"), wheel("abc1", "2.0b1"))
     set_extra(index, "abc1", pypi=dict(PYPI, status="clear", pypi_url="https://pypi.org"))
     site = build(index)
-    html = (site / "abc1/index.html").read_text()
+    html = (site / "_pages/abc1/index.html").read_text()
     assert ('<section id="pypi-check" data-project="abc1" data-newest="1.0" '
             'data-pypi-url="http://127.0.0.1:9/pypi" hidden></section>') in html
-    assert '<script src="../_static/pypi-check.js" defer></script>' in html
+    assert '<script src="../../_static/pypi-check.js" defer></script>' in html
     assert "connect-src &#39;self&#39; http://127.0.0.1:9;" in html
     # the live check sits above the install command it may hide, and hides only that one
     assert html.index('id="pypi-check"') < html.index('<div class="install">') < html.index('id="install-pip"')
@@ -292,7 +303,7 @@ def test_pypi_check_hook_names_the_configured_pypi(index, wheel):
 def test_hostile_summary_is_text(index, wheel):
     add(index, wheel("abc1", "1.0", summary="<script>alert(1)</script>"))
     site = build(index)
-    for page in ("index.html", "abc1/index.html", "abc1/1.0.html"):
+    for page in ("_pages/index.html", "_pages/abc1/index.html", "_pages/abc1/1.0.html"):
         html = (site / page).read_text()
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert_nothing_runs(site)
@@ -301,7 +312,7 @@ def test_hostile_summary_is_text(index, wheel):
 def test_hostile_author_is_text(index, wheel):
     add(index, wheel("abc1", "1.0", author='<img src=x onerror="alert(1)">'))
     site = build(index)
-    html = (site / "abc1/index.html").read_text()
+    html = (site / "_pages/abc1/index.html").read_text()
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
     assert_nothing_runs(site)
 
@@ -318,7 +329,7 @@ def test_hostile_readme_is_sanitized(index, wheel):
     rst = "Title\n=====\n\n.. raw:: html\n\n   <script>alert(6)</script>\n\n`x <javascript:alert(7)>`_\n"
     add(index, wheel("rst1", "1.0", description=rst, content_type="text/x-rst"))
     site = build(index)
-    page = (site / "abc1/1.0.html").read_text()
+    page = (site / "_pages/abc1/1.0.html").read_text()
     assert "alert(1)" not in page.replace("&lt;script&gt;alert(1)&lt;/script&gt;", "")
     assert "onerror" not in page and "onclick" not in page and "javascript:" not in page
     assert 'href="https://example.org/ok"' in page
@@ -327,7 +338,7 @@ def test_hostile_readme_is_sanitized(index, wheel):
     assert "<iframe" not in page
     assert '<a href="https://ci.example.org/run" rel="nofollow"><span class="img-alt">[CI]</span></a>' in page
     assert '<span class="img-alt">[local]</span>' in page and "<img" not in page
-    rst_page = (site / "rst1/1.0.html").read_text()
+    rst_page = (site / "_pages/rst1/1.0.html").read_text()
     assert "<script>alert(6)" not in rst_page and 'href="javascript:' not in rst_page
     assert_nothing_runs(site)
     assert run_cli("verify", index=index.root).returncode == 0
@@ -338,7 +349,7 @@ def test_hostile_project_urls_are_not_links(index, wheel, url):
     add(index, wheel("abc1", "1.0", homepage=url, extra_headers=f"Project-URL: Docs, {url}\n"))
     set_extra(index, "abc1", repository={"url": url, "full_name": "o/r", "visibility": "public"})
     site = build(index)
-    html = (site / "abc1/index.html").read_text()
+    html = (site / "_pages/abc1/index.html").read_text()
     assert "Homepage" not in html and "Docs" not in html and "Repository" not in html
     assert_nothing_runs(site)
 
@@ -348,7 +359,7 @@ def test_hostile_yank_reason_and_version_list(index, wheel):
     index.set_yanked("abc1", "2.0", True, '"><script>alert(1)</script>')
     site = build(index)
     assert_nothing_runs(site)
-    assert "&#34;&gt;&lt;script&gt;" in (site / "abc1/2.0.html").read_text()
+    assert "&#34;&gt;&lt;script&gt;" in (site / "_pages/abc1/2.0.html").read_text()
 
 
 # -- theme and overrides ------------------------------------------------------------------------
@@ -363,8 +374,8 @@ def test_theme_colours_and_logo_from_index_toml(index, wheel):
     add(index, wheel("abc1", "1.0"))
     site = build(index)
     assert (site / "_static/theme.css").read_text() == ":root { --accent: #003366; --bg: white; --fg: #1d2330; }\n"
-    assert '<img class="logo big" src="_static/logo.svg"' in (site / "index.html").read_text()
-    assert '<img class="logo" src="../_static/logo.svg"' in (site / "abc1/index.html").read_text()
+    assert '<img class="logo big" src="../_static/logo.svg"' in (site / "_pages/index.html").read_text()
+    assert '<img class="logo" src="../../_static/logo.svg"' in (site / "_pages/abc1/index.html").read_text()
     assert run_cli("verify", index=index.root).returncode == 0
 
 
@@ -394,8 +405,8 @@ def test_project_template_override(index, wheel):
         '{% extends "base.html" %}{% block body %}<p id="custom">{{ project.name }} {{ release.version }}</p>{% endblock %}'
     )
     site = build(index)
-    assert '<p id="custom">abc1 1.0</p>' in (site / "abc1/1.0.html").read_text()
-    assert 'id="install-h"' in (site / "abc1/index.html").read_text()
+    assert '<p id="custom">abc1 1.0</p>' in (site / "_pages/abc1/1.0.html").read_text()
+    assert 'id="install-h"' in (site / "_pages/abc1/index.html").read_text()
 
 
 # -- weight ----------------------------------------------------------------------------------------
@@ -406,9 +417,9 @@ def test_readme_does_not_weigh_on_the_page_installers_fetch(index, wheel, capsys
     big = "# Big\n\n" + "\n\n".join(f"## Part {i}\n\n{paragraph}" for i in range(60))
     add(index, wheel("big", "1.0", description=big, content_type="text/markdown"), wheel("small", "1.0"))
     site = build(index)
-    big_page = (site / "big/index.html").read_bytes()
-    small_page = (site / "small/index.html").read_bytes()
-    readme = (site / "big/1.0.html").read_bytes()
+    big_page = (site / "_pages/big/index.html").read_bytes()
+    small_page = (site / "_pages/small/index.html").read_bytes()
+    readme = (site / "_pages/big/1.0.html").read_bytes()
     assert len(big) > 60_000 and len(readme) > len(big)
     assert b"Lorem ipsum" not in big_page
     assert abs(len(big_page) - len(small_page)) < 300
@@ -442,8 +453,8 @@ def test_pip_and_uv_skip_the_links_for_people_and_the_page_commands_work(index, 
     (index.root / "index.toml").write_text(toml)
     index = Index(index.root)
     build_site(index)
-    html = (site / "abc1/index.html").read_text()
-    for link in ('href="1.0.html"', 'href="https://example.org/abc1"', 'href="../"', 'href="index.json"', 'href="../_static/style.css"'):
+    html = (site / "_pages/abc1/index.html").read_text()
+    for link in ('href="1.0.html"', 'href="https://example.org/abc1"', 'href="../"', 'href="../../abc1/index.json"', 'href="../../_static/style.css"'):
         assert link in html
     assert clients.installed(clients.pip(url, "abc1").venv)["abc1"] == "1.0"
     assert clients.installed(clients.uv_pip(url, "abc1").venv)["abc1"] == "1.0"
@@ -469,7 +480,7 @@ def test_pip_and_uv_skip_the_links_for_people_and_the_page_commands_work(index, 
 def test_dependencies_on_this_index_are_pinned_too(index, wheel):
     add(index, wheel("base-lib", "1.0"),
         wheel("app", "2.0", requires_dist=["Base_Lib>=1", "numpy", 'other-private; extra == "x"']))
-    html = (build(index) / "app/index.html").read_text()
+    html = (build(index) / "_pages/app/index.html").read_text()
     assert "app = { index = &#34;private&#34; }\nbase-lib = { index = &#34;private&#34; }\n" in html
     assert "numpy = {" not in html
     assert "uv add &#34;app==2.0&#34; base-lib" in html
@@ -482,7 +493,7 @@ def test_hostile_filename_never_reaches_a_copyable_command(index, wheel):
     bad = wheel("abc1", "1.0", filename="abc1-1.0-py3-none-any$(touch${IFS}pwned).whl")
     add(index, bad)
     site = build(index)
-    html = (site / "abc1/index.html").read_text()
+    html = (site / "_pages/abc1/index.html").read_text()
     assert "abc1-1.0-py3-none-any$(touch${IFS}pwned).whl</a>" in html  # listed, as text
     commands = re.findall(r"<pre id=\"install-[a-z]+\"><code>(.*?)</code></pre>", html, re.S)
     assert not any("pwned" in c for c in commands)
@@ -503,7 +514,7 @@ def test_unchanged_release_pages_are_not_rendered_again(index, wheel, monkeypatc
     result = build_site(index)
     assert calls == ["3.0"]
     assert "abc1/3.0.html" in result.written and "abc1/2.0.html" not in result.written
-    assert 'data-readme="3.0.html"' in (site / "abc1/index.html").read_text()
+    assert 'data-readme="3.0.html"' in (site / "_pages/abc1/index.html").read_text()
     # a change that every release page shows (the summary) renders them all again
     project = index.get_project("abc1")
     project.summary = "New summary"
@@ -511,19 +522,19 @@ def test_unchanged_release_pages_are_not_rendered_again(index, wheel, monkeypatc
     calls.clear()
     result = build_site(index)
     assert sorted(calls) == ["1.0", "2.0", "3.0"]
-    assert "New summary" in (site / "abc1/1.0.html").read_text()
+    assert "New summary" in (site / "_pages/abc1/1.0.html").read_text()
     # a deleted page is written again
-    (site / "abc1/2.0.html").unlink()
+    (site / "_pages/abc1/2.0.html").unlink()
     project.summary = "Newer summary"
     index.save_project(project)
     build_site(index)
-    assert "Newer summary" in (site / "abc1/2.0.html").read_text()
+    assert "Newer summary" in (site / "_pages/abc1/2.0.html").read_text()
 
 
 def test_release_pages_of_epoch_and_local_versions_resolve(index, wheel):
     add(index, wheel("abc1", "1!2.0"), wheel("abc1", "1.0+local.1"))
     site = build(index)
-    assert (site / "abc1/1!2.0.html").is_file() and (site / "abc1/1.0+local.1.html").is_file()
-    html = (site / "abc1/index.html").read_text()
+    assert (site / "_pages/abc1/1!2.0.html").is_file() and (site / "_pages/abc1/1.0+local.1.html").is_file()
+    html = (site / "_pages/abc1/index.html").read_text()
     assert 'href="1%212.0.html"' in html and 'href="1.0%2Blocal.1.html"' in html
     assert run_cli("verify", index=index.root).returncode == 0

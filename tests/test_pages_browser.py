@@ -93,9 +93,9 @@ def probe_copy(site: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "probe-site"
     shutil.copytree(site, copy)
     (copy / "_static/probe.js").write_text(PROBE)
-    for page in copy.rglob("*.html"):
+    for page in (copy / "_pages").rglob("*.html"):  # the pages for people (the API pages run no script)
         text = page.read_text()
-        prefix = "../" if page.parent != copy else ""
+        prefix = "../" * (len(page.relative_to(copy).parts) - 1)
         page.write_text(text.replace("</body>", f'<script src="{prefix}_static/probe.js" defer></script>\n</body>'))
     return copy
 
@@ -111,16 +111,16 @@ def probe(url: str) -> dict:
 
 def test_search_copy_and_readme_in_a_browser(site, tmp_path, serve):
     copy = probe_copy(site, tmp_path)
-    landing = probe((copy / "index.html").as_uri())
+    landing = probe((copy / "_pages/index.html").as_uri())
     assert landing["box"] == "true"
     assert landing["star"] == "lightcurves,star-utils"  # name or summary, any case
     assert landing["words"] == "star-utils"
     assert landing["none"] == ";true"
     assert landing["copy-hidden"] == "0"
     # from disk the project page links to the README; served, it shows it
-    assert probe((copy / "star-utils/index.html").as_uri())["readme"] == ""
+    assert probe((copy / "_pages/star-utils/index.html").as_uri())["readme"] == ""
     url = serve(copy)
-    served = probe(url + "star-utils/")
+    served = probe(url + "_pages/star-utils/")
     assert served["readme"] == "README of 1.2.0"
     assert served["copy-hidden"] == "0"
 
@@ -128,7 +128,8 @@ def test_search_copy_and_readme_in_a_browser(site, tmp_path, serve):
 def test_screenshots(site, tmp_path):
     out = Path(os.environ.get("PAGESINDEX_ARTIFACTS") or tmp_path / "screenshots")
     out.mkdir(parents=True, exist_ok=True)
-    for name, page in (("landing", "index.html"), ("project", "star-utils/index.html"), ("release", "star-utils/1.2.0.html")):
+    for name, page in (("landing", "_pages/index.html"), ("project", "_pages/star-utils/index.html"),
+                       ("release", "_pages/star-utils/1.2.0.html"), ("api", "star-utils/index.html")):
         for width, label in ((1280, "desktop"), (390, "phone")):
             target = out / f"{name}-{label}.png"
             proc = chromium(f"--window-size={width},1400", f"--screenshot={target}", (site / page).as_uri())
@@ -169,7 +170,7 @@ def test_live_pypi_check_hides_only_the_plain_command(index, wheel, tmp_path, se
         copy = probe_copy(index.root / "_site", tmp_path)
         (copy / "_static/probe.js").write_text(LIVE_PROBE)
         url = serve(copy)
-        found = probe(url + "private-hello/")
+        found = probe(url + "_pages/private-hello/")
     finally:
         fake.close()
     assert "9.9.9" in found["section"]

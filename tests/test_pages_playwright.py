@@ -136,7 +136,7 @@ def visible_cards(page):
 
 def test_search_filters_the_cards(watched, site_url):
     page = watched.page
-    page.goto(site_url)
+    page.goto(site_url + "_pages/")
     page.wait_for_load_state("load")
     assert page.locator("#search-box").is_visible()
     assert sorted(visible_cards(page)) == ["Private_Hello", "lightcurves", "star-utils"]
@@ -158,7 +158,7 @@ def test_search_filters_the_cards(watched, site_url):
 
 def test_older_version_shows_its_own_readme_and_files(watched, site_url):
     page = watched.page
-    page.goto(site_url + "star-utils/")
+    page.goto(site_url + "_pages/star-utils/")
     # served, the project page pulls in the newest README
     readme = page.locator("article.readme#readme")
     readme.wait_for()
@@ -174,7 +174,7 @@ def test_older_version_shows_its_own_readme_and_files(watched, site_url):
     files = [a.inner_text() for a in page.locator("table.files td.filename a").all()]
     assert files == ["star_utils-1.0-py3-none-any.whl"]
     # and back to the newest: its page has the other README and file
-    page.goto(site_url + "star-utils/2.0.html")
+    page.goto(site_url + "_pages/star-utils/2.0.html")
     assert "The second README" in page.locator("article.readme").inner_text()
     assert [a.inner_text() for a in page.locator("table.files td.filename a").all()] == ["star_utils-2.0-py3-none-any.whl"]
     watched.check()
@@ -182,7 +182,7 @@ def test_older_version_shows_its_own_readme_and_files(watched, site_url):
 
 def test_copy_buttons_copy_the_command(watched, site_url):
     page = watched.page
-    page.goto(site_url + "star-utils/")
+    page.goto(site_url + "_pages/star-utils/")
     page.wait_for_load_state("load")
     buttons = page.locator("button.copy")
     assert buttons.count() > 0
@@ -205,7 +205,7 @@ def test_copy_buttons_copy_the_command(watched, site_url):
 
 def test_higher_on_pypi_warns_and_hides_the_plain_command(watched, site_url):
     page = watched.page
-    for path in ("private-hello/", "private-hello/0.4.5.html"):
+    for path in ("_pages/private-hello/", "_pages/private-hello/0.4.5.html"):
         page.goto(site_url + path)
         warning = page.locator("#pypi-higher")
         assert warning.is_visible()
@@ -216,7 +216,7 @@ def test_higher_on_pypi_warns_and_hides_the_plain_command(watched, site_url):
         # the pinned commands stay, the uv one open
         assert page.locator("details.client").count() == 4
         assert page.locator("details.client[open] summary").first.inner_text() == "uv"
-    page.goto(site_url + "private-hello/")
+    page.goto(site_url + "_pages/private-hello/")
     assert "above 0.4.5" in page.locator("#pypi-higher").inner_text()
     live = page.locator("#pypi-check")  # the live check agrees with the recorded one
     live.wait_for(state="visible")
@@ -230,8 +230,8 @@ def test_screenshots(watched, site_url, tmp_path):
     out.mkdir(parents=True, exist_ok=True)
     page = watched.page
     shots = {}
-    for name, path in (("playwright-landing", ""), ("playwright-project", "star-utils/"),
-                       ("playwright-higher", "private-hello/")):
+    for name, path in (("playwright-landing", "_pages/"), ("playwright-project", "_pages/star-utils/"),
+                       ("playwright-higher", "_pages/private-hello/"), ("playwright-api", "star-utils/")):
         page.goto(site_url + path)
         page.wait_for_load_state("networkidle")
         target = out / f"{name}.png"
@@ -248,7 +248,7 @@ def test_name_absent_from_pypi_logs_only_the_browsers_404_line(watched, site_url
     404; the script keeps the page as it is, but chromium itself logs the failed load as a console
     error, which no script can prevent. That line is the only one allowed."""
     page = watched.page
-    page.goto(site_url + "lightcurves/")
+    page.goto(site_url + "_pages/lightcurves/")
     page.wait_for_load_state("networkidle")
     assert not page.locator("#pypi-check").is_visible()
     assert page.locator("#install-pip").is_visible()  # the plain command stays
@@ -259,3 +259,28 @@ def test_name_absent_from_pypi_logs_only_the_browsers_404_line(watched, site_url
         f" at {fake_pypi.url.rstrip('/')}/pypi/lightcurves/json"
     ]
     watched.errors.clear()
+
+
+def test_one_click_from_the_api_pages_to_the_pages_for_people_without_javascript(browser, site_url):
+    """The index URL and a project's API page carry only the anchors the standard allows; a GET
+    form's button leads to the pages for people, with JavaScript off as well (issue 14)."""
+    context = browser.new_context(java_script_enabled=False)
+    w = Watched(context)
+    page = w.page
+    page.goto(site_url)
+    assert [a.inner_text() for a in page.locator("a").all()] == ["lightcurves", "Private_Hello", "star-utils"]
+    page.get_by_role("button", name="Search and browse the projects").click()
+    page.wait_for_url("**/_pages/**")
+    assert sorted(visible_cards(page)) == ["Private_Hello", "lightcurves", "star-utils"]
+    page.goto(site_url + "star-utils/")
+    assert all(a.inner_text().startswith("star_utils-") for a in page.locator("a").all())
+    page.get_by_role("button", name="Project page of star-utils: README, versions, install commands").click()
+    page.wait_for_url("**/_pages/star-utils/**")
+    assert page.locator("h1").inner_text().startswith("star-utils")
+    assert page.locator("#install-pip").is_visible()
+    # an old release page URL (before the move) leads to the release's page for people
+    page.goto(site_url + "star-utils/1.0.html")
+    page.wait_for_url("**/_pages/star-utils/1.0.html")
+    assert page.locator("h1 .version").inner_text() == "1.0"
+    context.close()
+    w.check()

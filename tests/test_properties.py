@@ -171,7 +171,7 @@ def test_add_options(template, summary, author, homepage):
             assert (project.summary, project.author, project.homepage) == (summary, author, homepage)
             assert homepage == "" or homepage.startswith(("http://", "https://"))
             build_site(Index(fresh.root))
-            page = (fresh.root / "_site/abc1/index.html").read_text()
+            page = (fresh.root / "_site/_pages/abc1/index.html").read_text()
             assert str(markupsafe.escape(summary)) in page
             assert page_tags(page) == baseline_tags(fresh.tmp, [template[1], wheel], project), "hostile text added markup"
 
@@ -246,7 +246,7 @@ def baseline_tags(tmp: Path, wheels: list, project) -> list:
         homepage=project.homepage,
     )
     build_site(index)
-    return page_tags((index.root / "_site/abc1/index.html").read_text())
+    return page_tags((index.root / "_site/_pages/abc1/index.html").read_text())
 
 
 @given(summary=texts(), author=texts(), homepage=texts(), requires_python=texts())
@@ -270,7 +270,7 @@ def test_metadata_fields_are_cleaned_escaped_or_refused(tmp_path_factory, summar
     index = Index.init(folder / "index", title="t")
     index.add_files([inspected])
     build_site(index)
-    page = (index.root / "_site/abc1/index.html").read_text()
+    page = (index.root / "_site/_pages/abc1/index.html").read_text()
     assert page_tags(page) == baseline_tags(folder, [path], index.get_project("abc1")), "metadata text added markup"
     assert str(markupsafe.escape(inspected.summary)) in page
 

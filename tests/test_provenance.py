@@ -232,31 +232,32 @@ def test_site_serves_provenance_beside_the_file(attested_index):
     assert other["files"][0]["provenance"] is None
     page = (site / "pypi-attestations" / "index.html").read_text()
     assert f'data-provenance="{absolute}"' in page
-    assert "Every file of 0.0.19 has verified provenance (built by github:trailofbits/pypi-attestations:release.yml)" in page
     assert "data-provenance" not in (site / "gitlab-oidc-project" / "index.html").read_text()
-    assert "No file of 0.0.3 has provenance" in (site / "gitlab-oidc-project" / "index.html").read_text()
+    people = (site / "_pages" / "pypi-attestations" / "index.html").read_text()  # pages for people
+    assert "Every file of 0.0.19 has verified provenance (built by github:trailofbits/pypi-attestations:release.yml)" in people
+    assert "No file of 0.0.3 has provenance" in (site / "_pages" / "gitlab-oidc-project" / "index.html").read_text()
 
 
-def test_without_a_public_url_the_provenance_link_is_relative(attested_index):
+def test_the_api_links_provenance_only_by_a_fully_qualified_url(attested_index):
     from pagesindex.model import Project
     from pagesindex.render import provenance_url
 
     project = attested_index.get_project("pypi-attestations")
     f = project.all_files()[0]
-    assert provenance_url(project, f) == f"../packages/pypi-attestations/{PA}.provenance"
+    assert provenance_url(project, f) is None  # PEP 740: a fully qualified URL, or none
     assert provenance_url(project, f, "https://lab.example/pkgs") == f"https://lab.example/pkgs/packages/pypi-attestations/{PA}.provenance"
     assert provenance_url(Project(name="x"), attested_index.get_project("gitlab-oidc-project").all_files()[0]) is None
 
 
 def test_release_page_shows_who_built_each_file(attested_index):
     site = attested_index.root / "_site"
-    page = (site / "pypi-attestations" / "0.0.19.html").read_text()
+    page = (site / "_pages" / "pypi-attestations" / "0.0.19.html").read_text()
     commit = "08802efe1f8e5fec4ad842d6b8ce97656092ee72"
     assert 'Built by <a href="https://github.com/trailofbits/pypi-attestations">trailofbits/pypi-attestations</a>' in page
     assert f'href="https://github.com/trailofbits/pypi-attestations/blob/{commit}/.github/workflows/release.yml">release.yml</a>' in page
     assert f'href="https://github.com/trailofbits/pypi-attestations/commit/{commit}"' in page
     assert 'href="https://github.com/trailofbits/pypi-attestations/actions/runs/12169989787/attempts/1">run</a>' in page
-    plain = (site / "gitlab-oidc-project" / "0.0.3.html").read_text()
+    plain = (site / "_pages" / "gitlab-oidc-project" / "0.0.3.html").read_text()
     assert "no provenance" in plain and "Built by" not in plain
 
 
@@ -469,10 +470,10 @@ def test_built_by_line_in_chromium(attested_index, tmp_path):
     copy = tmp_path / "probe-site"
     shutil.copytree(attested_index.root / "_site", copy)
     (copy / "_static" / "probe.js").write_text(BUILT_BY_PROBE)
-    for page in (copy / "pypi-attestations" / "0.0.19.html", copy / "gitlab-oidc-project" / "0.0.3.html"):
-        page.write_text(page.read_text().replace("</body>", '<script src="../_static/probe.js" defer></script>\n</body>'))
+    for page in (copy / "_pages" / "pypi-attestations" / "0.0.19.html", copy / "_pages" / "gitlab-oidc-project" / "0.0.3.html"):
+        page.write_text(page.read_text().replace("</body>", '<script src="../../_static/probe.js" defer></script>\n</body>'))
     found = {}
-    for name, page in (("signed", "pypi-attestations/0.0.19.html"), ("plain", "gitlab-oidc-project/0.0.3.html")):
+    for name, page in (("signed", "_pages/pypi-attestations/0.0.19.html"), ("plain", "_pages/gitlab-oidc-project/0.0.3.html")):
         proc = chromium("--dump-dom", (copy / page).as_uri())
         assert proc.returncode == 0 and not console_problems(proc.stderr), proc.stderr[-2000:]
         match = re.search(r'data-probe="([^"]*)"', proc.stdout)

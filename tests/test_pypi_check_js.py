@@ -204,14 +204,14 @@ def test_built_page_in_a_browser(index, wheel, fake_pypi, serve):
     index.add_files([inspect_file(wheel("Private_Hello", "0.4.5"))])
     build_site(index)
     site = index.root / "_site"
-    html = (site / "private-hello/index.html").read_text()
+    html = (site / "_pages/private-hello/index.html").read_text()
     assert (
         f'<section id="pypi-check" data-project="private-hello" data-newest="0.4.5" data-pypi-url="{fake_pypi.url}" hidden></section>'
         in html
     )
-    assert '<script src="../_static/pypi-check.js" defer></script>' in html
+    assert '<script src="../../_static/pypi-check.js" defer></script>' in html
     assert (site / "_static/pypi-check.js").read_bytes() == SCRIPT.read_bytes()
-    url = serve(site) + "private-hello/"
+    url = serve(site) + "_pages/private-hello/"
 
     def section_of(dom):
         return re.search(r'<section id="pypi-check"[^>]*>.*?</section>', dom, re.S).group(0)

@@ -34,7 +34,7 @@ def site_with(tmp_path: Path, name: str, serve, files) -> str:
 
 
 def uv_snippet(url: str, project: str) -> str:
-    page = urllib.request.urlopen(f"{url}{project}/").read().decode()
+    page = urllib.request.urlopen(f"{url}_pages/{project}/").read().decode()
     block = re.search(r'<pre id="install-uv"><code>(.*?)</code></pre>', page, re.S)
     assert block, "the project page has no uv snippet"
     text = html.unescape(block.group(1))

@@ -41,6 +41,7 @@ CHANGE_WORKFLOWS = {
     "update.yml": ["package_name", "version"],
     "delete.yml": ["package_name", "version"],
     "yank.yml": ["package_name", "version", "reason"],
+    "status.yml": ["package_name", "status", "reason"],
 }
 PIN = re.compile(r"^\s*(?:-\s+)?uses:\s+([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+\s*$")
 ALLOWED_PERMISSIONS = {
@@ -172,6 +173,8 @@ def test_change_workflow_shape(name):
     assert inputs["package_name"]["required"] is True
     if action == "delete":
         assert inputs["version"]["required"] is False
+    elif action == "status":
+        assert "version" not in inputs and inputs["status"]["required"] is True
     else:
         assert inputs["version"]["required"] is True
     assert set(wf["on"]) == {"workflow_dispatch"}
@@ -433,6 +436,25 @@ def test_yank_workflow_yanks_and_describes_the_pull_request(runner, workspace, t
     assert w.name not in body, "an unchanged file is not listed"
     # Only projects/ changed: what create-pull-request commits (add-paths: projects/, packages/).
     assert git(workspace, "status", "--porcelain").split() == ["M", "projects/kavli-hello.json"]
+
+
+def test_status_workflow_sets_the_status_and_describes_the_pull_request(runner, workspace, tmp_path):
+    add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    proc = runner.run(workflow_path(workspace, "status.yml"), "status", "change",
+                      {"package_name": "Kavli_Hello", "status": "quarantined", "reason": "malware `reported` <here>"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    record = json.loads((workspace / "projects" / "kavli-hello.json").read_text())
+    assert record["extra"]["status"] == {"status": "quarantined", "reason": "malware `reported` <here>"}
+    out = proc.outputs
+    assert out["changed"] == "true" and out["title"] == "status kavli-hello"
+    body = Path(out["body-path"]).read_text()
+    assert "**project status: `quarantined` (reason: malware \\`reported\\` \\<here\\>)** (was `active`)" in body
+    assert "none of its files" in body
+    assert git(workspace, "status", "--porcelain").split() == ["M", "projects/kavli-hello.json"]
+    before = state_snapshot(workspace)
+    bad = runner.run(workflow_path(workspace, "status.yml"), "status", "change", {"package_name": "kavli-hello", "status": "gone"})
+    assert bad.returncode != 0 and "invalid STATUS: 'gone'" in bad.stdout + bad.stderr
+    assert state_snapshot(workspace) == before
 
 
 def test_yank_workflow_for_a_missing_release_fails_clearly(runner, workspace, tmp_path):

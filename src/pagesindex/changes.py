@@ -1,13 +1,13 @@
 """What a command changed in one project's record, as Markdown for a pull request.
 
-The workflows (register, update, delete, yank) run one command, then describe the change by
+The workflows (register, update, delete, yank, status) run one command, then describe the change by
 comparing the project's record before (the committed state) and after. The description depends
 only on the two records, never on what the command printed, so it stays right whatever the
 command's output looks like. Pure: no I/O.
 
 Record extensions read here (see the record contract): ``project.extra["pypi"]`` (PyPI
 dependency-confusion check), ``project.extra["repository"]``, ``release.extra["git"]`` and
-``release.extra["source"]``.
+``release.extra["source"]``, ``project.extra["status"]`` (PEP 792 project status).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Dict, List, Optional
 
 from .model import DistributionFile, Project, Release
 
-ACTIONS = ("register", "update", "delete", "yank")
+ACTIONS = ("register", "update", "delete", "yank", "status")
 _PUNCTUATION = set(string.punctuation)
 #: Put after ``@`` and ``#`` so GitHub links no mention (``@team``) and no reference (``#12``,
 #: ``org/repo#12``): it finds them in the rendered text, where a backslash escape is gone.
@@ -205,6 +205,27 @@ def _pypi_lines(project: Optional[Project]) -> List[str]:
     return []
 
 
+def _status_text(project: Optional[Project]) -> str:
+    if project is None:
+        return "active"
+    try:
+        status, reason = project.status
+    except ValueError:
+        return "invalid"
+    return md_code(status) + (f" (reason: {md_text(reason)})" if reason else "")
+
+
+def _status_line(before: Optional[Project], after: Project) -> str:
+    """The PEP 792 status change as a list item, or ``""`` when it did not change."""
+    old, new = _status_text(before), _status_text(after)
+    if old == new:
+        return ""
+    line = f"- **project status: {new}** (was {old})"
+    if new.startswith("`quarantined`"):
+        line += "; the index will offer none of its files once merged"
+    return line
+
+
 def describe_change(
     action: str,
     name: str,
@@ -248,6 +269,9 @@ def describe_change(
                 f"- repository: {md_code(str(repo.get('full_name') or repo.get('url') or ''))}"
                 f" ({md_text(str(repo.get('visibility', 'unknown')))})"
             )
+        status_line = _status_line(before, after)
+        if status_line:
+            fields.append(status_line)
         if fields:
             lines += ["### Project", "", *fields, ""]
     if changed:

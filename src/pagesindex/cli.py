@@ -272,14 +272,14 @@ def init(ctx: click.Context, directory: Optional[str], title: str, url: str, des
         raise click.UsageError(f"init was given two folders: DIRECTORY {directory!r} and --index {index_dir!r}")
     index = Index.init(Path(directory or index_dir or "."), title=title, url=url, description=description)
     console.print(f"created an index in {index.root}")
-    if not (index.root / ".git").exists():
-        console.print("next: put it under git (git init), which keeps its history and restores a damaged file "
-                      "(git checkout -- FILE)", markup=False)
     if not no_workflows:
         from .workflows import install_workflows
 
         for path in install_workflows(index.root):
             console.print(f"wrote {path}", markup=False)
+    if not (index.root / ".git").exists():  # the hint comes last, after the list of files written
+        console.print("next: put it under git (git init), which keeps its history and restores a damaged file "
+                      "(git checkout -- FILE)", markup=False)
 
 
 @main.command()
@@ -424,6 +424,31 @@ def unyank(ctx: click.Context, name: str, version: str) -> None:
     console.print(f"unyanked {normalize_name(name)} {release.version}")
 
 
+@main.command()
+@click.argument("name")
+@click.argument("status", metavar="STATUS")
+@click.option("--reason", default="", help="Why (one line; shown on the pages and to installers that read PEP 792).")
+@click.pass_context
+def status(ctx: click.Context, name: str, status: str, reason: str) -> None:
+    """Set the project status of NAME (PEP 792): active, archived, deprecated or quarantined.
+
+    archived: no new release is expected; deprecated: do not use it any more; both keep the
+    files installable. quarantined: the index offers none of its files (its API page lists none
+    and the files leave the site) until the status is set back.
+    """
+    from .model import PROJECT_STATUSES, normalize_name
+
+    index = open_index(ctx)
+    normalize_name(name)
+    if status not in PROJECT_STATUSES:
+        raise PagesIndexError(f"invalid STATUS: {status!r} (one of {', '.join(PROJECT_STATUSES)})")
+    if any(ord(c) < 32 or ord(c) == 127 for c in reason):
+        raise PagesIndexError(f"invalid --reason: {reason!r} (one line of text)")
+    with index.lock():
+        index.set_status(name, status, reason)
+    console.print(f"{normalize_name(name)}: status {status}" + (f" ({reason})" if reason else ""), markup=False)
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
@@ -480,9 +505,12 @@ def verify(ctx: click.Context, out: Optional[str], require_projects: bool) -> No
 
 
 def install_hints(url: str, project: str) -> List[str]:
+    """Install commands in the forms README.md's table calls safe from dependency confusion
+    (never pip with ``--extra-index-url``)."""
     return [
-        f"pip install {project} --extra-index-url {url}",
         f"uv pip install {project} --extra-index-url {url}",
+        f"pip install {project} --index-url {url}",
+        f"pinned commands for pip, uv, poetry and pdm: {url}_pages/{project}/",
     ]
 
 

@@ -79,6 +79,16 @@ def check(
         click.echo(json.dumps([r.to_json() for r in results], indent=2))
     elif not results:
         console.print("no projects to check")
+    elif not sys.stdout.isatty():
+        # Not a terminal (a log, a pipe): plain aligned columns that never wrap a project name.
+        rows = [("project", "this index", "PyPI highest", "status", "note")]
+        rows += [(r.project, r.newest or "-", r.highest or "-", r.status, r.note) for r in results]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        console.print(f"PyPI check against {base}", markup=False)
+        for row in rows:
+            console.print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4], markup=False)
+        counts = {s: sum(1 for r in results if r.status == s) for s in ("higher", "exists", "clear", "unknown")}
+        console.print(", ".join(f"{n} {s}" for s, n in counts.items()))
     else:
         from rich.table import Table
 

@@ -24,6 +24,12 @@ def format_report(data: Dict[str, Any]) -> List[str]:
     verb = "would change" if data["dry-run"] else "changed"
     lines.append(f"{verb} ({len(changes)}):" if changes else f"{verb}: nothing (the index already holds all of it)")
     lines.extend(f"  {c}" for c in changes)
+    sources = list(data.get("upload-times", {}).values())
+    if sources:
+        lines.append(
+            f"upload times: {sources.count('git')} from the git history of the old index (the commit that added each file), "
+            f"{sources.count('migration')} set to now (no git history{'' if sources.count('migration') == 0 else '; migrate a git checkout of the old index to keep them'})"
+        )
     found = data["disagreements"]
     warnings = [d for d in found if d["severity"] != INFO]
     notes = [d for d in found if d["severity"] == INFO]

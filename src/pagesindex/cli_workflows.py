@@ -1,7 +1,7 @@
 """Commands for the GitHub Actions side of an index: ``workflows`` and ``pr-describe``.
 
 ``pagesindex workflows`` writes (or, with ``--check``, compares) the bundled workflows in
-``.github/workflows/``. ``pagesindex pr-describe`` is what the register, update, delete and yank
+``.github/workflows/``. ``pagesindex pr-describe`` is what the register, update, delete, yank and status
 workflows run after their command: it compares the project's record in the committed state
 (``git show BASE:projects/<name>.json``) with the working tree and writes the pull request's
 title, branch and Markdown body as step outputs (``GITHUB_OUTPUT``) and to the job summary
@@ -139,7 +139,7 @@ def pr_describe(
     normalized = normalize_name(name)
     if version:
         version = str(version_from_tag(version))
-    elif action != "delete":
+    elif action not in ("delete", "status"):
         raise PagesIndexError(f"{action} needs a VERSION")
     before = _committed_record(index, normalized, base)
     after = index.load_project(normalized)

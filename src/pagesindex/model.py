@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .errors import InvalidName, InvalidVersion
 
@@ -264,6 +264,42 @@ class Project:
     def copy(self) -> "Project":
         """A deep copy, so a command can change a copy and save it only when all went well."""
         return Project.from_json(self.to_json())
+
+    @property
+    def status(self) -> "Tuple[str, str]":
+        """``(status, reason)``: the PEP 792 project status kept in ``extra["status"]``
+        (``{"status": ..., "reason": ...}``), ``("active", "")`` when none is recorded.
+
+        Raises :class:`ValueError` for a recorded status of another shape or value.
+        """
+        return project_status(self.extra.get(STATUS_KEY))
+
+
+#: Key of ``Project.extra`` holding the PEP 792 project status.
+STATUS_KEY = "status"
+#: PEP 792 project statuses (API version 1.4).
+PROJECT_STATUSES = ("active", "archived", "deprecated", "quarantined")
+
+
+def project_status(value: Any) -> "Tuple[str, str]":
+    """``(status, reason)`` of a recorded PEP 792 status ``{"status": str, "reason": str}``.
+
+    ``None`` means active. Raises :class:`ValueError` for anything else that is not a dict with
+    one of :data:`PROJECT_STATUSES` and a string reason.
+
+    >>> project_status(None), project_status({"status": "archived", "reason": "moved"})
+    (('active', ''), ('archived', 'moved'))
+    """
+    if value is None:
+        return "active", ""
+    if (
+        not isinstance(value, dict)
+        or value.get("status") not in PROJECT_STATUSES
+        or not isinstance(value.get("reason", ""), str)
+        or set(value) - {"status", "reason"}
+    ):
+        raise ValueError(f"invalid project status {value!r} (one of {', '.join(PROJECT_STATUSES)}, with a text reason)")
+    return value["status"], value.get("reason", "")
 
 
 __all__ = [

@@ -420,7 +420,12 @@ def release_readme(release: Release, metadata: Dict[str, Any], cache: Optional[R
 
 
 def project_links(project: Project, metadata: Dict[str, Any]) -> List[Tuple[str, str]]:
-    """``[(label, url)]``: homepage, repository and the newest release's Project-URLs, http(s) only."""
+    """``[(label, url)]``: homepage, repository and the newest release's Project-URLs, http(s) only.
+
+    Each label says where the URL comes from: ``(index)`` for the project's record (set with
+    ``--homepage`` or by ``migrate`` from the old page), ``(metadata)`` for the core metadata of
+    the newest release, so that two different home pages are not shown as if they were one.
+    """
     links: List[Tuple[str, str]] = []
     seen = set()
 
@@ -430,13 +435,13 @@ def project_links(project: Project, metadata: Dict[str, Any]) -> List[Tuple[str,
             seen.add(url.rstrip("/"))
             links.append((label, url))
 
-    add("Homepage", project.homepage)
+    add("Homepage (index)", project.homepage)
     repo = project.extra.get("repository") if isinstance(project.extra, dict) else None
     if isinstance(repo, dict):
         add("Repository", repo.get("url"))
     for label, url in sorted(metadata.get("project_urls", {}).items()):
-        add(str(label)[:40], url)
-    add("Homepage", metadata.get("home_page"))
+        add(f"{str(label)[:40]} (metadata)", url)
+    add("Home-page (metadata)", metadata.get("home_page"))
     return links
 
 
@@ -507,12 +512,12 @@ def _base_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def private_dependencies(project: Project, requires_dist: List[str], on_index: Callable[[str], bool]) -> List[str]:
-    """Normalized names of the Requires-Dist entries (PEP 508; those not behind an ``extra``
-    marker) that are projects of this index, as ``on_index(normalized name)`` says.
+def runtime_dependencies(requires_dist: Sequence[str]) -> List[str]:
+    """Normalized names of the Requires-Dist entries (PEP 508) not behind an ``extra`` marker,
+    sorted; entries that do not parse are left out.
 
-    They must be pinned to this index too: uv and poetry apply an explicit index only to the
-    dependencies that name it, not to what those depend on.
+    >>> runtime_dependencies(["numpy>=1.26", 'rich; extra == "cli"', "Deal==4.24.4"])
+    ['deal', 'numpy']
     """
     from packaging.requirements import InvalidRequirement, Requirement  # imported when first needed
     from packaging.utils import canonicalize_name
@@ -525,10 +530,18 @@ def private_dependencies(project: Project, requires_dist: List[str], on_index: C
             continue
         if req.marker is not None and "extra" in str(req.marker):
             continue
-        name = str(canonicalize_name(req.name))
-        if name != project.normalized_name and on_index(name):
-            names.add(name)
+        names.add(str(canonicalize_name(req.name)))
     return sorted(names)
+
+
+def private_dependencies(project: Project, requires_dist: List[str], on_index: Callable[[str], bool]) -> List[str]:
+    """Normalized names of the Requires-Dist entries (PEP 508; those not behind an ``extra``
+    marker) that are projects of this index, as ``on_index(normalized name)`` says.
+
+    They must be pinned to this index too: uv and poetry apply an explicit index only to the
+    dependencies that name it, not to what those depend on.
+    """
+    return [n for n in runtime_dependencies(requires_dist) if n != project.normalized_name and on_index(n)]
 
 
 def install_commands(
@@ -537,10 +550,16 @@ def install_commands(
     settings: Dict[str, Any],
     site_url: str,
     private_deps: Sequence[str] = (),
+    requires_dist: Sequence[str] = (),
 ) -> Dict[str, Any]:
     """The install commands of one release for each client, pinned so PyPI cannot win.
 
     ``private_deps`` (see :func:`private_dependencies`) are pinned to this index as well.
+    ``requires_dist`` (the release's core metadata) decides the form of ``pip_hashes``: without
+    dependencies, a ``--require-hashes`` requirements file for this index; with dependencies
+    (``--require-hashes`` would need a hash for each of them, and ``--index-url`` would hide
+    PyPI), a requirements file naming the file by URL and ``#sha256=`` (pip checks the hash),
+    the dependencies coming from the usual index (``pip_hashes_deps`` lists them).
 
     - pip: a direct URL with ``#sha256=`` (PEP 440 direct reference), else a hash-pinned
       requirement for ``--require-hashes``.
@@ -553,7 +572,8 @@ def install_commands(
     base = _base_url(site_url)
     name = project.normalized_name
     source = settings["source_name"]
-    out: Dict[str, Any] = {"pip": "", "pip_hashes": "", "uv": "", "poetry": "", "pdm": "", "git": "", "version": "", "deps": []}
+    out: Dict[str, Any] = {"pip": "", "pip_hashes": "", "pip_hashes_deps": [], "uv": "", "poetry": "", "pdm": "", "git": "",
+                           "version": "", "deps": []}
     if release is None:
         return out
     version = release.version
@@ -579,10 +599,21 @@ def install_commands(
         f'pip install "{name} @ {base}packages/{name}/{f.filename}#sha256={f.sha256}"' for f in chosen
     )
     hashes = " \\\n    ".join(f"--hash=sha256:{f.sha256}" for f in files)
-    out["pip_hashes"] = (
-        f"# requirements.txt (every line of it needs hashes then)\n{pin} \\\n    {hashes}\n\n"
-        f"pip install --require-hashes --index-url {base} -r requirements.txt"
-    )
+    runtime = [d for d in runtime_dependencies(requires_dist) if d != name]
+    if runtime:
+        first, *others = chosen
+        alternatives = "".join(f"# or, for another platform:\n# {name} @ {base}packages/{name}/{f.filename}#sha256={f.sha256}\n" for f in others)
+        out["pip_hashes"] = (
+            f"# requirements.txt: {name} by URL, pip checks its sha256\n"
+            f"{name} @ {base}packages/{name}/{first.filename}#sha256={first.sha256}\n{alternatives}\n"
+            "pip install -r requirements.txt"
+        )
+        out["pip_hashes_deps"] = runtime
+    else:
+        out["pip_hashes"] = (
+            f"# requirements.txt (every line of it needs hashes then)\n{pin} \\\n    {hashes}\n\n"
+            f"pip install --require-hashes --index-url {base} -r requirements.txt"
+        )
     deps = [d for d in private_deps if d != name]
     also = "".join(f" {d}" for d in deps)
     sources = "".join(f'{n} = {{ index = "{source}" }}\n' for n in [name] + deps)

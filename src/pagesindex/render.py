@@ -3,9 +3,16 @@
 Site layout (every link relative, so the site works at any base URL):
 
 ``index.html`` / ``index.json``
-    root page (PEP 503) and its PEP 691 JSON form.
+    root page of the simple repository API and its PEP 691 JSON form (:mod:`.simple_api`):
+    one anchor per project and nothing else.
 ``<normalized-name>/index.html`` / ``index.json``
-    project page (PEP 503, 592, 629, 658, 714) and its PEP 691 JSON form (PEP 700 fields).
+    project page of the API (PEP 503, 592, 629, 658, 714, 792; version 1.4) and its PEP 691
+    JSON form (PEP 700 fields): one anchor per distribution file and nothing else.
+``<normalized-name>/<version>.html``
+    old URL of a release page (before the pages for people moved): a redirect with no anchor.
+``_pages/index.html``, ``_pages/<normalized-name>/index.html`` and ``<version>.html``
+    pages for people: landing page with search, project page, one page per release (README,
+    files, install commands, warnings). Every API page has a button to its page for people.
 ``packages/<normalized-name>/<filename>`` and ``<filename>.metadata``
     distribution files byte for byte, and the wheels' core metadata sidecars (PEP 658).
 ``_static/``
@@ -35,22 +42,19 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 
 import markupsafe
 
-from . import __version__, limits, pages
+from . import __version__, limits, pages, simple_api
 from .errors import IndexStateError
 from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
+from .simple_api import API_VERSION, PEOPLE_DIR, SITE_PACKAGES, STATIC_DIR, project_json, provenance_url  # noqa: F401 (re-exported)
 from .state import TMP_PREFIX, Index, cached_core_metadata, copy_to_temporary
 
 if TYPE_CHECKING:  # jinja2 is imported when a page is first rendered
     import jinja2
 
-#: PEP 629 / PEP 691 API version of the pages (1.1: PEP 700 fields).
-API_VERSION = "1.1"
 #: Present in the output folder while a build runs (see :func:`build_site`).
 BUILDING_MARKER = ".pagesindex-building"
 MANIFEST = ".pagesindex-build"
-STATIC_DIR = "_static"
-SITE_PACKAGES = "packages"
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_CONTENT_TYPE = "application/vnd.pypi.simple.v1+html"
 #: The live PyPI check (written by the dependency-confusion feature); pages load it when present.
@@ -141,34 +145,16 @@ def fingerprint(index: Index) -> str:
 
 
 def file_url(project: Project, filename: str) -> str:
-    """The URL of a distribution file, relative to the project page's folder."""
-    return f"../{SITE_PACKAGES}/{project.normalized_name}/{filename}"
-
-
-def provenance_url(project: Project, f: DistributionFile, base_url: str = "") -> Optional[str]:
-    """The URL of a file's PEP 740 provenance object, or ``None`` for a file without provenance:
-    the value of ``data-provenance`` on the file's anchor and of ``"provenance"`` in its JSON
-    (PEP 740, simple API 1.3).
-
-    PEP 740 asks for a fully qualified URL (pypi-simple refuses a relative one in JSON), so with
-    the index's public URL (``[index] url``, ``base_url``) it is
-    ``<base_url>packages/<name>/<filename>.provenance``; without one it falls back to the path
-    relative to the project page's folder (``../packages/<name>/<filename>.provenance``).
-    """
-    if f.provenance is None:
-        return None
-    path = f"{SITE_PACKAGES}/{project.normalized_name}/{f.filename}.provenance"
-    if base_url.startswith(("https://", "http://")):
-        return base_url.rstrip("/") + "/" + path
-    return "../" + path
+    """The URL of a distribution file, relative to the project's page for people
+    (``_pages/<name>/``)."""
+    return f"../../{SITE_PACKAGES}/{project.normalized_name}/{filename}"
 
 
 def release_page(version: str) -> str:
-    """The file name of a release's page in its project's folder: ``<version>.html``.
+    """The file name of a release's page in its project's folder for people
+    (``_pages/<name>/<version>.html``; the old URL ``<name>/<version>.html`` redirects there).
 
-    A normalized version (PEP 440) starts with a digit, so the page can never be ``index.html``;
-    being inside ``<name>/`` and ending in ``.html``, it cannot collide with another project's
-    folder, and installers skip the link (not a wheel or sdist filename).
+    A normalized version (PEP 440) starts with a digit, so the page can never be ``index.html``.
     """
     return f"{version}.html"
 
@@ -212,40 +198,15 @@ def project_aliases(project: Project) -> Dict[str, DistributionFile]:
             raise IndexStateError(f"project {project.name!r}: invalid alias {path!r} -> {filename!r}")
         if filename in files:
             out[path] = files[filename]
-    return out
+    return out if _status(project) != "quarantined" else {}
 
 
-def project_json(project: Project, base_url: str = "") -> Dict[str, Any]:
-    """The PEP 691 project detail (api-version 1.1, with PEP 700 ``versions``/``size``/``upload-time``)."""
-    files = []
-    name = project.normalized_name
-    releases = project.sorted_releases(newest_first=False)
-    for release in releases:
-        for f in sorted(release.files, key=lambda f: f.filename):
-            entry: Dict[str, Any] = {
-                "filename": f.filename,
-                "url": f"../{SITE_PACKAGES}/{name}/{f.filename}",
-                "hashes": {"sha256": f.sha256},
-            }
-            if f.requires_python:
-                entry["requires-python"] = f.requires_python
-            if f.core_metadata_sha256:
-                entry["core-metadata"] = {"sha256": f.core_metadata_sha256}
-                entry["dist-info-metadata"] = {"sha256": f.core_metadata_sha256}
-            else:
-                entry["core-metadata"] = False
-                entry["dist-info-metadata"] = False
-            entry["yanked"] = (release.yanked_reason or True) if release.yanked else False
-            entry["size"] = f.size
-            entry["upload-time"] = f.upload_time
-            entry["provenance"] = provenance_url(project, f, base_url)
-            files.append(entry)
-    return {
-        "meta": {"api-version": API_VERSION},
-        "name": name,
-        "versions": [r.version for r in releases],
-        "files": files,
-    }
+def _status(project: Project) -> str:
+    """The PEP 792 status of ``project``; :class:`IndexStateError` for an invalid record."""
+    try:
+        return project.status[0]
+    except ValueError as exc:
+        raise IndexStateError(f"project {project.name!r}: {exc}") from None
 
 
 def _json_bytes(data: Any) -> bytes:
@@ -264,6 +225,7 @@ def project_card(project: Project) -> Dict[str, Any]:
         "summary": project.summary,
         "latest": stable.version if stable else None,
         "latest_pre": pre.version if pre and (stable is None or pre.parsed_version > stable.parsed_version) else None,
+        "status": _status(project),
     }
 
 
@@ -529,25 +491,32 @@ class Renderer:
     def project_outputs(self, project: Project) -> Set[str]:
         """Render and write every output of one project; return their relative paths.
 
-        Outputs: ``<name>/index.html`` (simple API anchors plus the overview for people),
-        ``<name>/index.json`` (PEP 691), ``<name>/<version>.html`` per release (README, files,
-        requirements and install commands of that release: kept off the page that installers
-        fetch), and the distribution files with their core metadata sidecars.
+        Outputs: the API page ``<name>/index.html`` and its PEP 691 form ``<name>/index.json``
+        (:mod:`.simple_api`: one anchor per file, nothing else), the page for people
+        ``_pages/<name>/index.html`` (overview, versions, files, install commands, warnings),
+        ``_pages/<name>/<version>.html`` per release (README, files, requirements and install
+        commands of that release), a redirect at each release page's old URL
+        ``<name>/<version>.html``, and the distribution files with their core metadata sidecars.
+        A quarantined project (PEP 792) offers no file: neither the files nor the release pages
+        are written, and its page for people says why.
         """
         name = project.normalized_name
+        status = _status(project)
+        quarantined = status == "quarantined"
         package_dir = self.package_dir(name)
         outputs: Set[str] = set()
         sidecars: Dict[str, bytes] = {}
         releases = []
         newest_stable = project.latest()
-        newest = newest_stable or project.latest(prereleases=True)
+        newest = None if quarantined else (newest_stable or project.latest(prereleases=True))
+        people = f"{PEOPLE_DIR}/{name}"
         for release in project.sorted_releases():
             files = []
             for f in sorted(release.files, key=lambda f: f.filename):
                 files.append(
                     {
                         "filename": f.filename,
-                        "url": f"../{SITE_PACKAGES}/{name}/{f.filename}",
+                        "url": file_url(project, f.filename),
                         "sha256": f.sha256,
                         "requires_python": f.requires_python,
                         "core_metadata": f.core_metadata_sha256,
@@ -557,10 +526,12 @@ class Renderer:
                         "uploaded": pages.short_time(f.upload_time),
                         "kind": f.kind,
                         "tags": pages.file_tags(f.filename, f.kind),
-                        "provenance_url": provenance_url(project, f, self.index.config.url),
+                        "provenance_url": None if f.provenance is None else f"../../{SITE_PACKAGES}/{name}/{f.filename}.provenance",
                         "built_by": pages.built_by(f),
                     }
                 )
+                if quarantined:
+                    continue
                 rel = f"{SITE_PACKAGES}/{name}/{f.filename}"
                 src = f"{package_dir}/{f.filename}"  # the record's filenames are plain names (check_record)
                 self.place_file(rel, src, f.sha256, f.size)
@@ -591,7 +562,7 @@ class Renderer:
             releases.append(
                 {
                     "version": release.version,
-                    "page": release_page(release.version),
+                    "page": "" if quarantined else release_page(release.version),
                     "prerelease": release.parsed_version.is_prerelease,
                     "yanked": release.yanked,
                     "yanked_reason": release.yanked_reason,
@@ -602,7 +573,7 @@ class Renderer:
                     "latest": release is newest,
                     # Only a release recorded with a git link has a git install (pages.install_commands).
                     "git": pages.install_commands(project, release, self.settings, self.index.config.url)["git"]
-                    if isinstance(release.extra, dict) and release.extra.get("git") else "",
+                    if not quarantined and isinstance(release.extra, dict) and release.extra.get("git") else "",
                     "_release": release,
                 }
             )
@@ -614,10 +585,15 @@ class Renderer:
         newest_entry = next((r for r in releases if r["latest"]), None)
         for entry in releases:
             release = entry.pop("_release")
+            if quarantined:
+                continue
             meta = newest_meta if release is newest else self._release_metadata(project, release, sidecars)
             private_deps = self._private_deps(project, meta)
-            rel = f"{name}/{entry['page']}"
+            rel = f"{people}/{entry['page']}"
             outputs.add(rel)
+            old_rel = f"{name}/{entry['page']}"
+            self.write(old_rel, simple_api.redirect_html(f"../{rel}").encode("utf-8"))
+            outputs.add(old_rel)
             key = self._release_page_key(project, release, private_deps)
             previous = self._recorded_page_key(rel)
             if previous is not None and previous[0] == key:
@@ -633,10 +609,12 @@ class Renderer:
                 readme_kind=readme_kind,
                 readme_origin=readme_origin,
                 requires_dist=meta["requires_dist"],
-                install=pages.install_commands(project, release, self.settings, self.index.config.url, private_deps),
+                install=pages.install_commands(project, release, self.settings, self.index.config.url, private_deps,
+                                               meta["requires_dist"]),
                 links=pages.project_links(project, meta),
                 page_key=key,
-                static=f"../{STATIC_DIR}/",
+                static=f"../../{STATIC_DIR}/",
+                status=project.status,
                 **context,
             )
             self.write(rel, page.encode("utf-8"))
@@ -647,14 +625,16 @@ class Renderer:
             provenance=pages.provenance_summary(newest),
             requires_dist=newest_meta["requires_dist"],
             install=pages.install_commands(project, newest, self.settings, self.index.config.url,
-                                           self._private_deps(project, newest_meta)),
+                                           self._private_deps(project, newest_meta), newest_meta["requires_dist"]),
             links=pages.project_links(project, newest_meta),
-            static=f"../{STATIC_DIR}/",
+            static=f"../../{STATIC_DIR}/",
+            status=project.status,
             **context,
         )
-        self.write(f"{name}/index.html", html.encode("utf-8"))
-        self.write(f"{name}/index.json", _json_bytes(project_json(project, self.index.config.url)))
-        outputs.update({f"{name}/index.html", f"{name}/index.json"})
+        self.write(f"{people}/index.html", html.encode("utf-8"))
+        self.write(f"{name}/index.html", simple_api.project_html(project, self.index.config.url).encode("utf-8"))
+        self.write(f"{name}/index.json", _json_bytes(simple_api.project_json(project, self.index.config.url)))
+        outputs.update({f"{people}/index.html", f"{name}/index.html", f"{name}/index.json"})
         return outputs
 
     def card_html(self, card: Dict[str, Any]) -> str:
@@ -662,26 +642,24 @@ class Renderer:
         that the root page is put together from stored cards, not rendered again for each."""
         return self.env.get_template("card.html").render(p=card)
 
-    def root_outputs(self, cards_html: List[str], names: Optional[List[str]]) -> Set[str]:
-        """Write the root page (the cards' HTML, in the order given), its PEP 691 JSON form
-        (listing ``names``; when None, the names did not change and the file is left as it is),
-        the static files and ``.nojekyll``; return their relative paths."""
+    def root_outputs(self, cards_html: List[str], names: "Optional[List[tuple[str, str]]]") -> Set[str]:
+        """Write the landing page for people ``_pages/index.html`` (the cards' HTML, in the order
+        given), the API root ``index.html`` and its PEP 691 JSON form listing ``names``
+        (``(display name, normalized name)`` pairs; when None, the names did not change and both
+        are left as they are), the static files and ``.nojekyll``; return their relative paths."""
         html = self.env.get_template("root.html").render(
             cards=markupsafe.Markup("".join(cards_html)),
             count=len(cards_html),
-            static=f"{STATIC_DIR}/",
+            static=f"../{STATIC_DIR}/",
             base_url=pages._base_url(self.index.config.url),
             **self._page_context(),
         )
-        self.write("index.html", html.encode("utf-8"))
+        self.write(f"{PEOPLE_DIR}/index.html", html.encode("utf-8"))
         if names is not None:
-            root_json = {
-                "meta": {"api-version": API_VERSION},
-                "projects": [{"name": name} for name in names],
-            }
-            self.write("index.json", _json_bytes(root_json))
+            self.write("index.html", simple_api.root_html(names, self.index.config.title).encode("utf-8"))
+            self.write("index.json", _json_bytes(simple_api.root_json(n for n, _norm in names)))
         self.write(".nojekyll", b"")
-        outputs = {"index.html", "index.json", ".nojekyll"}
+        outputs = {"index.html", "index.json", f"{PEOPLE_DIR}/index.html", ".nojekyll"}
         for rel, data in self.static.items():
             self.write(f"{STATIC_DIR}/{rel}", data)
             outputs.add(f"{STATIC_DIR}/{rel}")
@@ -696,15 +674,17 @@ class Renderer:
 #: are carried over as text, so a build that changes one project (or none) neither parses nor
 #: re-encodes the other projects' entries, and the root page joins the stored cards' HTML (the
 #: last fields, read from the end of each line) instead of rendering 10,000 cards again.
-MANIFEST_FORMAT = 3
+MANIFEST_FORMAT = 4
 _OLD_MANIFESTS = (".pagesindex-build.json",)
 
 
 def encode_outputs(name: str, outputs: Iterable[str]) -> str:
     """The outputs of project ``name`` as the manifest keeps them: a JSON list, sorted, where
-    ``~X`` stands for ``<name>/X``, ``@X`` for ``packages/<name>/X`` and ``@X+`` for that file
-    together with its ``.metadata`` sidecar (a third of the size of the plain paths)."""
+    ``~X`` stands for ``<name>/X``, ``^X`` for ``_pages/<name>/X``, ``@X`` for
+    ``packages/<name>/X`` and ``@X+`` for that file together with its ``.metadata`` sidecar (a
+    third of the size of the plain paths)."""
     pages_prefix, files_prefix = f"{name}/", f"{SITE_PACKAGES}/{name}/"
+    people_prefix = f"{PEOPLE_DIR}/{name}/"
     outputs = set(outputs)
     items = []
     for rel in sorted(outputs):
@@ -715,6 +695,8 @@ def encode_outputs(name: str, outputs: Iterable[str]) -> str:
             items.append("@" + rest + ("+" if rel + ".metadata" in outputs else ""))
         elif rel.startswith(pages_prefix) and "/" not in rel[len(pages_prefix):]:
             items.append("~" + rel[len(pages_prefix):])
+        elif rel.startswith(people_prefix) and "/" not in rel[len(people_prefix):]:
+            items.append("^" + rel[len(people_prefix):])
         else:
             items.append(rel)
     return json.dumps(items, separators=(",", ":"), ensure_ascii=False)
@@ -732,6 +714,8 @@ def decode_outputs(name: str, text: str) -> List[str]:
                 paths.append(f"{SITE_PACKAGES}/{name}/{item[1:]}")
         elif item.startswith("~"):
             paths.append(f"{name}/{item[1:]}")
+        elif item.startswith("^"):
+            paths.append(f"{PEOPLE_DIR}/{name}/{item[1:]}")
         else:
             paths.append(item)
     return paths
@@ -980,11 +964,11 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
         changed = dirty = names_changed = True
 
     root_outputs = set(header.get("root", []))
-    if changed or not (out / "index.html").exists() or not (out / "index.json").exists():
+    if changed or not all((out / rel).exists() for rel in ("index.html", "index.json", f"{PEOPLE_DIR}/index.html")):
         fields = [_card_fields(line) for line in new_lines.values()]
         names = None
-        if names_changed or not (out / "index.json").exists():
-            names = [card["name"] for card in json.loads("[" + ",".join(f[0] for f in fields) + "]")]
+        if names_changed or not (out / "index.json").exists() or not (out / "index.html").exists():
+            names = [(card["name"], card["normalized"]) for card in json.loads("[" + ",".join(f[0] for f in fields) + "]")]
         cards_html = json.loads("[" + ",".join(f[1] for f in fields) + "]")
         new_root = renderer.root_outputs(cards_html, names)
         renderer.remove(root_outputs - new_root)

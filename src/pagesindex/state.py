@@ -708,6 +708,7 @@ class Index:
         author: Optional[str] = None,
         homepage: Optional[str] = None,
         upload_time: Optional[str] = None,
+        upload_times: Optional[Dict[str, str]] = None,
         project_extra: Optional[Dict[str, Any]] = None,
         release_extra: Optional[Dict[str, Any]] = None,
         provenance: Optional[Dict[str, "VerifiedProvenance"]] = None,
@@ -734,6 +735,8 @@ class Index:
         without one is refused (:class:`~pagesindex.attestations.ProvenanceError`) when the
         project (``extra["provenance"]["required"]``) or the index (``[policy]
         require-provenance``) requires provenance.
+        ``upload_time`` (ISO 8601 UTC, PEP 700) defaults to now; ``upload_times`` maps a filename
+        to its own upload time (``migrate``: when the file entered the old index).
         """
         import hashlib
 
@@ -741,6 +744,7 @@ class Index:
 
         provenance = provenance or {}
         upload_time = upload_time or utc_now()
+        upload_times = upload_times or {}
         for what, value in (("summary", summary), ("author", author)):
             if value is not None:
                 check_line(value, what)
@@ -788,7 +792,7 @@ class Index:
                     kind=f.kind,
                     sha256=f.sha256,
                     size=f.size,
-                    upload_time=upload_time,
+                    upload_time=upload_times.get(f.filename, upload_time),
                     requires_python=f.requires_python,
                     core_metadata_sha256=f.metadata_sha256 if f.kind == "wheel" else None,
                     provenance=None if verified is None else dict(
@@ -1058,6 +1062,29 @@ class Index:
         self.save_project(updated)
         return target
 
+    def set_status(self, name: str, status: str, reason: str = "") -> Project:
+        """Set the PEP 792 status of project ``name`` (``active``, ``archived``, ``deprecated``
+        or ``quarantined``), kept in ``extra["status"]`` (removed for ``active`` without a
+        reason); return the saved project.
+
+        ``reason`` must be one line of text (:func:`check_line`). Raises
+        :class:`~pagesindex.errors.NotFound` for an unknown project and
+        :class:`~pagesindex.errors.PagesIndexError` for another status.
+        """
+        from .model import PROJECT_STATUSES, STATUS_KEY
+
+        if status not in PROJECT_STATUSES:
+            raise PagesIndexError(f"invalid status: {status!r} (one of {', '.join(PROJECT_STATUSES)})")
+        check_line(reason, "status reason")
+        project = self.get_project(name)
+        updated = project.copy()
+        if status == "active" and not reason:
+            updated.extra.pop(STATUS_KEY, None)
+        else:
+            updated.extra[STATUS_KEY] = {"status": status, "reason": reason} if reason else {"status": status}
+        self.save_project(updated)
+        return updated
+
 
 def _acquire_lock(path: str, timeout: float) -> Callable[[], None]:
     """Take the exclusive lock on the file ``path``, waiting up to ``timeout`` seconds; return
@@ -1103,7 +1130,7 @@ def _acquire_lock(path: str, timeout: float) -> Callable[[], None]:
 
 def check_record(project: Project, source: str) -> None:
     """Check what a record says before it is used or written: the project name (PEP 508), each
-    version (PEP 440), and each file (a plain wheel or sdist filename of this project and release,
+    version (PEP 440), the project status (PEP 792), and each file (a plain wheel or sdist filename of this project and release,
     its kind, a 64-hex sha256, a size in bytes). Raises
     :class:`~pagesindex.errors.IndexStateError` naming the record and the bad value.
     """
@@ -1115,6 +1142,12 @@ def check_record(project: Project, source: str) -> None:
         if not isinstance(getattr(project, attr), str):
             raise bad(f"{attr} is not text: {getattr(project, attr)!r}")
     name = normalize_name(project.name)
+    try:
+        _status, reason = project.status  # PEP 792, extra["status"]
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    if _NOT_ONE_LINE.search(reason):
+        raise bad(f"status reason {reason!r} is not one line of text")
     for key, release in project.releases.items():
         try:
             version = parse_version(key)

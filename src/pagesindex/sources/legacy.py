@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 from urllib.parse import unquote, urlsplit
 
 from packaging.version import Version
@@ -419,6 +419,8 @@ class MigrationPlan:
 
     source: Path
     files: List[Tuple[str, InspectedFile]] = field(default_factory=list)
+    #: ``{filename: "git" | "migration"}``: where each added file's upload time came from.
+    upload_times: Dict[str, str] = field(default_factory=dict)
     projects: Dict[str, ProjectPlan] = field(default_factory=dict)
     disagreements: List[Disagreement] = field(default_factory=list)
 
@@ -461,6 +463,7 @@ class MigrationPlan:
                 for old, f in self.files
             ],
             "changes": changes,
+            "upload-times": dict(sorted(self.upload_times.items())),
             "disagreements": [d.to_json() for d in self.disagreements],
         }
 
@@ -802,17 +805,69 @@ def describe_changes(index: Index, plan: MigrationPlan) -> List[str]:
     return lines
 
 
+def git_upload_times(source: Path, paths: Sequence[str]) -> Dict[str, str]:
+    """``{site path: upload time}`` for the ``paths`` (relative to ``source``, the old site) that
+    the git history of ``source`` records: the committer time of the commit that first added the
+    file, as ISO 8601 UTC with ``Z`` (PEP 700 ``upload-time``). Empty when ``source`` is not in a
+    git work tree or git cannot be run; paths without history are left out.
+
+    Runs ``git log --diff-filter=A`` only (no hook, no fsmonitor, no signature check).
+    """
+    import subprocess
+    from datetime import datetime, timezone
+
+    git = ["git", "-c", "core.fsmonitor=false", "-c", "log.showSignature=false", "-C", str(source)]
+    try:
+        prefix = subprocess.run(git + ["rev-parse", "--show-prefix"], capture_output=True, text=True, timeout=60)
+        if prefix.returncode != 0:
+            return {}
+        log = subprocess.run(
+            git + ["log", "--diff-filter=A", "--no-renames", "--no-ext-diff", "--format=@%ct", "--name-only", "-z",
+                   "--", "packages"],  # every name then starts with <prefix>packages/, never with "@"
+            capture_output=True, text=True, timeout=300,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    if log.returncode != 0:
+        return {}
+    base = prefix.stdout.strip()
+    wanted = set(paths)
+    found: Dict[str, str] = {}
+    when = ""
+    # -z: "@<time>\n<name>\0<name>\0...", commits newest first: the last time seen for a path
+    # is the commit that first added it.
+    for item in log.stdout.split("\0"):
+        item = item.strip("\n")
+        if item.startswith("@") and item[1:].split("\n")[0].isdigit():
+            head, _, item = item.partition("\n")
+            when = datetime.fromtimestamp(int(head[1:]), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if not item or not when:
+            continue
+        rel = item[len(base):] if base and item.startswith(base) else item
+        if rel in wanted:
+            found[rel] = when
+    return found
+
+
 def apply_migration(index: Index, plan: MigrationPlan) -> List[str]:
     """Record the plan in the index's state and return the changes made (see :func:`describe_changes`).
 
     Files go through :meth:`~pagesindex.state.Index.add_files` (as ``pagesindex add``), fields,
     git-link releases and aliases through :meth:`~pagesindex.state.Index.update_project`. A second
     run with the same plan changes nothing. The caller holds :meth:`Index.lock`.
+
+    A file's upload time is when it entered the old index: the commit that added it, when
+    ``plan.source`` is a git checkout (:func:`git_upload_times`); otherwise the time of the
+    migration (the report says which, :attr:`MigrationPlan.upload_times`).
     """
     changes = describe_changes(index, plan)
     new = _new_files(index, plan)
     if new:
-        index.add_files(new)
+        old_paths = {f.filename: rel for rel, f in plan.files}
+        times = git_upload_times(plan.source, [old_paths[f.filename] for f in new if f.filename in old_paths])
+        upload_times = {f.filename: times[old_paths[f.filename]] for f in new if old_paths.get(f.filename) in times}
+        plan.upload_times = {f.filename: ("git" if f.filename in upload_times else "migration") for f in new}
+        index.add_files(new, upload_times=upload_times)
     for name in sorted(plan.projects):
         p = plan.projects[name]
         index.update_project(name, _change(p), display_name=p.display_name or name)

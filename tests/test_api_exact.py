@@ -1,0 +1,474 @@
+"""The simple API pages are exact (issue 14): one anchor per project (root) or per file (project
+page), nothing else, the same in HTML and JSON, as three independent parsers read them: an own
+``html.parser`` check against the state, mousebender and pypi-simple."""
+
+from __future__ import annotations
+
+import hashlib
+import html.parser
+import json
+import warnings
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import pytest
+from conftest import run_cli
+
+from pagesindex.inspect import inspect_file
+from pagesindex.render import build_site
+from pagesindex.simple_api import API_VERSION, PEOPLE_DIR
+
+mousebender_simple = pytest.importorskip("mousebender.simple")
+pypi_simple = pytest.importorskip("pypi_simple")
+
+
+class _Tags(html.parser.HTMLParser):
+    """Every anchor (attributes and text), every ``<meta name>`` and every form action."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchors: List[Tuple[Dict[str, Optional[str]], str]] = []
+        self.meta: Dict[str, str] = {}
+        self.forms: List[str] = []
+        self._in: Optional[Dict[str, Optional[str]]] = None
+        self._text: List[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a":
+            assert self._in is None, "nested anchor"
+            self._in, self._text = attrs, []
+        elif tag == "meta" and attrs.get("name"):
+            assert attrs["name"] not in self.meta, f"meta {attrs['name']} twice"
+            self.meta[attrs["name"]] = attrs.get("content") or ""
+        elif tag == "form":
+            self.forms.append(attrs.get("action") or "")
+
+    def handle_data(self, data):
+        if self._in is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._in is not None:
+            self.anchors.append((self._in, "".join(self._text)))
+            self._in = None
+
+
+def parse(path: Path) -> _Tags:
+    tags = _Tags()
+    tags.feed(path.read_text(encoding="utf-8"))
+    tags.close()
+    return tags
+
+
+def check_site(index, site: Path) -> int:
+    """Assert that every API page of ``site`` says exactly what the state says; return the
+    number of file anchors checked."""
+    projects = index.projects()
+    root = parse(site / "index.html")
+    assert root.meta["pypi:repository-version"] == API_VERSION
+    assert [(a["href"], text) for a, text in root.anchors] == [(f"{p.normalized_name}/", p.name) for p in projects]
+    assert all(set(a) == {"href"} for a, _ in root.anchors)
+    assert (site / root.forms[0] / "index.html").is_file()  # the button to the pages for people
+    root_json = json.loads((site / "index.json").read_text())
+    assert root_json == {"meta": {"api-version": API_VERSION}, "projects": [{"name": p.name} for p in projects]}
+    # mousebender and pypi-simple read the same list
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # mousebender warns about API versions above 1.1
+        assert mousebender_simple.from_project_index_html((site / "index.html").read_text())["projects"] == [
+            {"name": p.name} for p in projects
+        ]
+    idx = pypi_simple.IndexPage.from_html((site / "index.html").read_text())
+    assert idx.projects == [p.name for p in projects]
+    assert pypi_simple.IndexPage.from_json_data(root_json).projects == [p.name for p in projects]
+    checked = 0
+    for project in projects:
+        name = project.normalized_name
+        status, reason = project.status
+        page = parse(site / name / "index.html")
+        assert page.meta["pypi:repository-version"] == API_VERSION
+        assert page.meta["pypi:project-status"] == status
+        assert page.meta.get("pypi:project-status-reason", "") == reason
+        assert page.forms == [f"../{PEOPLE_DIR}/{name}/"] and (site / PEOPLE_DIR / name / "index.html").is_file()
+        offered = [] if status == "quarantined" else [
+            (r, f) for r in project.sorted_releases(newest_first=False) for f in sorted(r.files, key=lambda f: f.filename)
+        ]
+        want = []
+        for r, f in offered:
+            attrs = {"href": f"../packages/{name}/{f.filename}#sha256={f.sha256}", "data-upload-time": f.upload_time}
+            if f.requires_python:
+                attrs["data-requires-python"] = f.requires_python
+            if f.core_metadata_sha256:
+                attrs["data-core-metadata"] = attrs["data-dist-info-metadata"] = f"sha256={f.core_metadata_sha256}"
+            if r.yanked:
+                attrs["data-yanked"] = r.yanked_reason
+            want.append((attrs, f.filename))
+        assert page.anchors == want, name
+        for attrs, filename in want:  # each anchor's file is served with the bytes its hash names
+            target = site / name / attrs["href"].split("#")[0]
+            assert hashlib.sha256(target.read_bytes()).hexdigest() == attrs["href"].split("=")[-1]
+            if "data-core-metadata" in attrs:
+                sidecar = Path(str(target) + ".metadata").read_bytes()
+                assert "sha256=" + hashlib.sha256(sidecar).hexdigest() == attrs["data-core-metadata"]
+        checked += len(want)
+        data = json.loads((site / name / "index.json").read_text())
+        assert data["meta"] == {"api-version": API_VERSION}
+        assert data["project-status"] == ({"status": status, "reason": reason} if reason else {"status": status})
+        assert [(f["url"] + "#sha256=" + f["hashes"]["sha256"], f["filename"]) for f in data["files"]] == [
+            (a["href"], t) for a, t in want
+        ]
+        for (r, f), entry in zip(offered, data["files"]):
+            assert entry.get("requires-python") == f.requires_python
+            assert entry["core-metadata"] == ({"sha256": f.core_metadata_sha256} if f.core_metadata_sha256 else False)
+            assert entry["yanked"] == ((r.yanked_reason or True) if r.yanked else False)
+            assert entry["size"] == f.size and entry["upload-time"] == f.upload_time
+        # mousebender (strict PEP 503 reading)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            details = mousebender_simple.from_project_details_html((site / name / "index.html").read_text(), name)
+        assert [(e["filename"], e["url"], e["hashes"]) for e in details["files"]] == [
+            (f.filename, f"../packages/{name}/{f.filename}", {"sha256": f.sha256}) for _r, f in offered
+        ]
+        for (r, f), e in zip(offered, details["files"]):
+            assert e.get("requires-python") == f.requires_python
+            assert e.get("yanked", False) == ((r.yanked_reason or True) if r.yanked else False)
+            assert e.get("core-metadata", False) == ({"sha256": f.core_metadata_sha256} if f.core_metadata_sha256 else False)
+        # pypi-simple, HTML and JSON
+        base = f"https://example.org/idx/{name}/"
+        for pp in (
+            pypi_simple.ProjectPage.from_html(name, (site / name / "index.html").read_text(), base_url=base),
+            pypi_simple.ProjectPage.from_json_data(data, base_url=base),
+        ):
+            assert pp.repository_version == API_VERSION
+            assert pp.status is not None and pp.status.value == status
+            assert (pp.status_reason or "") == reason
+            assert [(p.filename, p.url, p.digests["sha256"], p.requires_python, p.is_yanked, p.yanked_reason or "")
+                    for p in pp.packages] == [
+                (f.filename, f"https://example.org/idx/packages/{name}/{f.filename}", f.sha256, f.requires_python,
+                 r.yanked, r.yanked_reason if r.yanked else "")
+                for r, f in offered
+            ]
+            assert [p.metadata_digests for p in pp.packages] == [
+                {"sha256": f.core_metadata_sha256} if f.core_metadata_sha256 else None for _r, f in offered
+            ]
+    return checked
+
+
+def _generated(index, wheel, sdist, count: int = 12) -> None:
+    """Projects with what a page can carry: display names other than their normalized form,
+    sdists, several platforms, pre-releases, requires-python with markup characters, yanks
+    with and without reasons, local versions, and each PEP 792 status."""
+    files = []
+    for i in range(count):
+        name = f"Gen.Project_{i}" if i % 3 == 0 else f"gen-{i}"
+        files.append(wheel(name, "1.0", requires_python=">=3.8,<4" if i % 2 else None))
+        files.append(sdist(name, "1.0"))
+        files.append(wheel(name, "2.0b1", tag="cp312-cp312-manylinux_2_17_x86_64"))
+        if i % 4 == 1:
+            files.append(wheel(name, "1.1+local.1"))
+    index.add_files([inspect_file(f) for f in files])
+    index.set_yanked("gen-1", "1.0", True, 'broken <b>"&\'')
+    index.set_yanked("gen-2", "2.0b1", True, "")
+    index.set_status("gen-4", "archived", "moved to <elsewhere> & beyond")
+    index.set_status("gen-5", "deprecated", "")
+    index.set_status("gen-7", "quarantined", "malware reported")
+
+
+def test_generated_index_api_pages_are_exact(index, wheel, sdist):
+    _generated(index, wheel, sdist)
+    build_site(index)
+    assert check_site(index, index.root / "_site") > 30
+
+
+def test_seed_index_api_pages_are_exact(seed_index, index):
+    run_cli("migrate", str(seed_index), index=index.root)
+    build_site(index)
+    site = index.root / "_site"
+    assert check_site(index, site) == 26
+    # the old site's release links and the people's pages are elsewhere, not on the API pages
+    lightcurvedb = parse(site / "lightcurvedb" / "index.html")
+    assert len(lightcurvedb.anchors) == len(index.get_project("lightcurvedb").all_files())
+
+
+# -- PEP 792 project status ----------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_status_round_trips_through_json_and_html_and_quarantine_withholds_files(index, wheel, serve, clients):
+    w = wheel("abc1", "1.0")
+    run_cli("add", str(w), index=index.root)
+    site = index.root / "_site"
+    out = run_cli("status", "ABC1", "archived", "--reason", "moved to <new> & \"better\"", index=index.root).stdout
+    assert "abc1: status archived" in out
+    run_cli("build", index=index.root)
+    check_site(index, site)
+    assert json.loads((site / "abc1/index.json").read_text())["project-status"] == {"status": "archived", "reason": 'moved to <new> & "better"'}
+    assert 'content="moved to &lt;new&gt; &amp; &#34;better&#34;"' in (site / "abc1/index.html").read_text()
+    assert "This project is archived" in (site / PEOPLE_DIR / "abc1/index.html").read_text()
+    url = serve(site)
+    clients.pip(url, "abc1")  # archived files stay installable
+
+    run_cli("status", "abc1", "quarantined", "--reason", "malware reported", index=index.root)
+    run_cli("build", index=index.root)
+    check_site(index, site)
+    data = json.loads((site / "abc1/index.json").read_text())
+    assert data["files"] == [] and data["versions"] == [] and data["project-status"]["status"] == "quarantined"
+    assert not (site / "packages/abc1").exists(), "a quarantined project's files leave the site"
+    assert not (site / "abc1/1.0.html").exists() and not (site / PEOPLE_DIR / "abc1/1.0.html").exists()
+    people = (site / PEOPLE_DIR / "abc1/index.html").read_text()
+    assert "This project is quarantined" in people and "malware reported" in people
+    assert 'title="project status (PEP 792)">quarantined</span>' in (site / PEOPLE_DIR / "index.html").read_text()
+    assert f'href="../../packages/abc1/{w.name}' not in people and "pip install" not in people
+    assert "verified" in run_cli("verify", index=index.root).stdout
+    for install in (clients.pip, clients.uv_pip):
+        proc = install(url, "abc1", check=False)
+        assert proc.returncode != 0, proc.stdout
+        assert "abc1" not in clients.installed(proc.venv)
+
+    run_cli("status", "abc1", "active", index=index.root)
+    assert "status" not in json.loads((index.root / "projects/abc1.json").read_text()).get("extra", {})
+    run_cli("build", index=index.root)
+    check_site(index, site)
+    assert clients.installed(clients.pip(url, "abc1").venv)["abc1"] == "1.0"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["abc1", "gone"], "error: invalid STATUS: 'gone'"),
+        (["abc1", "archived", "--reason", "two\nlines"], "error: invalid --reason: 'two\\nlines'"),
+        (["nosuch", "archived"], "error: "),
+        (["bad name!", "archived"], "error: "),
+    ],
+)
+def test_status_refuses_bad_input_and_writes_nothing(index, wheel, args, message):
+    from conftest import state_snapshot
+
+    run_cli("add", str(wheel("abc1", "1.0")), index=index.root)
+    before = state_snapshot(index.root)
+    proc = run_cli("status", *args, index=index.root, check=False)
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert state_snapshot(index.root) == before
+
+
+def test_invalid_recorded_status_is_refused_by_build(index, wheel):
+    run_cli("add", str(wheel("abc1", "1.0")), index=index.root)
+    path = index.root / "projects/abc1.json"
+    record = json.loads(path.read_text())
+    record.setdefault("extra", {})["status"] = {"status": "gone"}
+    path.write_text(json.dumps(record))
+    proc = run_cli("build", index=index.root, check=False)
+    assert proc.returncode == 1 and "invalid project status" in proc.stderr
+
+
+# -- from the API pages to the pages for people, and old URLs --------------------------------------
+
+
+def test_api_pages_lead_to_the_pages_for_people_and_old_release_urls_redirect(index, wheel):
+    index.add_files([inspect_file(wheel("Abc.One", "1.0"))])
+    build_site(index)
+    site = index.root / "_site"
+    root = parse(site / "index.html")
+    assert root.forms == [f"{PEOPLE_DIR}/"]
+    landing = (site / PEOPLE_DIR / "index.html").read_text()
+    assert 'href="abc-one/"' in landing and 'id="search"' in landing
+    page = parse(site / "abc-one/index.html")
+    assert page.forms == [f"../{PEOPLE_DIR}/abc-one/"]
+    assert "form-action 'self'" in (site / "abc-one/index.html").read_text()
+    people = (site / PEOPLE_DIR / "abc-one/index.html").read_text()
+    assert 'href="1.0.html"' in people and "abc_one-1.0-py3-none-any.whl#sha256=" in people
+    old = parse(site / "abc-one/1.0.html")
+    assert old.anchors == [] and "pypi:repository-version" not in old.meta
+    assert f'content="0; url=../{PEOPLE_DIR}/abc-one/1.0.html"' in (site / "abc-one/1.0.html").read_text()
+    assert (site / PEOPLE_DIR / "abc-one/1.0.html").is_file()
+
+
+# -- upload times reach uv from a plain static host -------------------------------------------------
+
+
+@pytest.fixture
+def static_server():
+    """``python -m http.server``'s handler on 127.0.0.1: a plain static host, no negotiation
+    (as GitHub Pages); returns a function serving a folder and giving its URL."""
+    import functools
+    import http.server
+    import threading
+
+    servers = []
+
+    def start(folder: Path) -> str:
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+        handler.log_message = lambda *a: None
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.e2e
+def test_uv_exclude_newer_reads_upload_times_from_the_html(index, wheel, static_server, clients, tmp_path):
+    """uv reads ``data-upload-time`` from the HTML (without it, uv 0.13 warns "missing an upload
+    date" and finds no version at all under ``--exclude-newer``)."""
+    import subprocess
+
+    if clients.uv is None:
+        pytest.skip("uv is not installed")
+    index.add_files([inspect_file(wheel("abc1", "1.0"))], upload_time="2024-01-10T12:00:00Z")
+    index.add_files([inspect_file(wheel("abc1", "2.0"))], upload_time="2025-03-01T08:30:00Z")
+    build_site(index)
+    site = index.root / "_site"
+    assert 'data-upload-time="2024-01-10T12:00:00Z"' in (site / "abc1/index.html").read_text()
+    url = static_server(site)
+
+    def locked(*args: str) -> str:
+        project = tmp_path / f"app{len(list(tmp_path.glob('app*')))}"
+        project.mkdir()
+        (project / "pyproject.toml").write_text(
+            '[project]\nname = "app"\nversion = "0"\nrequires-python = ">=3.8"\ndependencies = ["abc1"]\n\n'
+            f'[[tool.uv.index]]\nname = "here"\nurl = "{url}"\nexplicit = true\n\n[tool.uv.sources]\nabc1 = {{ index = "here" }}\n'
+        )
+        proc = subprocess.run([clients.uv, "lock", *args], cwd=project, env=clients.env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        lock = (project / "uv.lock").read_text()
+        return next(line for line in lock.split("[[package]]") if 'name = "abc1"' in line)
+
+    assert 'version = "2.0"' in locked()
+    older = locked("--exclude-newer", "2024-06-01T00:00:00Z")
+    assert 'version = "1.0"' in older and 'upload-time = "2024-01-10T12:00:00Z"' in older
+
+
+# -- every command a page shows works as printed ------------------------------------------------------
+
+
+def _snippet(page: str, element_id: str) -> str:
+    import html as html_lib
+    import re
+
+    match = re.search(r'<pre id="%s"><code>(.*?)</code></pre>' % re.escape(element_id), page, re.S)
+    assert match, element_id
+    return html_lib.unescape(match.group(1))
+
+
+@pytest.mark.e2e
+def test_every_install_snippet_works_as_printed(tmp_path, wheel, serve, clients):
+    """The pages' pip, pip-with-hashes and uv snippets, exactly as printed, against the served
+    index plus a local stand-in for PyPI holding the dependencies (pip's and uv's default index
+    are pointed at it through PIP_INDEX_URL / UV_DEFAULT_INDEX, so the commands stay as printed;
+    only ``pip`` is run as ``python -m pip --python VENV``). poetry and pdm are not installed here."""
+    import shlex
+    import subprocess
+    import sys
+
+    from factory import make_wheel
+
+    from pagesindex.state import Index
+
+    # the stand-in for PyPI: another static index with the dependency
+    pypi_root = tmp_path / "pypi"
+    pypi = Index.init(pypi_root, title="stand-in")
+    pypi.add_files([inspect_file(make_wheel(tmp_path / "pypi-dist", "deal", "4.24.4"))])
+    build_site(pypi)
+    pypi_url = serve(pypi_root / "_site")
+    # our index, its URL the served one (the pages print it)
+    ours = Index.init(tmp_path / "ours", title="ours")
+    url = serve(ours.root / "_site")
+    toml = ours.root / "index.toml"
+    toml.write_text(toml.read_text().replace('url = ""', f'url = "{url}"'))
+    ours = Index(ours.root)
+    assert ours.config.url == url
+    ours.add_files([inspect_file(f) for f in (
+        wheel("solo", "1.0"),
+        wheel("base-lib", "1.0", requires_dist=["deal==4.24.4"]),
+        wheel("pdoflow", "2.0", requires_dist=["deal==4.24.4", "base-lib>=1.0", 'rich; extra == "cli"']),
+    )])
+    build_site(ours)
+    site = ours.root / "_site"
+    env = dict(clients.env, PIP_INDEX_URL=pypi_url)
+
+    def run(command: str, venv: Path, cwd: Path) -> None:
+        argv = shlex.split(command)
+        assert argv[:2] == ["pip", "install"], command
+        argv = [sys.executable, "-m", "pip", "--python", str(clients.python(venv)), *argv[1:]]
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
+
+    def page(name: str) -> str:
+        return (site / PEOPLE_DIR / name / "index.html").read_text()
+
+    for name, first in (("solo", []), ("base-lib", []), ("pdoflow", ["base-lib"])):
+        text = page(name)
+        # pip: the direct URL (the page asks to install dependencies from this index first)
+        venv = clients.venv()
+        for dep in first:
+            assert f'<a href="../{dep}/">{dep}</a>' in text
+            run(_snippet(page(dep), "install-pip"), venv, tmp_path)
+        run(_snippet(text, "install-pip"), venv, tmp_path)
+        got = clients.installed(venv)
+        assert got[name] and (name == "solo" or got["deal"] == "4.24.4"), got
+        # pip with hashes: the requirements file, then the command
+        block, _, command = _snippet(text, "install-hashes").rpartition("\n\n")
+        work = tmp_path / f"hashes-{name}"
+        work.mkdir()
+        (work / "requirements.txt").write_text(block + "\n")
+        venv = clients.venv()
+        for dep in first:
+            run(_snippet(page(dep), "install-pip"), venv, tmp_path)
+        run(command, venv, work)
+        assert name in clients.installed(venv)
+        if name == "solo":
+            assert "--require-hashes" in command
+        # uv: the pyproject.toml part, then the `uv add` line
+        toml_part, _, then = _snippet(text, "install-uv").partition("# then\n")
+        app = tmp_path / f"uv-{name}"
+        app.mkdir()
+        (app / "pyproject.toml").write_text(
+            '[project]\nname = "app"\nversion = "0"\nrequires-python = ">=3.8"\ndependencies = []\n\n' + toml_part)
+        uv_env = {k: v for k, v in clients.env.items() if k != "UV_NO_CONFIG"}
+        uv_env.update(UV_DEFAULT_INDEX=pypi_url, UV_PYTHON=sys.executable, XDG_CONFIG_HOME=str(tmp_path / "xdg"))
+        argv = shlex.split(then.strip())
+        assert argv[:2] == ["uv", "add"]
+        proc = subprocess.run([clients.uv, *argv[1:]], cwd=app, env=uv_env, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{then}\n{proc.stderr}"
+        lock = (app / "uv.lock").read_text()
+        assert f'name = "{name}"' in lock and url.rstrip("/") in lock
+        assert name == "solo" or pypi_url.rstrip("/") in lock
+
+
+# -- small things seen on the migrated seed (issue 14, item 7) ------------------------------------------
+
+
+def test_init_prints_its_hint_after_the_files_it_wrote(tmp_path):
+    out = run_cli("init", str(tmp_path / "new"), "--title", "T").stdout.splitlines()
+    assert out[-1].startswith("next: put it under git") and any(line.startswith("wrote ") for line in out[:-1])
+
+
+def test_check_output_off_a_terminal_never_wraps_a_project_name(index, wheel):
+    from fakepypi import Fake, FakePyPI
+
+    long_name = "kavli-lightcurve-database-tools-for-the-tess-mission-pipeline"
+    run_cli("add", str(wheel(long_name, "1.0")), index=index.root)
+    fake = FakePyPI()
+    try:
+        fake.set(long_name, Fake(versions={"2.0": False}))
+        out = run_cli("check", "--pypi-url", fake.url, "--timeout", "2", index=index.root, check=False).stdout
+    finally:
+        fake.close()
+    row = next(line for line in out.splitlines() if line.startswith(long_name))
+    assert "higher" in row.split() and "2.0" in row.split()
+
+
+def test_homepage_of_the_record_and_of_the_metadata_are_told_apart(index, wheel):
+    index.add_files([inspect_file(wheel("abc1", "1.0", homepage="https://example.org/meta",
+                                        extra_headers="Project-URL: Home, https://example.org/home\n"))],
+                    homepage="https://example.org/old-page")
+    build_site(index)
+    people = (index.root / "_site" / PEOPLE_DIR / "abc1/index.html").read_text()
+    for label, url in (("Homepage (index)", "https://example.org/old-page"), ("Home (metadata)", "https://example.org/home"),
+                       ("Home-page (metadata)", "https://example.org/meta")):
+        assert f'<dt>{label}</dt><dd><a href="{url}"' in people, label
