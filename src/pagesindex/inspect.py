@@ -47,9 +47,14 @@ CHUNK = 1024 * 1024
 TAR_HEADER_LIMIT = 64 * 1024
 #: The most extended headers in a row before a member (tarfile processes each chain recursively).
 TAR_HEADER_CHAIN = 8
+#: The most bytes all extended headers of one tar may hold together: tarfile parses each with
+#: regular expressions at tens of nanoseconds a byte. An sdist written by Python's tarfile has
+#: one pax header of about 100 bytes per member (a float mtime), 10 MB for 100 000 members.
+TAR_HEADERS_TOTAL = 32 * 1024 * 1024
 #: The largest zip central directory that is read, in bytes (a wheel with 100 000 members of
-#: 120-byte names needs 16.6 MB; :mod:`zipfile` holds the whole directory and one object per entry).
-ZIP_DIRECTORY_LIMIT = 32 * 1024 * 1024
+#: 120-byte names needs 16.6 MB, the largest wheels on PyPI a few MB; :mod:`zipfile` holds the
+#: whole directory and one object per entry).
+ZIP_DIRECTORY_LIMIT = 16 * 1024 * 1024
 #: The zip compression methods accepted: stored and deflated, the two that PyPI accepts
 #: (pypi/warehouse#1440). bzip2 and LZMA members inflate without a bound per read in zipfile.
 ZIP_METHODS = (0, 8)
@@ -527,7 +532,9 @@ def _bounded_tarinfo() -> type:
     over :data:`TAR_HEADER_LIMIT` bytes, global headers over that many bytes together, more than
     :data:`TAR_HEADER_CHAIN` headers in a row, negative sizes, and sparse members (GNU ``S`` and
     the ``GNU.sparse`` pax records, whose maps are read without a bound; sdists have no sparse
-    files). Made on first use, as tarfile is imported only where archives are read.
+    files). The header bodies read are summed on the TarFile (``_pagesindex_headers``), bounded
+    by :data:`TAR_HEADERS_TOTAL`, and count towards the archive's unpacked bound as data does. Made on first use, as tarfile
+    is imported only where archives are read.
     """
     global _BOUNDED_TARINFO
     if _BOUNDED_TARINFO is not None:
@@ -564,6 +571,10 @@ def _bounded_tarinfo() -> type:
                     raise _Refused(f"global headers (g) of more than {TAR_HEADER_LIMIT} bytes in archive")
                 tf._pagesindex_global = total
             tf._pagesindex_depth = depth
+            headers = getattr(tf, "_pagesindex_headers", 0) + self.size
+            if headers > TAR_HEADERS_TOTAL:
+                raise _Refused(f"extended headers of more than {TAR_HEADERS_TOTAL} bytes in total in archive")
+            tf._pagesindex_headers = headers
             try:
                 member = super()._proc_member(tf)
             finally:
@@ -619,7 +630,7 @@ def _read_sdist_tar(path: Path, filename: str) -> bytes:
                     top = parts[0]
                 _check_member_path(filename, name, top)
                 unpacked += member.size
-                if unpacked > unpacked_bound:
+                if unpacked + getattr(tf, "_pagesindex_headers", 0) > unpacked_bound:
                     raise InvalidDistribution(
                         f"{filename}: archive members declare more than {limits.human(unpacked_bound)} in total"
                     )
