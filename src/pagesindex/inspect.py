@@ -282,14 +282,6 @@ def _zip_directory(fh, size: int) -> Optional[Tuple[int, int, int]]:
     return start, cd_size, count
 
 
-def zip_entry_count(path: Path) -> Optional[int]:
-    """The number of entries that a zip's end-of-central-directory record declares (zip64 record
-    included), ``None`` when there is no such record. The record can lie; :func:`open_zip` counts."""
-    with open(path, "rb") as fh:
-        found = _zip_directory(fh, os.fstat(fh.fileno()).st_size)
-    return None if found is None else found[2]
-
-
 def _scan_zip(fh, size: int, filename: str) -> int:
     """Check a zip's central directory before :mod:`zipfile` reads it; return the read cap.
 
