@@ -14,7 +14,8 @@ command runs as a child process (``python -m pagesindex``) and its peak resident
 ``ru_maxrss`` as ``wait4`` reports it when the child exits. `add` is given the file itself. For
 `build`, a valid file of the same kind is added, then its bytes in ``packages/`` are replaced by
 the hostile ones and its record's sha256 and size made to match (as a pull request could), and the
-kept metadata cache is removed, so that the build has to read the archive. ``--src`` puts another
+kept metadata cache is removed, so that the build has to read the archive; a shape that `add`
+accepted is built in the index that holds it. ``--src`` puts another
 source tree first on the child's ``PYTHONPATH`` (e.g. ``git archive 07545bf src | tar -x -C
 /tmp/old`` for the code before the fix). The last column is the first line of the child's
 standard error (a refusal is one ``error:`` line; a traceback shows its last line).
@@ -156,7 +157,12 @@ def main(argv=None) -> int:
                            env=env, capture_output=True, check=True)
             code, peak, secs, err = run_child(["--index", str(index), "add", str(path)], env=env, rlimit_mb=opts.rlimit_mb, timeout=opts.timeout)
             print(f"{name:28} {'add':7} {size_mb:8.2f} {peak:9.1f} {secs:8.2f} {code:4}  {summary(err)}", flush=True)
-            if not opts.no_build:
+            if not opts.no_build and code == 0:
+                # Accepted: build the index that now holds it.
+                code, peak, secs, err = run_child(["--index", str(index), "build", "--full"], env=env,
+                                                  rlimit_mb=opts.rlimit_mb, timeout=opts.timeout)
+                print(f"{name:28} {'build':7} {size_mb:8.2f} {peak:9.1f} {secs:8.2f} {code:4}  {summary(err)}", flush=True)
+            elif not opts.no_build:
                 shutil.rmtree(index)
                 subprocess.run([sys.executable, "-m", "pagesindex", "--index", str(index), "init", "--title", "t", "--no-workflows"],
                                env=env, capture_output=True, check=True)

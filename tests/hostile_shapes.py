@@ -258,6 +258,23 @@ def wheel_with_compressed_metadata(folder: Path, method: int, size: int) -> Path
     return path
 
 
+def wheel_with_big_description(folder: Path, content_type: str, size: int = 8 * MIB - 4096) -> Path:
+    """A wheel whose METADATA (just under the 8 MiB bound) is mostly a description of
+    ``content_type`` (``text/x-rst``, ``text/markdown``) made of many small nested constructs,
+    which `build` renders for the release page."""
+    unit = {"text/x-rst": "* a *b* ``c`` `d <https://e.example/>`_\n", "text/markdown": "- a *b* `c` [d](https://e.example/)\n"}[
+        content_type
+    ]
+    head = metadata(extra=f"Description-Content-Type: {content_type}\n\n")
+    body = (unit * (size // len(unit))).encode()
+    path = Path(folder) / WHEEL_NAME
+    members = [(n, head + body if n.endswith("/METADATA") else d) for n, d in wheel_members()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members:
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data)
+    return path
+
+
 #: name -> (what it is, builder(folder) -> path); the shapes of issue 13 item 2, full size.
 SHAPES: Dict[str, Tuple[str, Callable[[Path], Path]]] = {
     "sdist-pax-x-1gib": ("sdist, pax extended header (x) declaring 1 GiB", lambda d: sdist_with_big_header(d, b"x")),
@@ -276,6 +293,14 @@ SHAPES: Dict[str, Tuple[str, Callable[[Path], Path]]] = {
     "wheel-100k-long-names": ("wheel, 100,000 entries with 121-byte names: a 16 MiB directory, within the bounds",
                               wheel_with_long_names),
     "sdist-100k-60k-pax-paths": ("sdist, 100,000 members named by 60 KiB pax paths", sdist_with_long_pax_paths),
+    "wheel-8mib-rst-description": ("wheel, 8 MiB reStructuredText description (a list of 190,000 items)",
+                                   lambda d: wheel_with_big_description(d, "text/x-rst")),
+    "wheel-8mib-md-description": ("wheel, 8 MiB Markdown description (a list of 230,000 items)",
+                                  lambda d: wheel_with_big_description(d, "text/markdown")),
+    "wheel-128k-rst-description": ("wheel, reStructuredText description just under its rendering bound",
+                                   lambda d: wheel_with_big_description(d, "text/x-rst", 128 * 1024 - 1024)),
+    "wheel-1m-md-description": ("wheel, Markdown description just under its rendering bound",
+                                lambda d: wheel_with_big_description(d, "text/markdown", 1024 * 1024 - 1024)),
     "wheel-bzip2-metadata": (
         "wheel, bzip2 METADATA inflating to 1 GiB, declaring 300 bytes",
         lambda d: wheel_with_compressed_metadata(d, zipfile.ZIP_BZIP2, GIB),

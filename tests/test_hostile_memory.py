@@ -225,3 +225,31 @@ def test_shapes_are_what_they_say():
         data = path.read_bytes()
         assert struct.unpack("<H", data[-12:-10])[0] == 5
     assert GIB == 1 << 30
+
+
+@pytest.mark.parametrize("content_type", ["text/x-rst", "text/markdown"])
+def test_build_of_a_wheel_with_an_8mib_description_stays_under_the_memory_limit(arena, content_type):
+    """The README renderers take 90 to 400 times a text's size: a description as long as the
+    metadata bound allows (8 MiB) is cut to 1 MiB and shown as plain text; before, `build` took
+    732 MiB (Markdown) and over 1.7 GB (reStructuredText) for it."""
+    from hostile_shapes import wheel_with_big_description
+
+    index, dist, root = arena
+    path = wheel_with_big_description(dist, content_type)
+    proc = limited("--index", str(index.root), "add", str(path), cwd=root / "work")
+    assert proc.returncode == 0, proc.stderr
+    proc = limited("--index", str(index.root), "build", "--full", cwd=root / "work")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    pages = [p for p in (index.root / "_site").rglob("*.html") if b"[README cut at 1048576 of its" in p.read_bytes()]
+    assert pages, "no page says the README was cut"
+
+
+def test_long_readmes_fall_back_to_plain_text():
+    from pagesindex.pages import README_RST_LIMIT, render_readme
+
+    rst = "* item\n" * (README_RST_LIMIT // 7 + 10)
+    assert render_readme(rst, "text/x-rst")[1] == "plain"
+    assert render_readme(rst[: README_RST_LIMIT // 2], "text/x-rst")[1] == "rst"
+    md = "- item\n" * (1024 * 1024 // 7 + 10)
+    assert render_readme(md, "text/markdown")[1] == "plain"
+    assert render_readme(md[:100_000], "text/markdown")[1] == "markdown"
