@@ -150,6 +150,7 @@ def main(argv=None) -> int:
             what, build = SHAPES[name]
             folder = tmp / name
             (folder / "dist").mkdir(parents=True)
+            env["PAGESINDEX_CACHE_DIR"] = str(folder / "readme-cache")  # no README rendered by an earlier run
             path = build(folder / "dist")
             size_mb = path.stat().st_size / 1e6
             index = folder / "index"
