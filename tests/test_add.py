@@ -116,7 +116,7 @@ PKG_INFO = b"Metadata-Version: 2.1\nName: abc1\nVersion: 1.0\n"
     [
         ([("abc1-1.0/PKG-INFO", PKG_INFO, "f"), ("abc1-1.0/../../x", b"x", "f")], "escapes its folder"),
         ([("abc1-1.0/PKG-INFO", PKG_INFO, "f"), ("/etc/passwd", b"x", "f")], "unsafe path"),
-        ([("abc1-1.0/PKG-INFO", PKG_INFO, "f"), ("abc1-1.0/link", b"../../outside", "sym")], "points outside"),
+        ([("abc1-1.0/PKG-INFO", PKG_INFO, "f"), ("abc1-1.0/link", b"../../outside", "sym")], "symbolic link in archive"),
         ([("abc1-1.0/setup.py", b"", "f")], "no PKG-INFO"),
     ],
 )

@@ -44,3 +44,15 @@ def test_unknown_option_is_a_usage_error(tmp_path):
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--no-such-option"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "--no-such-option" in proc.stderr
+
+
+def test_hostile_memory_benchmark_runs():
+    """benchmarks/hostile_memory.py prints one line per shape and command, with the refusal."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "hostile_memory.py"), "--only", "sdist-pax-x-1gib,sdist-pax-chain"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("sdist-")]
+    assert len(lines) == 4, proc.stdout
+    assert all("error: abc1-1.0.tar.gz: " in line and "Traceback" not in line for line in lines), proc.stdout

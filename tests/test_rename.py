@@ -80,3 +80,43 @@ def test_sdists_are_refused(tmp_path):
     s = make_sdist(tmp_path, "numpy", "1.0")
     with pytest.raises(RenameError, match="cannot be renamed to 'kavli-numpy' safely"):
         rename_sdist(s, "kavli-numpy")
+
+
+def _with_record(w, extra_rows: str, bomb: int = 0):
+    """Rewrite wheel ``w``: RECORD gains ``extra_rows`` (and a row for ``numpy/bomb.bin``, a
+    deflated member of ``bomb`` zero bytes streamed in, when ``bomb``)."""
+    out = w.with_name("tmp-" + w.name)
+    with zipfile.ZipFile(w) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.endswith("/RECORD"):
+                data += (("numpy/bomb.bin,,\n" if bomb else "") + extra_rows).encode()
+            zout.writestr(info, data)
+        if bomb:
+            with zout.open("numpy/bomb.bin", "w") as fh:
+                chunk = b"\0" * (1 << 20)
+                for _ in range(bomb >> 20):
+                    fh.write(chunk)
+    out.replace(w)
+    return w
+
+
+def test_rename_streams_members_and_bounds_record(tmp_path):
+    """A member that inflates to 128 MiB is copied in steps (the old code read members whole), and
+    a RECORD with more rows than the wheel has members is refused before it is kept in memory."""
+    import tracemalloc
+
+    w = _with_record(make_wheel(tmp_path / "in", "numpy", "1.0"), "", bomb=128 << 20)
+    assert w.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        out = rename_wheel(w, "kavli-numpy", tmp_path / "out")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, f"peak {peak} bytes"
+    with zipfile.ZipFile(out) as zf:
+        assert zf.getinfo("numpy/bomb.bin").file_size == 128 << 20
+    w2 = _with_record(make_wheel(tmp_path / "in2", "numpy", "1.0"), "\n" * 1000 + "numpy/x.py,,\n" * 50)
+    with pytest.raises(RenameError, match="RECORD lists more rows than the wheel has members"):
+        rename_wheel(w2, "kavli-numpy", tmp_path / "out2")

@@ -4,21 +4,26 @@ Filenames are parsed with ``packaging.utils`` (wheel filenames per the binary di
 format spec, sdist filenames per PEP 625, plus legacy ``.zip`` sdists). Core metadata is the
 wheel's ``*.dist-info/METADATA`` or the sdist's ``PKG-INFO`` (core metadata spec), parsed with
 ``packaging.metadata``. Archives are read defensively: member paths must stay inside the archive's
-folder, and the metadata file is read up to :data:`MAX_METADATA_BYTES`.
+folder, links are refused (symbolic links) or must name an earlier file of the archive (hard
+links), and the metadata file is read up to :data:`MAX_METADATA_BYTES`.
+
+Every structure of an archive is bounded before it is read, so that any file under the per-file
+limit is inspected in little memory: a tar's extended headers (pax ``x``/``g``, GNU ``L``/``K``,
+:data:`TAR_HEADER_LIMIT`), a zip's central directory (:data:`ZIP_DIRECTORY_LIMIT`, its entries
+counted before :mod:`zipfile` lists them) and every single read :mod:`zipfile` makes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import posixpath
 import re
-import stat
 import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterable, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, Optional, Tuple
 
 
 from . import limits
@@ -36,6 +41,23 @@ MAX_METADATA_BYTES = limits.METADATA_LIMIT
 #: The most members an archive may have by default (``limits.limit("members")``).
 MAX_MEMBERS = limits.MEMBERS_LIMIT
 CHUNK = 1024 * 1024
+#: The largest pax extended header (``x``, ``g``) or GNU long name / long link (``L``, ``K``) of a
+#: tar that is read, in bytes; also the most that all global (``g``) headers of one archive may
+#: declare together. Python's tarfile writes pax headers of a few hundred bytes.
+TAR_HEADER_LIMIT = 64 * 1024
+#: The most extended headers in a row before a member (tarfile processes each chain recursively).
+TAR_HEADER_CHAIN = 8
+#: The most bytes all extended headers of one tar may hold together: tarfile parses each with
+#: regular expressions at tens of nanoseconds a byte. An sdist written by Python's tarfile has
+#: one pax header of about 100 bytes per member (a float mtime), 10 MB for 100 000 members.
+TAR_HEADERS_TOTAL = 32 * 1024 * 1024
+#: The largest zip central directory that is read, in bytes (a wheel with 100 000 members of
+#: 120-byte names needs 16.6 MB, the largest wheels on PyPI a few MB; :mod:`zipfile` holds the
+#: whole directory and one object per entry).
+ZIP_DIRECTORY_LIMIT = 16 * 1024 * 1024
+#: The zip compression methods accepted: stored and deflated, the two that PyPI accepts
+#: (pypi/warehouse#1440). bzip2 and LZMA members inflate without a bound per read in zipfile.
+ZIP_METHODS = (0, 8)
 
 
 @dataclass(frozen=True)
@@ -162,6 +184,16 @@ def hash_file(path: Path) -> Tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _shown(text: str, limit: int = 200) -> str:
+    """``repr(text)`` cut to about ``limit`` characters (a member name can be 64 KiB long).
+
+    >>> _shown("a" * 300, 10)
+    "'aaaaaaaa...'"
+    """
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "...'"
+
+
 def _check_member_path(filename: str, member: str, top: Optional[str]) -> None:
     if (
         not member
@@ -170,23 +202,34 @@ def _check_member_path(filename: str, member: str, top: Optional[str]) -> None:
         or "\x00" in member
         or (len(member) > 1 and member[1] == ":")
     ):
-        raise InvalidDistribution(f"{filename}: unsafe path in archive: {member!r}")
+        raise InvalidDistribution(f"{filename}: unsafe path in archive: {_shown(member)}")
     parts = [p for p in member.split("/") if p not in ("", ".")]
     if ".." in parts:
-        raise InvalidDistribution(f"{filename}: path in archive escapes its folder: {member!r}")
+        raise InvalidDistribution(f"{filename}: path in archive escapes its folder: {_shown(member)}")
     if top is not None and parts and parts[0] != top:
-        raise InvalidDistribution(f"{filename}: path in archive is outside {top + '/'!r}: {member!r}")
+        raise InvalidDistribution(f"{filename}: path in archive is outside {top + '/'!r}: {_shown(member)}")
 
 
-def _check_link(filename: str, name: str, linkname: str, *, hard: bool, top: Optional[str]) -> None:
-    """Refuse a link member whose target leaves the archive's folder (``top``, or the root)."""
-    target = linkname if hard else posixpath.join(posixpath.dirname(name), linkname)
-    if not linkname or target.startswith("/") or "\\" in linkname or "\x00" in linkname or (len(linkname) > 1 and linkname[1] == ":"):
-        raise InvalidDistribution(f"{filename}: link in archive points outside: {name!r} -> {linkname!r}")
-    normalized = posixpath.normpath(target)
-    if normalized == ".." or normalized.startswith("../") or (top is not None and normalized.split("/")[0] != top):
-        raise InvalidDistribution(f"{filename}: link in archive points outside: {name!r} -> {linkname!r}")
+def _symlink_refused(filename: str, name: str, linkname: Optional[str] = None) -> InvalidDistribution:
+    """The error for a symbolic link member: distribution files hold none (see SECURITY.md).
 
+    A link's target is resolved against the links extracted before it (``d -> .`` then
+    ``e -> d/d/../..`` leaves the folder although each target reads as inside), so checking
+    targets as text is not enough; wheels cannot carry links at all (the zip format of the
+    binary distribution format spec has none, and installers write members as files), and the
+    build backends write sdists of regular files, so every symbolic link is refused.
+    """
+    target = f" -> {_shown(linkname)}" if linkname is not None else ""
+    return InvalidDistribution(
+        f"{filename}: symbolic link in archive: {_shown(name)}{target} (distribution files may not hold links)"
+    )
+
+
+def _name_key(name: str) -> bytes:
+    """A short key of a member name with empty and ``.`` segments dropped (``./a//b`` is ``a/b``),
+    kept for every regular file so that a hard link can be checked against the files before it."""
+    text = "/".join(p for p in name.split("/") if p not in ("", "."))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 def _read_bounded(fh, filename: str, member: str) -> bytes:
     """Read at most the metadata bound (plus one byte to tell); refuse what is larger."""
@@ -227,53 +270,156 @@ def check_file_size(path: Path, filename: str) -> int:
 _EOCD = b"PK\x05\x06"
 _ZIP64_LOCATOR = b"PK\x06\x07"
 _ZIP64_EOCD = b"PK\x06\x06"
+_CENTRAL = b"PK\x01\x02"
 
 
-def zip_entry_count(path: Path) -> Optional[int]:
-    """The number of entries that a zip's end-of-central-directory record declares.
+def _zip_directory(fh, size: int) -> Optional[Tuple[int, int, int]]:
+    """``(offset, size in bytes, declared entries)`` of a zip's central directory, or ``None``.
 
-    Read from the last 64 KiB of the file (plus zip64 records when present), before
-    :mod:`zipfile` builds its list of entries, so that an archive with millions of entries is
-    refused without reading them (APPNOTE.TXT, sections 4.3.14-4.3.16). ``None`` when no record is
-    found (:mod:`zipfile` then refuses the file itself).
+    Found the way :mod:`zipfile` finds it (APPNOTE.TXT 4.3.14-4.3.16: the end-of-central-directory
+    record at the end of the file or before a comment of up to 64 KiB, the zip64 record when its
+    locator precedes it, and the offset shifted by whatever was prepended to the archive), so the
+    bounds checked here are those of the directory that zipfile then reads.
     """
-    with open(path, "rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        tail_len = min(size, 65536 + 22)
-        fh.seek(size - tail_len)
-        tail = fh.read(tail_len)
-        pos = tail.rfind(_EOCD)
-        if pos < 0 or len(tail) - pos < 22:
+    if size < 22:
+        return None
+    fh.seek(size - 22)
+    record = fh.read(22)
+    position = size - 22
+    if not (record[:4] == _EOCD and record[-2:] == b"\0\0"):
+        tail_start = max(size - 65536 - 22, 0)
+        fh.seek(tail_start)
+        tail = fh.read(size - tail_start)
+        found = tail.rfind(_EOCD)
+        if found < 0 or len(tail) - found < 22:
             return None
-        count = struct.unpack("<H", tail[pos + 10 : pos + 12])[0]
-        if count == 0xFFFF and pos >= 20 and tail[pos - 20 : pos - 16] == _ZIP64_LOCATOR:
-            offset = struct.unpack("<Q", tail[pos - 12 : pos - 4])[0]
-            if offset + 56 <= size:
-                fh.seek(offset)
-                record = fh.read(56)
-                if record[:4] == _ZIP64_EOCD:
-                    count = struct.unpack("<Q", record[32:40])[0]
-        return count
+        record = tail[found : found + 22]
+        position = tail_start + found
+    count, cd_size, cd_offset = struct.unpack("<HLL", record[10:20])
+    zip64 = False
+    if position >= 20:
+        fh.seek(position - 20)
+        locator = fh.read(20)
+        if locator[:4] == _ZIP64_LOCATOR:
+            if position < 76:
+                return None
+            fh.seek(position - 76)
+            record64 = fh.read(56)
+            if record64[:4] == _ZIP64_EOCD:
+                count, cd_size, cd_offset = struct.unpack("<QQQ", record64[32:56])
+                zip64 = True
+    start = position - cd_size - (76 if zip64 else 0)
+    return start, cd_size, count
 
 
-def _open_zip(path: Path, filename: str) -> zipfile.ZipFile:
+def _scan_zip(fh, size: int, filename: str) -> int:
+    """Check a zip's central directory before :mod:`zipfile` reads it; return the read cap.
+
+    Refuses (:class:`~pagesindex.errors.InvalidDistribution`) a file without an end record, a
+    directory over :data:`ZIP_DIRECTORY_LIMIT` bytes or outside the file, more entries than the
+    members limit (declared or counted: the end record can say 5 where 2 000 000 follow, and
+    zipfile makes one object per entry) and a member compressed other than by
+    :data:`ZIP_METHODS`. The records are walked as zipfile walks them: 46 bytes, then the name,
+    extra field and comment whose lengths they give.
+    """
+    found = _zip_directory(fh, size)
+    if found is None:
+        raise InvalidDistribution(f"{filename}: not a valid zip archive (no end of central directory record)")
+    start, cd_size, declared = found
+    bound = limits.limit("members")
+    if declared > bound:
+        raise InvalidDistribution(f"{filename}: too many archive members ({declared} > {bound})")
+    if cd_size > ZIP_DIRECTORY_LIMIT:
+        raise InvalidDistribution(
+            f"{filename}: the zip central directory of {limits.human(cd_size)} is over the bound of "
+            f"{limits.human(ZIP_DIRECTORY_LIMIT)}"
+        )
+    if start < 0 or start + cd_size > size:
+        raise InvalidDistribution(f"{filename}: not a valid zip archive (central directory outside the file)")
+    fh.seek(start)
+    data = fh.read(cd_size)
+    unpack = struct.Struct("<HH").unpack_from
+    lengths = struct.Struct("<HHH").unpack_from
+    count = 0
+    pos = 0
+    odd: Optional[Tuple[int, int]] = None
+    while pos < cd_size:
+        if cd_size - pos < 46 or data[pos : pos + 4] != _CENTRAL:
+            raise InvalidDistribution(f"{filename}: not a valid zip archive (bad central directory record)")
+        _flags, method = unpack(data, pos + 8)
+        name_len, extra_len, comment_len = lengths(data, pos + 28)
+        if method not in ZIP_METHODS and odd is None:
+            odd = (method, pos)
+        count += 1
+        pos += 46 + name_len + extra_len + comment_len
+    if count > bound:
+        raise InvalidDistribution(f"{filename}: too many archive members ({count} > {bound})")
+    if odd is not None:
+        method, at = odd
+        name_len = lengths(data, at + 28)[0]
+        name = data[at + 46 : at + 46 + name_len].decode("utf-8", "replace")
+        raise InvalidDistribution(
+            f"{filename}: member compressed with method {method} in archive: {_shown(name)} "
+            "(only stored and deflated members are accepted, as on PyPI)"
+        )
+    return max(cd_size, CHUNK)
+
+
+class _CappedFile:
+    """A read-only file for :mod:`zipfile` whose every read is at most ``cap`` bytes.
+
+    zipfile reads the central directory in one read of the size the end record gives; the cap
+    (the size :func:`_scan_zip` checked, at least 1 MiB) makes sure no read is larger, whatever
+    zipfile's own reading of the records, so a lying record never costs memory.
+    """
+
+    def __init__(self, fh, size: int, cap: int, filename: str) -> None:
+        self._fh = fh
+        self._size = size
+        self._cap = cap
+        self._filename = filename
+        self.name = filename
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = max(self._size - self._fh.tell(), 0)
+        if n > self._cap:
+            raise InvalidDistribution(f"{self._filename}: a zip structure of {n} bytes is over the bound of {self._cap} bytes")
+        return self._fh.read(n)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+@contextlib.contextmanager
+def open_zip(path: Path, filename: str) -> Iterator[zipfile.ZipFile]:
+    """Open a zip (wheel or zip sdist) for reading, its structures bounded (:func:`_scan_zip`).
+
+    A context manager yielding a :class:`zipfile.ZipFile`; raises
+    :class:`~pagesindex.errors.InvalidDistribution` naming ``filename`` for what
+    :func:`_scan_zip` refuses, and lets :class:`zipfile.BadZipFile` through for a damaged archive.
+    """
     import zipfile
 
-    bound = limits.limit("members")
-    declared = zip_entry_count(path)
-    if declared is not None and declared > bound:
-        raise InvalidDistribution(f"{filename}: too many archive members ({declared} > {bound})")
-    zf = zipfile.ZipFile(path)
-    infos = zf.infolist()
-    if len(infos) > bound:
-        zf.close()
-        raise InvalidDistribution(f"{filename}: too many archive members ({len(infos)} > {bound})")
-    return zf
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        cap = _scan_zip(fh, size, filename)
+        with zipfile.ZipFile(_CappedFile(fh, size, cap, filename)) as zf:
+            bound = limits.limit("members")
+            infos = zf.infolist()
+            if len(infos) > bound:
+                raise InvalidDistribution(f"{filename}: too many archive members ({len(infos)} > {bound})")
+            yield zf
 
-
-def _zip_is_symlink(info: zipfile.ZipInfo) -> bool:
-    return (info.create_system == 3) and stat.S_ISLNK(info.external_attr >> 16)
 
 
 #: What makes a member path worth the full check of :func:`_check_member_path`: a leading ``/``,
@@ -281,24 +427,25 @@ def _zip_is_symlink(info: zipfile.ZipInfo) -> bool:
 #: pass that check, so one regular-expression search per member replaces it (wheels have
 #: thousands of members).
 _SUSPECT_MEMBER = re.compile(r"(?s)^/|\\|\x00|^.:|(?:^|/)\.\.(?:/|$)")
+_S_IFMT = 0o170000
 _S_IFLNK = 0o120000
 
 
 def _check_zip_members(zf: zipfile.ZipFile, filename: str, top: Optional[str]) -> Optional[str]:
-    """Check every member path (and symlink target) of a zip; return the top folder seen."""
+    """Check every member path of a zip and refuse symbolic links; return the top folder seen.
+
+    A member whose Unix mode (the high 16 bits of its external attributes) is a symbolic link is
+    refused whatever system the archive says made it: unzip and other extractors create the link.
+    """
     suspect = _SUSPECT_MEMBER.search
     for info in zf.infolist():
         name = info.filename
         if top is not None or not name or suspect(name):
             _check_member_path(filename, name, top)
         if info.flag_bits & 0x1:
-            raise InvalidDistribution(f"{filename}: encrypted member in archive: {name!r}")
-        if info.create_system == 3 and (info.external_attr >> 16) & 0o170000 == _S_IFLNK:
-            if info.file_size > 4096:
-                raise InvalidDistribution(f"{filename}: link in archive points outside: {name!r}")
-            with zf.open(info) as fh:
-                target = fh.read(4097).decode("utf-8", "replace")
-            _check_link(filename, name, target, hard=False, top=top)
+            raise InvalidDistribution(f"{filename}: encrypted member in archive: {_shown(name)}")
+        if (info.external_attr >> 16) & _S_IFMT == _S_IFLNK:
+            raise _symlink_refused(filename, name)
     return top
 
 
@@ -318,7 +465,7 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
 
     filename = filename or Path(path).name
     try:
-        with _open_zip(Path(path), filename) as zf:
+        with open_zip(Path(path), filename) as zf:
             _check_zip_members(zf, filename, None)
             candidates = []
             dist_infos = set()
@@ -370,7 +517,7 @@ def read_recorded_wheel_metadata(path: Path, filename: str) -> bytes:
     import zipfile
 
     try:
-        with _open_zip(Path(path), filename) as zf:
+        with open_zip(Path(path), filename) as zf:
             found = [
                 info for info in zf.infolist()
                 if info.filename.endswith(".dist-info/METADATA") and info.filename.count("/") == 1
@@ -388,18 +535,109 @@ def read_recorded_wheel_metadata(path: Path, filename: str) -> bytes:
         raise InvalidDistribution(f"{filename}: corrupt zip archive ({_one_line(exc)})") from None
 
 
+class _Refused(Exception):
+    """Raised from inside :mod:`tarfile`'s reading of a header; :func:`_read_sdist_tar` turns it
+    into an :class:`~pagesindex.errors.InvalidDistribution` naming the file (tarfile passes any
+    exception but its own header errors through)."""
+
+
+_BOUNDED_TARINFO = None
+
+
+def _bounded_tarinfo() -> type:
+    """A :class:`tarfile.TarInfo` subclass that bounds a tar's extended headers before reading them.
+
+    tarfile reads the whole body of a pax header (``x``, ``g``, ``X``) or a GNU long name or long
+    link (``L``, ``K``) in one read of its declared size (up to 8 GiB), and follows a chain of
+    them recursively; global headers accumulate in the :class:`tarfile.TarFile`. This subclass,
+    through ``_proc_member`` (the hook tarfile documents for subclasses), refuses a header body
+    over :data:`TAR_HEADER_LIMIT` bytes, global headers over that many bytes together, more than
+    :data:`TAR_HEADER_CHAIN` headers in a row, negative sizes, and sparse members (GNU ``S`` and
+    the ``GNU.sparse`` pax records, whose maps are read without a bound; sdists have no sparse
+    files). The header bodies read are summed on the TarFile (``_pagesindex_headers``), bounded
+    by :data:`TAR_HEADERS_TOTAL`, and count towards the archive's unpacked bound as data does. Made on first use, as tarfile
+    is imported only where archives are read.
+    """
+    global _BOUNDED_TARINFO
+    if _BOUNDED_TARINFO is not None:
+        return _BOUNDED_TARINFO
+    import tarfile
+
+    kinds = {
+        tarfile.XHDTYPE: "pax extended header (x)",
+        tarfile.SOLARIS_XHDTYPE: "pax extended header (X)",
+        tarfile.XGLTYPE: "pax global header (g)",
+        tarfile.GNUTYPE_LONGNAME: "GNU long name (L)",
+        tarfile.GNUTYPE_LONGLINK: "GNU long link name (K)",
+    }
+
+    class BoundedTarInfo(tarfile.TarInfo):
+        __slots__ = ()
+
+        def _proc_member(self, tf):
+            if self.size < 0:
+                raise _Refused(f"negative size in archive: {_shown(self.name)}")
+            if self.type == tarfile.GNUTYPE_SPARSE:
+                raise _Refused(f"sparse member in archive: {_shown(self.name)}")
+            kind = kinds.get(self.type)
+            if kind is None:
+                return super()._proc_member(tf)
+            if self.size > TAR_HEADER_LIMIT:
+                raise _Refused(f"{kind} of {self.size} bytes in archive (the bound is {TAR_HEADER_LIMIT} bytes)")
+            depth = getattr(tf, "_pagesindex_depth", 0) + 1
+            if depth > TAR_HEADER_CHAIN:
+                raise _Refused(f"more than {TAR_HEADER_CHAIN} extended headers in a row in archive")
+            if self.type == tarfile.XGLTYPE:
+                total = getattr(tf, "_pagesindex_global", 0) + self.size
+                if total > TAR_HEADER_LIMIT:
+                    raise _Refused(f"global headers (g) of more than {TAR_HEADER_LIMIT} bytes in archive")
+                tf._pagesindex_global = total
+            tf._pagesindex_depth = depth
+            headers = getattr(tf, "_pagesindex_headers", 0) + self.size
+            if headers > TAR_HEADERS_TOTAL:
+                raise _Refused(f"extended headers of more than {TAR_HEADERS_TOTAL} bytes in total in archive")
+            tf._pagesindex_headers = headers
+            try:
+                member = super()._proc_member(tf)
+            finally:
+                tf._pagesindex_depth = depth - 1
+            if member.size < 0:
+                raise _Refused(f"negative size in archive: {_shown(member.name)}")
+            return member
+
+        def _proc_gnusparse_00(self, *args):
+            raise _Refused("sparse member (GNU.sparse pax records) in archive")
+
+        _proc_gnusparse_01 = _proc_gnusparse_10 = _proc_gnusparse_00
+
+    _BOUNDED_TARINFO = BoundedTarInfo
+    return BoundedTarInfo
+
+
 def _read_sdist_tar(path: Path, filename: str) -> bytes:
+    """PKG-INFO of a ``.tar.gz`` sdist, every member checked as the stream is read once.
+
+    Members are taken one at a time (``TarFile.next``) and tarfile's list of them is emptied
+    after each, so memory does not grow with the member count; what is kept per member is a
+    16-byte key of each regular file's name, so that a hard link can be checked to name an
+    earlier regular file (:func:`_name_key`). Symbolic links and special files are refused.
+    """
     import tarfile
 
     found: Optional[bytes] = None
     top: Optional[str] = None
     count = 0
     unpacked = 0
+    files = set()
     bound = limits.limit("members")
     unpacked_bound = limits.limit("unpacked")
     try:
-        with tarfile.open(path, mode="r:gz") as tf:
-            for member in tf:
+        with tarfile.open(path, mode="r:gz", tarinfo=_bounded_tarinfo()) as tf:
+            while True:
+                member = tf.next()
+                if member is None:
+                    break
+                tf.members.clear()  # tarfile keeps every member it reads; nothing here needs them
                 count += 1
                 if count > bound:
                     raise InvalidDistribution(f"{filename}: too many archive members (> {bound})")
@@ -409,20 +647,31 @@ def _read_sdist_tar(path: Path, filename: str) -> bytes:
                 if not parts:
                     if member.isdir():
                         continue  # "./", the archive's own root
-                    raise InvalidDistribution(f"{filename}: unsafe path in archive: {name!r}")
+                    raise InvalidDistribution(f"{filename}: unsafe path in archive: {_shown(name)}")
                 if top is None:
                     top = parts[0]
                 _check_member_path(filename, name, top)
-                unpacked += max(member.size, 0)
-                if unpacked > unpacked_bound:
+                unpacked += member.size
+                if unpacked + getattr(tf, "_pagesindex_headers", 0) > unpacked_bound:
                     raise InvalidDistribution(
                         f"{filename}: archive members declare more than {limits.human(unpacked_bound)} in total"
                     )
-                if member.issym() or member.islnk():
-                    # A hard link's target is relative to the archive root; a symlink's to its folder.
-                    _check_link(filename, name, member.linkname, hard=member.islnk(), top=top)
-                elif not (member.isfile() or member.isdir()):
-                    raise InvalidDistribution(f"{filename}: special file in archive: {name!r}")
+                if member.issym():
+                    raise _symlink_refused(filename, name, member.linkname)
+                if member.islnk():
+                    # A hard link's target is a path from the archive's root; tarfile (and tar)
+                    # make the link to that path in the destination, so it must be a regular file
+                    # already extracted from this archive.
+                    _check_member_path(filename, member.linkname, top)
+                    if _name_key(member.linkname) not in files:
+                        raise InvalidDistribution(
+                            f"{filename}: hard link in archive does not name an earlier file of the archive: "
+                            f"{_shown(name)} -> {_shown(member.linkname)}"
+                        )
+                elif member.isfile():
+                    files.add(_name_key(name))
+                elif not member.isdir():
+                    raise InvalidDistribution(f"{filename}: special file in archive: {_shown(name)}")
                 if len(parts) == 2 and parts[1] == "PKG-INFO" and member.isfile():
                     if found is not None:
                         raise InvalidDistribution(f"{filename}: several PKG-INFO files in the sdist")
@@ -432,7 +681,9 @@ def _read_sdist_tar(path: Path, filename: str) -> bytes:
                     fh = tf.extractfile(member)
                     assert fh is not None
                     found = _read_bounded(fh, filename, name)
-    except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
+    except _Refused as exc:
+        raise InvalidDistribution(f"{filename}: {exc}") from None
+    except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError, RecursionError) as exc:
         reason = " ".join(str(exc).split())
         raise InvalidDistribution(f"{filename}: not a valid or complete tar.gz archive ({reason})") from None
     if found is None:
@@ -444,7 +695,7 @@ def _read_sdist_zip(path: Path, filename: str) -> bytes:
     import zipfile
 
     try:
-        with _open_zip(Path(path), filename) as zf:
+        with open_zip(Path(path), filename) as zf:
             infos = zf.infolist()
             if not infos:
                 raise InvalidDistribution(f"{filename}: no PKG-INFO at the top of the sdist")

@@ -329,6 +329,16 @@ class ReadmeCache:
         return body, kind
 
 
+#: The longest README (characters) rendered as Markdown, as reStructuredText, and shown at all
+#: (as plain text, cut there, saying so). The renderers take up to 90 (Markdown) and 400
+#: (docutils, on a long list) times the text's size in memory: an 8 MiB description, which the
+#: metadata bound allows, took 732 MiB and more than 1.7 GB in `build`, a 512 KiB
+#: reStructuredText list 234 MiB (benchmarks/hostile_memory.py); longer texts fall back to plain.
+README_MARKDOWN_LIMIT = 1024 * 1024
+README_RST_LIMIT = 128 * 1024
+README_RENDER_LIMIT = 1024 * 1024
+
+
 def render_readme(text: str, content_type: str = "") -> Tuple[str, str]:
     """Render a README to sanitized HTML with ``readme_renderer``; return ``(html, kind)``.
 
@@ -336,10 +346,16 @@ def render_readme(text: str, content_type: str = "") -> Tuple[str, str]:
     optional ``variant=GFM|CommonMark`` parameter, ``text/x-rst``, ``text/plain``); ``kind`` is
     ``"markdown"``, ``"rst"`` or ``"plain"``: what was actually rendered. As on PyPI, a missing
     content type means reStructuredText, and a reStructuredText text that does not render (or
-    an unknown type) is shown as plain text. Empty text gives ``("", "")``.
+    an unknown type) is shown as plain text. Empty text gives ``("", "")``. A text longer than
+    :data:`README_RENDER_LIMIT` characters is cut there, shown as plain text, and says so; one
+    longer than :data:`README_MARKDOWN_LIMIT` / :data:`README_RST_LIMIT` is shown as plain text.
     """
     if not text or not text.strip():
         return "", ""
+    if len(text) > README_RENDER_LIMIT:
+        note = f"\n\n[README cut at {README_RENDER_LIMIT} of its {len(text)} characters]\n"
+        text = text[:README_RENDER_LIMIT] + note
+        content_type = "text/plain"
     main, _, params = (content_type or RST).partition(";")
     main = main.strip().lower()
     variant = "GFM"
@@ -349,6 +365,8 @@ def render_readme(text: str, content_type: str = "") -> Tuple[str, str]:
             variant = value.strip().strip('"')
     rendered: Optional[str] = None
     kind = "plain"
+    if (main == MARKDOWN and len(text) > README_MARKDOWN_LIMIT) or (main == RST and len(text) > README_RST_LIMIT):
+        main = "text/plain"
     if main == MARKDOWN:
         import warnings
 
