@@ -490,15 +490,15 @@ def test_dependencies_on_this_index_are_pinned_too(index, wheel):
 
 
 def test_hostile_filename_never_reaches_a_copyable_command(index, wheel):
+    # add refuses a wheel tag outside [A-Za-z0-9_.] (issue 13, item 6) before anything is written,
+    # so such a name reaches no page, no command and no pull request body
     bad = wheel("abc1", "1.0", filename="abc1-1.0-py3-none-any$(touch${IFS}pwned).whl")
-    add(index, bad)
-    site = build(index)
-    html = (site / "_pages/abc1/index.html").read_text()
-    assert "abc1-1.0-py3-none-any$(touch${IFS}pwned).whl</a>" in html  # listed, as text
-    commands = re.findall(r"<pre id=\"install-[a-z]+\"><code>(.*?)</code></pre>", html, re.S)
-    assert not any("pwned" in c for c in commands)
-    assert 'id="install-pip"' not in html
-    assert_nothing_runs(site)
+    before = state_snapshot(index.root)
+    proc = run_cli("add", str(bad), index=index.root, check=False)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "pwned" in lines[0], proc.stderr
+    assert state_snapshot(index.root) == before
 
 
 def test_unchanged_release_pages_are_not_rendered_again(index, wheel, monkeypatch):

@@ -284,7 +284,7 @@ class ExpectedSite(Renderer):
                 project = self.index.get_project(name)
                 outputs = self.project_outputs(project)
                 card = project_card(project)
-                cards.append((card["name"], self.card_html(card)))
+                cards.append(((card["name"], card["normalized"]), self.card_html(card)))
             except PagesIndexError as exc:
                 problems.append(f"projects/{name}.json: cannot be rendered: {exc}")
                 broken.add(name)
