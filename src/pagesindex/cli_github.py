@@ -207,9 +207,11 @@ def _run(
     pypi_url: Optional[str],
     allow_pypi_conflict: bool,
 ) -> None:
+    import functools
     import tempfile
 
     from .sources.collect import collect_release
+    from .sources.source_build import build_from_tag
 
     with make_client(config) as client, tempfile.TemporaryDirectory(prefix="pagesindex-") as tmp:
         repo = client.repository(full_name)
@@ -220,7 +222,8 @@ def _run(
         if existing is not None:
             known = {f.filename: f.sha256 for f in existing.all_files()}
         collected = collect_release(
-            client, repo, files_name, version, Path(tmp), host_files=host, rename_to=rename_to, log=_log, known=known
+            client, repo, files_name, version, Path(tmp), host_files=host, rename_to=rename_to, log=_log, known=known,
+            build=functools.partial(build_from_tag, hide=(index.root,)),
         )
         project_extra: Dict[str, Any] = {
             "repository": {"url": repo.html_url, "full_name": repo.full_name, "visibility": repo.visibility}
