@@ -157,7 +157,8 @@ def test_the_same_action_is_pinned_to_the_same_commit_everywhere():
             m = PIN.match(line)
             if m:
                 seen.setdefault(m.group(1), set()).add(line.split("@", 1)[1].strip())
-    assert {"actions/checkout", "actions/setup-python", "peter-evans/create-pull-request", "actions/upload-pages-artifact", "actions/deploy-pages"} <= set(seen)
+    assert {"actions/checkout", "actions/setup-python", "peter-evans/create-pull-request", "actions/upload-pages-artifact", "actions/deploy-pages",
+            "actions/upload-artifact", "actions/download-artifact"} <= set(seen)
     for action, pins in seen.items():
         assert len(pins) == 1, f"{action} pinned differently: {pins}"
 
@@ -176,7 +177,18 @@ def test_change_workflow_shape(name):
         assert inputs["version"]["required"] is True
     assert set(wf["on"]) == {"workflow_dispatch"}
     assert "inputs.package_name" in wf["concurrency"]["group"] and wf["concurrency"]["cancel-in-progress"] is False
-    assert list(wf["jobs"]) == [action]
+    if action in ("register", "update"):
+        # issue 13 item 1: the package's build code runs in a job of its own, without token or permissions
+        assert list(wf["jobs"]) == ["source", "build", action]
+        source, build = wf["jobs"]["source"], wf["jobs"]["build"]
+        assert source["permissions"] == {"contents": "read"}
+        assert build["permissions"] == {} and build["needs"] == "source"
+        assert "secrets." not in json.dumps(build) and "github.token" not in json.dumps(build)
+        assert "pagesindex build-source" in next(s["run"] for s in build["steps"] if s.get("id") == "build")
+        assert "pagesindex source-tree" in next(s["run"] for s in source["steps"] if s.get("id") == "source")
+        assert wf["jobs"][action]["needs"] == ["source", "build"]
+    else:
+        assert list(wf["jobs"]) == [action]
     job = wf["jobs"][action]
     assert "strategy" not in job, "the command runs once, not once per Python version"
     assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
@@ -302,9 +314,17 @@ class Runner:
         secrets: Optional[Dict[str, str]] = None,
         variables: Optional[Dict[str, str]] = None,
         event: Optional[Dict[str, Any]] = None,
+        needs: Optional[Dict[str, Any]] = None,
+        artifacts: Optional[Dict[str, Path]] = None,
     ) -> subprocess.CompletedProcess:
+        """Run the step ``step_id`` (an ``id:``, or ``#N`` for the job's N-th step).
+
+        ``artifacts`` maps a folder under RUNNER_TEMP to a folder whose files are copied there
+        first (what actions/download-artifact does); ``needs`` is the ``needs`` context.
+        """
         wf = load(workflow)
-        step = next(s for s in wf["jobs"][job]["steps"] if s.get("id") == step_id)
+        steps = wf["jobs"][job]["steps"]
+        step = steps[int(step_id[1:])] if step_id.startswith("#") else next(s for s in steps if s.get("id") == step_id)
         declared = wf["on"].get("workflow_dispatch", {}) or {}
         full_inputs = {k: v.get("default", "") for k, v in (declared.get("inputs") or {}).items()}
         full_inputs.update(inputs)
@@ -313,6 +333,7 @@ class Runner:
             "secrets": secrets or {},
             "vars": variables or {},
             "github": {"token": "ghs_workflowtoken", "event": event or {}},
+            "needs": needs or {},
         }
         self.count += 1
         temp = self.tmp / f"runner-temp-{self.count}"
@@ -344,6 +365,8 @@ class Runner:
             env[key] = evaluate(value, context)
         for name in ("output", "summary", "env"):
             (temp / name).write_text("")
+        for rel, folder in (artifacts or {}).items():
+            shutil.copytree(folder, temp / rel)
         script = temp / "step.sh"
         script.write_text(step["run"])
         proc = subprocess.run(
@@ -358,6 +381,7 @@ class Runner:
         )
         proc.summary = (temp / "summary").read_text()  # type: ignore[attr-defined]
         proc.step = step  # type: ignore[attr-defined]
+        proc.temp = temp  # type: ignore[attr-defined]
         return proc
 
 
