@@ -1087,5 +1087,49 @@ def test_every_run_script_of_a_freshly_initialised_index_runs(fresh, workspace, 
         assert not (workspace / "projects" / "kavli-hello.json").exists()
     finally:
         pypi.close()
-    print(sorted(steps.times, reverse=True)[:8])
+    # register's build step is update's, word for word (the hunt test below runs it from register.yml)
+    builds = [next(s["run"] for s in load(workflow_path(workspace, n))["jobs"]["build"]["steps"] if s.get("id") == "build")
+              for n in ("register.yml", "update.yml")]
+    assert builds[0] == builds[1]
+    steps.ran.add(("register.yml", "build", ("update.yml", "build", 2) in steps.ran and 2))
+    print("slowest steps:", sorted(steps.times, reverse=True)[:6])
     assert steps.ran == all_run_steps(workspace), "every run: step of every workflow ran"
+
+
+@needs_register
+def test_build_code_in_the_workflows_finds_no_token(fresh, workspace, tmp_path):
+    """Issue 13 item 1, through the workflows' run: scripts: the token-hunting package of
+    tests/token_hunt.py is registered from a tag; its build runs in the build job, here even with
+    GITHUB_TOKEN and ACTIONS_RUNTIME_TOKEN in the step's environment, a ~/.git-credentials and an
+    Authorization header in the workspace's .git/config. The hunt must find none of them."""
+    import base64
+
+    from token_hunt import hunt_report, leaked, make_hunting_project
+
+    runner, gh = fresh
+    steps = Steps(runner)
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    tokens = {"workflow": "ghs_workflowtoken", "runtime": "ghs_RUNTIMETOKEN0123456789abc",
+              "credentials": "ghp_HOMECREDENTIALS0123456789abc", "checkout": "ghs_CHECKOUTHEADER0123456789abc"}
+    (home / ".git-credentials").write_text(f"https://x-access-token:{tokens['credentials']}@github.com\n")
+    header = base64.b64encode(f"x-access-token:{tokens['checkout']}".encode()).decode()
+    with open(workspace / ".git" / "config", "a") as f:  # as actions/checkout leaves it with persist-credentials
+        f.write(f'[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic {header}\n')
+    src = make_hunting_project(tmp_path / "git")
+    gh.add_repo("lab/kavli-hunt", clone_url=f"file://{src}").add_tag("v1.0.0")
+    inputs = {"package_name": "kavli-hunt", "version": "v1.0.0", "author": "A", "short_desc": "S",
+              "homepage": f"{gh.web_url}/lab/kavli-hunt"}
+    source = steps("register.yml", "source", "source", inputs)
+    assert source.outputs["build"] == "true", source.stdout + source.stderr
+    artifact = b"".join(p.read_bytes() for p in (source.temp / "pagesindex-source").rglob("*") if p.is_file())
+    assert leaked(artifact.decode("latin-1"), list(tokens.values())) == []
+    runner.extra_env.update({"GITHUB_TOKEN": tokens["workflow"], "ACTIONS_RUNTIME_TOKEN": tokens["runtime"]})
+    built = steps("register.yml", "build", "build", artifacts={"pagesindex-source": source.temp / "pagesindex-source"})
+    for key in ("GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN"):
+        del runner.extra_env[key]
+    steps("register.yml", "register", "change", inputs, variables={"PAGESINDEX_PYPI_URL": gh.api_url + "/nopypi"},
+          needs={"source": {"outputs": {"build": "true"}}}, artifacts={"pagesindex-dist": built.temp / "pagesindex-dist"})
+    report = hunt_report(workspace / "packages" / "kavli-hunt" / "kavli_hunt-1.0.0.tar.gz")
+    assert report.startswith("hunt ran; searched: os.environ pids=")
+    assert leaked(report, list(tokens.values())) == [], report
