@@ -5,6 +5,12 @@ the GitHub release VERSION of the repository at URL; ``update NAME VERSION`` add
 files new in an existing release) of a registered project; ``delete NAME [--version VERSION]``
 removes a project or one release. See README.md, "Registering from GitHub releases".
 
+A release with no files is built from source in a sandbox (:mod:`pagesindex.sources.sandbox`).
+The workflows split that (issue 13): ``source-tree NAME VERSION --out DIR`` (the job with the
+token) clones at the tag only when a build is needed; ``build-source TREE --out DIST`` (a job with
+no token and no permissions) builds; ``register``/``update --dist DIST`` take those files and
+check them as release assets, and never build.
+
 Settings come from the environment (:mod:`pagesindex.sources.github`): ``GITHUB_API_URL``,
 ``GITHUB_SERVER_URL``, ``GITHUB_TOKEN`` / ``GH_TOKEN``; ``PAGESINDEX_GITHUB_RETRIES`` (default
 4) and ``PAGESINDEX_GITHUB_MAX_WAIT`` (seconds, default 300) bound the retries.
