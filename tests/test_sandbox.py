@@ -97,3 +97,38 @@ def test_no_sandbox_mechanism_refuses_the_build(gh, index, tmp_path):
     assert proc.stderr.startswith("error: the build sandbox needs unshare and setpriv (util-linux); refusing")
     assert "PAGESINDEX_BUILD_SANDBOX=off" in proc.stderr and proc.stderr.count("\n") == 1
     assert not (index.root / "projects" / "kavli-hunt.json").exists()
+
+
+@pytest.mark.parametrize("user_namespace", [False, True], ids=["as-is", "user-namespace"])
+def test_inside_the_sandbox(tmp_path, monkeypatch, user_namespace):
+    """What a command sees inside: only its own processes, an empty /tmp, no capabilities,
+    no_new_privs, nobody (when root, without a user namespace), no token in its environment."""
+    import subprocess
+
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    secret = tmp_path / "index" / ".git" / "config"
+    secret.parent.mkdir(parents=True)
+    secret.write_text(f"token = {TOKEN}\n")
+    if user_namespace:  # the path taken when pagesindex does not run as root
+        real = os.geteuid()
+        monkeypatch.setattr(os, "geteuid", lambda: real + 1000 if real == 0 else real)
+    src, dist = tmp_path / "src", tmp_path / "dist"
+    src.mkdir()
+    dist.mkdir()
+    sandbox.prepare(src, dist)
+    script = (f"ls /proc | grep -c '^[0-9]'; ls -A /tmp; cat {secret} 2>&1; grep -E '^(Uid|CapEff|NoNewPrivs)' /proc/self/status; "
+              "env; echo made > /tmp/pagesindex-build/dist/out.txt")
+    cmd = sandbox.sandboxed_command(["/bin/sh", "-c", script], src=src, dist=dist, python=sys.executable, hide=[tmp_path / "index"])
+    if user_namespace:
+        assert "--user" in cmd and not any(a.startswith("--reuid") for a in cmd)
+    proc = subprocess.run(cmd, env=sandbox.environment(sys.executable), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert int(lines[0]) <= 3, proc.stdout  # sh, grep, ls: no ancestor
+    assert lines[1] == "pagesindex-build"
+    assert "No such file or directory" in lines[2]
+    assert "CapEff:\t0000000000000000" in proc.stdout and "NoNewPrivs:\t1" in proc.stdout
+    if os.geteuid() == 0 and not user_namespace:
+        assert "Uid:\t65534\t65534" in proc.stdout
+    assert TOKEN not in proc.stdout and "GITHUB_TOKEN" not in proc.stdout
+    assert (dist / "out.txt").read_text() == "made\n"
