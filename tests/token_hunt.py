@@ -58,7 +58,7 @@ for p in pids:
         data = read(f"/proc/{p}/{what}")
         if data is not None:
             scan(f"/proc/{p}/{what}", data)
-for p in ancestors + [p for p in pids if p not in ancestors][:20]:
+for p in ancestors + [p for p in pids if p not in ancestors][:5]:
     maps = read(f"/proc/{p}/maps")
     if not maps:
         continue
@@ -67,7 +67,7 @@ for p in ancestors + [p for p in pids if p not in ancestors][:20]:
         with open(f"/proc/{p}/mem", "rb") as mem:
             for line in maps.decode().splitlines():
                 addr, perms = line.split()[:2]
-                if "r" not in perms or total > (1 << 28):
+                if "r" not in perms or total > (1 << 27):
                     continue
                 start, end = (int(x, 16) for x in addr.split("-"))
                 try:
