@@ -158,7 +158,8 @@ def test_the_same_action_is_pinned_to_the_same_commit_everywhere():
             m = PIN.match(line)
             if m:
                 seen.setdefault(m.group(1), set()).add(line.split("@", 1)[1].strip())
-    assert {"actions/checkout", "actions/setup-python", "peter-evans/create-pull-request", "actions/upload-pages-artifact", "actions/deploy-pages"} <= set(seen)
+    assert {"actions/checkout", "actions/setup-python", "peter-evans/create-pull-request", "actions/upload-pages-artifact", "actions/deploy-pages",
+            "actions/upload-artifact", "actions/download-artifact"} <= set(seen)
     for action, pins in seen.items():
         assert len(pins) == 1, f"{action} pinned differently: {pins}"
 
@@ -179,7 +180,18 @@ def test_change_workflow_shape(name):
         assert inputs["version"]["required"] is True
     assert set(wf["on"]) == {"workflow_dispatch"}
     assert "inputs.package_name" in wf["concurrency"]["group"] and wf["concurrency"]["cancel-in-progress"] is False
-    assert list(wf["jobs"]) == [action]
+    if action in ("register", "update"):
+        # issue 13 item 1: the package's build code runs in a job of its own, without token or permissions
+        assert list(wf["jobs"]) == ["source", "build", action]
+        source, build = wf["jobs"]["source"], wf["jobs"]["build"]
+        assert source["permissions"] == {"contents": "read"}
+        assert build["permissions"] == {} and build["needs"] == "source"
+        assert "secrets." not in json.dumps(build) and "github.token" not in json.dumps(build)
+        assert "pagesindex build-source" in next(s["run"] for s in build["steps"] if s.get("id") == "build")
+        assert "pagesindex source-tree" in next(s["run"] for s in source["steps"] if s.get("id") == "source")
+        assert wf["jobs"][action]["needs"] == ["source", "build"]
+    else:
+        assert list(wf["jobs"]) == [action]
     job = wf["jobs"][action]
     assert "strategy" not in job, "the command runs once, not once per Python version"
     assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
@@ -266,6 +278,8 @@ def evaluate(value: Any, context: Dict[str, Any]) -> str:
         return "true" if value else "false"
     value = str(value)
     m = _EXPR.match(value)
+    if m and "}}" in m.group(1):  # text with several expressions: each in turn
+        return re.sub(r"\$\{\{\s*(.+?)\s*\}\}", lambda e: evaluate(e.group(0), context), value)
     if not m:
         assert "${{" not in value, f"unsupported expression in {value!r}"
         return value
@@ -305,9 +319,17 @@ class Runner:
         secrets: Optional[Dict[str, str]] = None,
         variables: Optional[Dict[str, str]] = None,
         event: Optional[Dict[str, Any]] = None,
+        needs: Optional[Dict[str, Any]] = None,
+        artifacts: Optional[Dict[str, Path]] = None,
     ) -> subprocess.CompletedProcess:
+        """Run the step ``step_id`` (an ``id:``, or ``#N`` for the job's N-th step).
+
+        ``artifacts`` maps a folder under RUNNER_TEMP to a folder whose files are copied there
+        first (what actions/download-artifact does); ``needs`` is the ``needs`` context.
+        """
         wf = load(workflow)
-        step = next(s for s in wf["jobs"][job]["steps"] if s.get("id") == step_id)
+        steps = wf["jobs"][job]["steps"]
+        step = steps[int(step_id[1:])] if step_id.startswith("#") else next(s for s in steps if s.get("id") == step_id)
         declared = wf["on"].get("workflow_dispatch", {}) or {}
         full_inputs = {k: v.get("default", "") for k, v in (declared.get("inputs") or {}).items()}
         full_inputs.update(inputs)
@@ -315,7 +337,9 @@ class Runner:
             "inputs": full_inputs,
             "secrets": secrets or {},
             "vars": variables or {},
-            "github": {"token": "ghs_workflowtoken", "event": event or {}},
+            "github": {"token": "ghs_workflowtoken", "event": event or {}, "server_url": "https://github.com",
+                       "repository": "lab/index", "run_id": "7001"},
+            "needs": needs or {},
         }
         self.count += 1
         temp = self.tmp / f"runner-temp-{self.count}"
@@ -347,6 +371,8 @@ class Runner:
             env[key] = evaluate(value, context)
         for name in ("output", "summary", "env"):
             (temp / name).write_text("")
+        for rel, folder in (artifacts or {}).items():
+            shutil.copytree(folder, temp / rel)
         script = temp / "step.sh"
         script.write_text(step["run"])
         proc = subprocess.run(
@@ -361,6 +387,7 @@ class Runner:
         )
         proc.summary = (temp / "summary").read_text()  # type: ignore[attr-defined]
         proc.step = step  # type: ignore[attr-defined]
+        proc.temp = temp  # type: ignore[attr-defined]
         return proc
 
 
@@ -949,3 +976,188 @@ def test_readme_documents_the_loop_and_carries_the_snippet_verbatim():
         assert words in readme
     out = run_cli("workflows", "--snippet")
     assert out.stdout == RELEASE_SNIPPET.read_text(encoding="utf-8")
+
+
+# -- issue 13: every run: script of a freshly init'ed index, and the build without a token ------
+
+
+@pytest.fixture(scope="module")
+def runner_python(tmp_path_factory):
+    """A fresh virtual environment for the runner's `python`, and a requirement for pagesindex.
+
+    The requirement names a wheel of this checkout (as a maintainer pins a release), so the
+    workflows' install steps really run `pip install -r .github/pagesindex-requirements.txt`
+    without touching the environment running the tests.
+    """
+    root = tmp_path_factory.mktemp("runner-python")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(root / "wheels"), str(REPO)],
+                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, capture_output=True)
+    wheel = next((root / "wheels").glob("pagesindex-*.whl"))
+    return root / "venv" / "bin", f"pagesindex @ {wheel.as_uri()}"
+
+
+@pytest.fixture
+def fresh(tmp_path, workspace, runner_python):
+    """A runner whose `python` is the fresh environment, in an index whose requirement is pinned."""
+    github_server = pytest.importorskip("github_server")
+    bin_dir, requirement = runner_python
+    (workspace / ".github" / "pagesindex-requirements.txt").write_text(requirement + "\n")
+    git(workspace, "commit", "-q", "-am", "pin pagesindex")
+    with github_server.FakeGitHub(token="ghs_workflowtoken") as gh:
+        env = {"PATH": f"{bin_dir}{os.pathsep}/usr/local/bin{os.pathsep}/usr/bin{os.pathsep}/bin", **gh.env(token=None)}
+        yield Runner(tmp_path, workspace, env), gh
+
+
+class Steps:
+    """Runs steps through a :class:`Runner` and remembers which `run:` steps ran (and how long)."""
+
+    def __init__(self, runner: Runner):
+        self.runner = runner
+        self.ran = set()
+        self.times = []
+
+    def __call__(self, name: str, job: str, step: str, inputs=None, *, ok: bool = True, **kwargs):
+        import time
+
+        path = workflow_path(self.runner.workspace, name)
+        start = time.monotonic()
+        proc = self.runner.run(path, job, step, inputs or {}, **kwargs)
+        self.times.append((round(time.monotonic() - start, 1), name, job, step))
+        steps = load(path)["jobs"][job]["steps"]
+        self.ran.add((name, job, steps.index(proc.step)))
+        if ok:
+            assert proc.returncode == 0, f"{name} {job} {step}:\n{proc.stdout}\n{proc.stderr}"
+        return proc
+
+
+def all_run_steps(workspace: Path):
+    out = set()
+    for path in sorted((workspace / ".github" / "workflows").glob("*.yml")):
+        for job, body in load(path)["jobs"].items():
+            out |= {(path.name, job, i) for i, s in enumerate(body.get("steps", [])) if "run" in s}
+    return out
+
+
+@needs_register
+def test_every_run_script_of_a_freshly_initialised_index_runs(fresh, workspace, tmp_path):
+    """Issue 13 item 5: the workflows that `pagesindex init` writes run as written, every `run:` step."""
+    from fakepypi import Fake, FakePyPI
+    from ghhelpers import make_git_project
+
+    runner, gh = fresh
+    steps = Steps(runner)
+    pypi = FakePyPI()
+    try:
+        pypi.set("kavli-hello", Fake(versions={"99.0": False}))
+        variables = {"PAGESINDEX_PYPI_URL": pypi.url}
+        installs = {}  # install steps: run each distinct script once, count its identical copies
+        for name in sorted(p.name for p in (workspace / ".github" / "workflows").glob("*.yml")):
+            for job, body in load(workflow_path(workspace, name))["jobs"].items():
+                for i, step in enumerate(body.get("steps", [])):
+                    if step.get("id") == "install":
+                        if step["run"] not in installs:
+                            steps(name, job, "install")
+                            installs[step["run"]] = True
+                        steps.ran.add((name, job, i))
+        assert len(installs) == 1, "every workflow installs pagesindex the same way"
+        steps("ci.yml", "tests", "tests")
+        steps("ci.yml", "verify", "verify")
+
+        src = make_git_project(tmp_path / "git", "setuptools", "kavli-hello", "1.1.0", "v1.1.0")
+        repo = gh.add_repo("lab/kavli-hello", clone_url=f"file://{src}")
+        v1 = make_wheel(tmp_path / "r1", "kavli-hello", "1.0.0")
+        repo.add_release("v1.0.0", {v1.name: v1})
+        inputs = {"package_name": "kavli-hello", "version": "v1.0.0", "author": "A", "short_desc": "S",
+                  "homepage": f"{gh.web_url}/lab/kavli-hello"}
+        proc = steps("register.yml", "source", "source", inputs)
+        assert proc.outputs["build"] == "false" and not (proc.temp / "pagesindex-source").exists()
+        proc = steps("register.yml", "register", "change", inputs, variables={"PAGESINDEX_PYPI_URL": gh.api_url + "/nopypi"},
+                     needs={"source": {"outputs": {"build": "false"}}})
+        assert (workspace / "packages" / "kavli-hello" / v1.name).is_file()
+        git(workspace, "add", "-A")
+        git(workspace, "commit", "-q", "-m", "register")
+
+        # a release with only a tag: source (token) -> build (no token, sandboxed) -> update --dist
+        repo.add_tag("v1.1.0")
+        inputs = {"package_name": "kavli-hello", "version": "v1.1.0"}
+        proc = steps("update.yml", "source", "source", inputs)
+        assert proc.outputs["build"] == "true", proc.stdout
+        built = steps("update.yml", "build", "build", artifacts={"pagesindex-source": proc.temp / "pagesindex-source"})
+        proc = steps("update.yml", "update", "change", inputs, variables={"PAGESINDEX_PYPI_URL": gh.api_url + "/nopypi"},
+                     needs={"source": {"outputs": {"build": "true"}}}, artifacts={"pagesindex-dist": built.temp / "pagesindex-dist"})
+        assert "taking kavli_hello-1.1.0.tar.gz from --dist" in proc.stdout
+        for f in (built.temp / "pagesindex-dist").iterdir():  # the build job's bytes: no build ran beside the token
+            assert (workspace / "packages" / "kavli-hello" / f.name).read_bytes() == f.read_bytes()
+        git(workspace, "add", "-A")
+        git(workspace, "commit", "-q", "-m", "update")
+
+        steps("yank.yml", "yank", "change", {"package_name": "kavli-hello", "version": "1.0.0", "reason": "broken"})
+        git(workspace, "add", "-A")
+        git(workspace, "commit", "-q", "-m", "yank")
+        steps("deploy.yml", "build", "site")
+
+        # vars.PAGESINDEX_PYPI_URL is honoured: the fake PyPI has a higher version, so the check fails
+        proc = steps("pypi-check.yml", "check", "check", ok=False, variables=variables)
+        assert proc.returncode == 1 and proc.outputs["code"] == "2", proc.stdout + proc.stderr
+        assert any(path.startswith("/simple/kavli-hello/") or path.startswith("/pypi/kavli-hello/") for path, _ in pypi.requests)
+        report = (proc.temp / "pypi-check.md").read_text()
+        assert "99.0" in report
+        fake_gh = tmp_path / "fakegh"
+        fake_gh.mkdir()
+        (fake_gh / "gh").write_text('#!/bin/sh\nprintf "%s\\n" "$*" >> "$RUNNER_TEMP/gh.log"\n[ "$2" = list ] && echo "[]"\nexit 0\n')
+        (fake_gh / "gh").chmod(0o755)
+        runner.extra_env["PATH"] = f"{fake_gh}{os.pathsep}{runner.extra_env['PATH']}"
+        proc = steps("pypi-check.yml", "report", "#1", needs={"check": {"outputs": {"report": report, "code": "2"}}})
+        assert "issue create" in (proc.temp / "gh.log").read_text()
+
+        steps("delete.yml", "delete", "change", {"package_name": "kavli-hello", "version": ""})
+        assert not (workspace / "projects" / "kavli-hello.json").exists()
+    finally:
+        pypi.close()
+    # register's build step is update's, word for word (the hunt test below runs it from register.yml)
+    builds = [next(s["run"] for s in load(workflow_path(workspace, n))["jobs"]["build"]["steps"] if s.get("id") == "build")
+              for n in ("register.yml", "update.yml")]
+    assert builds[0] == builds[1]
+    steps.ran.add(("register.yml", "build", ("update.yml", "build", 2) in steps.ran and 2))
+    print("slowest steps:", sorted(steps.times, reverse=True)[:6])
+    assert steps.ran == all_run_steps(workspace), "every run: step of every workflow ran"
+
+
+@needs_register
+def test_build_code_in_the_workflows_finds_no_token(fresh, workspace, tmp_path):
+    """Issue 13 item 1, through the workflows' run: scripts: the token-hunting package of
+    tests/token_hunt.py is registered from a tag; its build runs in the build job, here even with
+    GITHUB_TOKEN and ACTIONS_RUNTIME_TOKEN in the step's environment, a ~/.git-credentials and an
+    Authorization header in the workspace's .git/config. The hunt must find none of them."""
+    import base64
+
+    from token_hunt import hunt_report, leaked, make_hunting_project
+
+    runner, gh = fresh
+    steps = Steps(runner)
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    tokens = {"workflow": "ghs_workflowtoken", "runtime": "ghs_RUNTIMETOKEN0123456789abc",
+              "credentials": "ghp_HOMECREDENTIALS0123456789abc", "checkout": "ghs_CHECKOUTHEADER0123456789abc"}
+    (home / ".git-credentials").write_text(f"https://x-access-token:{tokens['credentials']}@github.com\n")
+    header = base64.b64encode(f"x-access-token:{tokens['checkout']}".encode()).decode()
+    with open(workspace / ".git" / "config", "a") as f:  # as actions/checkout leaves it with persist-credentials
+        f.write(f'[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic {header}\n')
+    src = make_hunting_project(tmp_path / "git")
+    gh.add_repo("lab/kavli-hunt", clone_url=f"file://{src}").add_tag("v1.0.0")
+    inputs = {"package_name": "kavli-hunt", "version": "v1.0.0", "author": "A", "short_desc": "S",
+              "homepage": f"{gh.web_url}/lab/kavli-hunt"}
+    source = steps("register.yml", "source", "source", inputs)
+    assert source.outputs["build"] == "true", source.stdout + source.stderr
+    artifact = b"".join(p.read_bytes() for p in (source.temp / "pagesindex-source").rglob("*") if p.is_file())
+    assert leaked(artifact.decode("latin-1"), list(tokens.values())) == []
+    runner.extra_env.update({"GITHUB_TOKEN": tokens["workflow"], "ACTIONS_RUNTIME_TOKEN": tokens["runtime"]})
+    built = steps("register.yml", "build", "build", artifacts={"pagesindex-source": source.temp / "pagesindex-source"})
+    for key in ("GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN"):
+        del runner.extra_env[key]
+    steps("register.yml", "register", "change", inputs, variables={"PAGESINDEX_PYPI_URL": gh.api_url + "/nopypi"},
+          needs={"source": {"outputs": {"build": "true"}}}, artifacts={"pagesindex-dist": built.temp / "pagesindex-dist"})
+    report = hunt_report(workspace / "packages" / "kavli-hunt" / "kavli_hunt-1.0.0.tar.gz")
+    assert report.startswith("hunt ran; searched: os.environ pids=")
+    assert leaked(report, list(tokens.values())) == [], report

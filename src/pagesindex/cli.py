@@ -619,6 +619,8 @@ main.lazy_commands = {
     "register": "cli_github",
     "update": "cli_github",
     "delete": "cli_github",
+    "source-tree": "cli_github",
+    "build-source": "cli_github",
     "migrate": "cli_migrate",
     "check": "cli_checks",
     "workflows": "cli_workflows",

@@ -5,6 +5,12 @@ the GitHub release VERSION of the repository at URL; ``update NAME VERSION`` add
 files new in an existing release) of a registered project; ``delete NAME [--version VERSION]``
 removes a project or one release. See README.md, "Registering from GitHub releases".
 
+A release with no files is built from source in a sandbox (:mod:`pagesindex.sources.sandbox`).
+The workflows split that (issue 13): ``source-tree NAME VERSION --out DIR`` (the job with the
+token) clones at the tag only when a build is needed; ``build-source TREE --out DIST`` (a job with
+no token and no permissions) builds; ``register``/``update --dist DIST`` take those files and
+check them as release assets, and never build.
+
 Settings come from the environment (:mod:`pagesindex.sources.github`): ``GITHUB_API_URL``,
 ``GITHUB_SERVER_URL``, ``GITHUB_TOKEN`` / ``GH_TOKEN``; ``PAGESINDEX_GITHUB_RETRIES`` (default
 4) and ``PAGESINDEX_GITHUB_MAX_WAIT`` (seconds, default 300) bound the retries.
@@ -223,10 +229,21 @@ def _run(
     pypi_url: Optional[str],
     allow_pypi_conflict: bool,
     provenance: Optional[Dict[str, Any]] = None,
-) -> None:
+    dist: Optional[Path] = None,
+    tree: Optional[Path] = None,
+) -> Optional[Collected]:
+    """Collect the release and publish it; see :func:`collect_release`.
+
+    ``dist``: take the files built from source from this folder instead of building (the build
+    ran elsewhere, in a job without secrets); they are inspected and checked like release
+    assets. ``tree``: only clone the repository at the tag into this folder when a build is
+    needed, and return without writing anything.
+    """
+    import functools
     import tempfile
 
     from .sources.collect import collect_release
+    from .sources.source_build import build_from_tag
 
     with make_client(config) as client, tempfile.TemporaryDirectory(prefix="pagesindex-") as tmp:
         repo = client.repository(full_name)
@@ -237,8 +254,11 @@ def _run(
         if existing is not None:
             known = {f.filename: f.sha256 for f in existing.all_files()}
         collected = collect_release(
-            client, repo, files_name, version, Path(tmp), host_files=host, rename_to=rename_to, log=_log, known=known
+            client, repo, files_name, version, Path(tmp), host_files=host, rename_to=rename_to, log=_log, known=known,
+            build=_builder(index, dist, tree),
         )
+        if tree is not None:
+            return collected
         project_extra: Dict[str, Any] = {
             "repository": {"url": repo.html_url, "full_name": repo.full_name, "visibility": repo.visibility}
         }
@@ -260,6 +280,45 @@ def _run(
         verify_provenance(index, plan)
         pre_publish_check(index, plan)
         _publish(index, plan)
+    return None
+
+
+def _builder(index: Index, dist: Optional[Path], tree: Optional[Path]):
+    """The ``build`` callable for :func:`collect_release`: sandboxed build, ``--dist`` or clone only."""
+    import functools
+    import shutil
+
+    from .sources import sandbox
+    from .sources.source_build import SourceBuildError, build_from_tag, clone_at_tag
+
+    if tree is not None:
+        def clone_only(clone_url, tag, workdir, *, web_url=None, token=None):
+            clone_at_tag(clone_url, tag, Path(workdir) / "clone", web_url=web_url, token=token)
+            sandbox.copy_tree(Path(workdir) / "clone", tree)
+            return []
+
+        return clone_only
+    if dist is not None:
+        def from_dist(clone_url, tag, workdir, *, web_url=None, token=None):
+            files = sorted(p for p in dist.iterdir() if p.is_file() and not p.is_symlink()) if dist.is_dir() else []
+            if not files:
+                raise SourceBuildError(f"the release {tag} has no files and --dist {str(dist)!r} holds none built from source")
+            out = Path(workdir) / "dist"
+            out.mkdir(parents=True, exist_ok=True)
+            for f in files:
+                shutil.copyfile(f, out / f.name)
+                _log(f"taking {f.name} from --dist (built from source at {tag} elsewhere; checked as any release asset)")
+            return sorted(out.iterdir())
+
+        return from_dist
+    return functools.partial(build_from_tag, hide=(index.root,))
+
+
+def _dist_option(f):
+    return click.option(
+        "--dist", "dist", default=None, metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
+        help="When the release has no files, take the files built from source from DIR instead of building here.",
+    )(f)
 
 
 def _provenance_options(f):
@@ -298,11 +357,12 @@ def _pypi_options(f):
 @click.option("--as", "as_name", default=None, metavar="DIST_NAME", help="Register the wheels under this project name instead.")
 @_pypi_options
 @_provenance_options
+@_dist_option
 @click.pass_context
 def register(
     ctx: click.Context, name: str, version: str, author: str, summary: str, homepage: str,
     as_name: Optional[str], pypi_url: Optional[str], allow_pypi_conflict: bool,
-    publisher: Optional[str], require_provenance: Optional[bool],
+    publisher: Optional[str], require_provenance: Optional[bool], dist: Optional[Path],
 ) -> None:
     """Register project NAME from the GitHub release VERSION of the repository at --homepage."""
     files_name = normalize_name(name)
@@ -336,6 +396,7 @@ def register(
         pypi_url=pypi_url,
         allow_pypi_conflict=allow_pypi_conflict,
         provenance=_provenance_settings(publisher, require_provenance),
+        dist=dist,
     )
 
 
@@ -344,9 +405,10 @@ def register(
 @click.argument("version")
 @_pypi_options
 @_provenance_options
+@_dist_option
 @click.pass_context
 def update(ctx: click.Context, name: str, version: str, pypi_url: Optional[str], allow_pypi_conflict: bool,
-           publisher: Optional[str], require_provenance: Optional[bool]) -> None:
+           publisher: Optional[str], require_provenance: Optional[bool], dist: Optional[Path]) -> None:
     """Add release VERSION of registered project NAME from its GitHub repository.
 
     A release already on the index gets only the files that are new in the GitHub release;
@@ -381,6 +443,7 @@ def update(ctx: click.Context, name: str, version: str, pypi_url: Optional[str],
         pypi_url=pypi_url,
         allow_pypi_conflict=allow_pypi_conflict,
         provenance=_provenance_settings(publisher, require_provenance),
+        dist=dist,
     )
 
 
@@ -408,6 +471,70 @@ def delete(ctx: click.Context, name: str, version: Optional[str]) -> None:
     else:
         note = " (git link only)" if git_only else ""
         console.print(f"deleted release {project.normalized_name} {parsed}{note}: {len(removed)} files", markup=False)
+
+
+def _repository_of(index: Index, config: GitHubConfig, name: str, homepage: Optional[str]) -> str:
+    if homepage is not None:
+        return config.repository_from_url(homepage)
+    project = index.get_project(name)
+    url = (project.extra.get("repository") or {}).get("url") or project.homepage
+    if not url:
+        raise RegisterError(f"project {project.name!r} has no GitHub repository recorded; give --homepage")
+    return config.repository_from_url(url)
+
+
+@main.command("source-tree")
+@click.argument("name")
+@click.argument("version")
+@click.option("--out", "out", required=True, metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to clone into (must not exist); left absent when no build is needed.")
+@click.option("--homepage", default=None, metavar="URL", help="The GitHub repository (default: the project's record).")
+@click.pass_context
+def source_tree(ctx: click.Context, name: str, version: str, out: Path, homepage: Optional[str]) -> None:
+    """Clone the repository at tag VERSION into --out when that release must be built from source.
+
+    Nothing is built and nothing of the index is written: the tree (history kept, ``.git/config``
+    without remote or credentials) is for ``pagesindex build-source`` in a job without secrets.
+    When the release has files, or is only a git link, --out is left absent.
+    """
+    from .sources.collect import BUILT_FROM_TAG
+    from .sources.github import GitHubConfig
+
+    files_name = normalize_name(name)
+    check_tag(version)
+    if out.exists() or out.is_symlink():
+        raise RegisterError(f"invalid --out: {str(out)!r} already exists")
+    config = GitHubConfig.from_env()
+    index = open_index(ctx)
+    full_name = _repository_of(index, config, files_name, homepage)
+    existing = index.load_project(files_name)
+    if existing is not None and existing.extra.get("renamed_from"):
+        files_name = existing.extra["renamed_from"]
+    collected = _run(
+        index, config, full_name, index_name=files_name, display_name=name, files_name=files_name, version=version,
+        rename_to=None, summary=None, author=None, pypi_url=None, allow_pypi_conflict=False, tree=out,
+    )
+    if collected is not None and collected.source == BUILT_FROM_TAG:
+        console.print(f"source tree of {full_name} at {collected.tag} in {out} (build it with pagesindex build-source)", markup=False)
+    else:
+        console.print(f"no build from source needed for {full_name} {version}: nothing written", markup=False)
+
+
+@main.command("build-source")
+@click.argument("source", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the built wheel and sdist.")
+def build_source(source: Path, out: Path) -> None:
+    """Build the sdist and wheel of the source tree SOURCE into --out (sandboxed; writes no index).
+
+    The files are not checked here: ``register``/``update --dist`` checks them like release assets.
+    """
+    from .sources.source_build import build_distributions
+
+    if not source.is_dir():
+        raise RegisterError(f"invalid SOURCE: {str(source)!r} is not a folder")
+    for path in build_distributions(source, out, hide=(Path.cwd(),)):
+        console.print(f"built     {path.name}", markup=False)
 
 
 __all__ = ["Plan", "RESERVED_NAMES", "check_project_name", "pre_publish_check"]

@@ -6,7 +6,10 @@ detached, and ``python -m build`` (PyPA build, isolated: the build backend is in
 fresh environment) makes the sdist and then the wheel from that sdist. The built files' versions
 are checked by the caller against the tag (see :mod:`pagesindex.sources.collect`).
 
-The build runs the repository's own build code; the GitHub token is never in its environment.
+The build runs the repository's own build code, so it runs in the sandbox of
+:mod:`pagesindex.sources.sandbox` (new PID and mount namespaces, home folders, the index and
+``/tmp`` hidden, no capabilities, an environment built from scratch) on a copy of the tree whose
+``.git/config`` holds no remote and no credential: no token of this process is within its reach.
 For a clone over https from the configured GitHub host, the token (when there is one) reaches
 git as an ``http.<web url>/.extraheader`` setting passed through ``GIT_CONFIG_*`` environment
 variables, so it is neither on a command line nor in a URL nor in ``.git/config``.
@@ -16,12 +19,15 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ..errors import PagesIndexError
+from . import sandbox
 
 #: How many of the build's last output lines an error shows.
 TAIL_LINES = 25
@@ -99,20 +105,42 @@ def clone_at_tag(
     return dest
 
 
-def build_distributions(source: Path, outdir: Path, *, python: Optional[str] = None, timeout: float = 1800.0) -> List[Path]:
-    """Run ``python -m build --outdir OUTDIR SOURCE`` (isolated; sdist, then wheel from it).
+def build_distributions(
+    source: Path, outdir: Path, *, python: Optional[str] = None, timeout: float = 1800.0, hide: Sequence[Path] = (),
+) -> List[Path]:
+    """Run ``python -m build`` (isolated: sdist, then wheel from it) on ``source`` into ``outdir``.
 
-    Returns the files made, sorted. Raises :class:`SourceBuildError` with the build's last
-    :data:`TAIL_LINES` lines of output when it fails, or when the folder is not a Python project.
+    The build runs in the sandbox of :mod:`pagesindex.sources.sandbox` on a copy of ``source``;
+    ``hide`` names more folders it must not see (the index). Returns the files made, sorted.
+    Raises :class:`SourceBuildError` with the build's last :data:`TAIL_LINES` lines of output
+    when it fails, or when the folder is not a Python project;
+    :class:`~pagesindex.sources.sandbox.SandboxUnavailable` when no sandbox can be made (and
+    ``PAGESINDEX_BUILD_SANDBOX`` is not ``off``).
     """
     source = Path(source)
     if not (source / "pyproject.toml").is_file() and not (source / "setup.py").is_file():
         raise SourceBuildError(f"no pyproject.toml or setup.py at the top of the repository ({source.name})")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    env = _clean_env({"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONDONTWRITEBYTECODE": "1"})
-    _run([python or sys.executable, "-m", "build", "--outdir", str(outdir), str(source)], env=env, timeout=timeout,
-         what="python -m build")
+    python = python or sys.executable
+    if not sandbox.require():
+        env = _clean_env({"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+        _run([python, "-m", "build", "--outdir", str(outdir), str(source)], env=env, timeout=timeout, what="python -m build")
+    else:
+        with tempfile.TemporaryDirectory(prefix="pagesindex-sandbox-") as tmp:
+            box = Path(tmp)
+            src = sandbox.copy_tree(source, box / "src")
+            dist = box / "dist"
+            dist.mkdir()
+            sandbox.prepare(src, dist)
+            cmd = sandbox.sandboxed_command(
+                [python, "-m", "build", "--outdir", f"{sandbox.WORK}/dist", f"{sandbox.WORK}/src"],
+                src=src, dist=dist, python=python, hide=hide,
+            )
+            _run(cmd, env=sandbox.environment(python), timeout=timeout, what="python -m build")
+            for path in dist.iterdir():
+                if path.is_file() and not path.is_symlink():
+                    shutil.copyfile(path, outdir / path.name)
     built = sorted(p for p in outdir.iterdir() if p.is_file() and p.name.endswith((".whl", ".tar.gz", ".zip")))
     if not built:
         raise SourceBuildError("python -m build made no wheel or sdist")
@@ -127,11 +155,17 @@ def build_from_tag(
     web_url: Optional[str] = None,
     token: Optional[str] = None,
     python: Optional[str] = None,
+    hide: Sequence[Path] = (),
 ) -> List[Path]:
-    """Clone at ``tag`` into ``workdir/src`` and build into ``workdir/dist``; return the files."""
+    """Clone at ``tag`` into ``workdir/src`` and build into ``workdir/dist``; return the files.
+
+    The clone (which gets the token) runs here; the build runs sandboxed, see
+    :func:`build_distributions`. The sandbox is checked before cloning.
+    """
     workdir = Path(workdir)
+    sandbox.require()
     src = clone_at_tag(clone_url, tag, workdir / "src", web_url=web_url, token=token)
-    return build_distributions(src, workdir / "dist", python=python)
+    return build_distributions(src, workdir / "dist", python=python, hide=hide)
 
 
 __all__ = ["SourceBuildError", "TAIL_LINES", "build_distributions", "build_from_tag", "clone_at_tag", "git_auth_env"]
