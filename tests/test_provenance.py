@@ -497,7 +497,7 @@ def test_workflow_input_require_provenance(name):
 
     wf = yaml.safe_load((Path(workflows_init).parent / name).read_text())
     assert wf[True]["workflow_dispatch"]["inputs"]["require_provenance"]["type"] == "boolean"
-    (job,) = wf["jobs"].values()
+    (job,) = [j for j in wf["jobs"].values() if any(s.get("id") == "change" for s in j["steps"])]
     (step,) = [s for s in job["steps"] if s.get("id") == "change"]
     assert step["env"]["REQUIRE_PROVENANCE"] == "${{ inputs.require_provenance }}"
     assert 'extra+=(--require-provenance)' in step["run"]

@@ -1063,6 +1063,8 @@ def test_every_run_script_of_a_freshly_initialised_index_runs(fresh, workspace, 
         assert len(installs) == 1, "every workflow installs pagesindex the same way"
         steps("ci.yml", "tests", "tests")
         steps("ci.yml", "verify", "verify")
+        # every workflow run starts from a fresh checkout: the site (git-ignored) is not in it
+        shutil.rmtree(workspace / "_site", ignore_errors=True)
 
         src = make_git_project(tmp_path / "git", "setuptools", "kavli-hello", "1.1.0", "v1.1.0")
         repo = gh.add_repo("lab/kavli-hello", clone_url=f"file://{src}")
