@@ -1055,9 +1055,9 @@ def test_every_run_script_of_a_freshly_initialised_index_runs(fresh, workspace, 
         for name in sorted(p.name for p in (workspace / ".github" / "workflows").glob("*.yml")):
             for job, body in load(workflow_path(workspace, name))["jobs"].items():
                 for i, step in enumerate(body.get("steps", [])):
-                    if step.get("id") == "install":
+                    if step.get("name") == "Install pagesindex":
                         if step["run"] not in installs:
-                            steps(name, job, "install")
+                            steps(name, job, f"#{i}")
                             installs[step["run"]] = True
                         steps.ran.add((name, job, i))
         assert len(installs) == 1, "every workflow installs pagesindex the same way"
