@@ -32,6 +32,7 @@ from .errors import (
 )
 from .inspect import InspectedFile, check_file_size, clean_url, hash_file, inspect_file, parse_filename
 from .model import DistributionFile, Project, Release, normalize_name, parse_version
+from .stores import StorageConfig, open_store, parse_storage
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,6 +42,9 @@ else:  # pragma: no cover - exercised on Python < 3.11
 CONFIG_FILE = "index.toml"
 PROJECTS_DIR = "projects"
 PACKAGES_DIR = "packages"
+#: ``metadata/<sha256>``: core metadata of the wheels, committed with an object store (the pages
+#: need it; the wheels themselves are not in the repository).
+METADATA_DIR = "metadata"
 LOCK_FILE = ".pagesindex.lock"
 #: Present while a command that writes the state holds the lock (see :meth:`Index.lock`).
 WRITING_MARKER = ".pagesindex-writing"
@@ -254,11 +258,14 @@ def cached_core_metadata(root: Path, sha256: Optional[str]) -> Optional[bytes]:
     import hashlib
     if not isinstance(sha256, str) or not _HEX64.match(sha256):
         return None
-    try:
-        data = metadata_cache_path(root, sha256).read_bytes()
-    except OSError:
-        return None
-    return data if hashlib.sha256(data).hexdigest() == sha256 else None
+    for path in (metadata_cache_path(root, sha256), Path(root) / METADATA_DIR / sha256):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if hashlib.sha256(data).hexdigest() == sha256:
+            return data
+    return None
 
 
 def _keep_core_metadata(root: Path, files: Sequence[InspectedFile]) -> None:
@@ -300,6 +307,8 @@ class IndexConfig:
     visibility: str = "public"
     #: ``[pypi] url``: base URL of PyPI for the dependency-confusion check ("" = the default).
     pypi_url: str = ""
+    #: ``[storage]``: where the distribution files live (:func:`pagesindex.stores.parse_storage`).
+    storage: StorageConfig = field(default_factory=StorageConfig)
     raw: Dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -330,6 +339,7 @@ class IndexConfig:
             url=str(index.get("url", "")),
             visibility=visibility,
             pypi_url=pypi_url,
+            storage=parse_storage(raw.get("storage"), source),
             raw=raw,
         )
 
@@ -361,6 +371,18 @@ class Index:
         self.config = IndexConfig.from_toml(config_path.read_text(encoding="utf-8"), str(config_path))
         #: Temporary copies made by :meth:`stage_file` that :meth:`add_files` has not used yet.
         self._staged: Dict[Path, str] = {}
+        self._store: Any = None
+
+    @property
+    def store(self) -> Any:
+        """The object store client (:func:`pagesindex.stores.open_store`), or None with ``git``."""
+        if self._store is None and self.config.storage.is_object_store:
+            self._store = open_store(self.config.storage)
+        return self._store
+
+    @property
+    def metadata_dir(self) -> Path:
+        return self.root / METADATA_DIR
 
     # -- creation -------------------------------------------------------------------------
     @classmethod
@@ -763,9 +785,21 @@ class Index:
         copied: List[Path] = []
         made: List[Path] = []  # folders this call created
         syncer = _Syncer()
+        store = self.store
         try:
             for _existing, project, to_copy in plans:
                 for f, dist in to_copy:
+                    if store is not None:
+                        # Object store: the bytes go to its staging prefix (not public), the core
+                        # metadata to metadata/ (committed) and beside the file; git holds no file.
+                        store.stage(Path(f.path), f.filename, f.sha256, f.size)
+                        if f.kind == "wheel" and f.metadata_sha256:
+                            store.stage_bytes(f.metadata, f.filename + ".metadata", f.metadata_sha256)
+                            meta_path = self.inside(self.metadata_dir / f.metadata_sha256)
+                            if cached_core_metadata(self.root, f.metadata_sha256) != f.metadata or not meta_path.exists():
+                                atomic_write(meta_path, f.metadata)
+                        result.added.append(dist)
+                        continue
                     target = self.file_path(project.name, f.filename)
                     if not target.parent.exists():
                         target.parent.mkdir(parents=True)
@@ -823,6 +857,8 @@ class Index:
         Counts the bytes under ``packages/`` (one ``stat`` per file, no record parsed) plus the
         files this change would copy there.
         """
+        if self.config.storage.is_object_store:
+            return  # the files are not in the site
         total = extra
         if self.packages_dir.is_dir():
             with os.scandir(self.packages_dir) as folders:
@@ -899,8 +935,18 @@ class Index:
     def remove(self, name: str, version: Optional[str] = None) -> List[str]:
         """Remove a whole project, or one release, with its files; return the filenames removed.
 
-        Raises :class:`~pagesindex.errors.NotFound` naming the project or version.
+        With an object store, the published objects (and wheels' sidecars) are deleted from the
+        store after the record is changed. Raises :class:`~pagesindex.errors.NotFound` naming
+        the project or version.
         """
+        removed = self._remove_records(name, version)
+        store = self.store
+        if store is not None:
+            for filename in removed:
+                store.delete(normalize_name(name), filename)
+        return removed
+
+    def _remove_records(self, name: str, version: Optional[str]) -> List[str]:
         project = self.get_project(name)
         if version is None:
             removed = [f.filename for f in project.all_files()]
