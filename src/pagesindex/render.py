@@ -40,6 +40,8 @@ from .errors import IndexStateError
 from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
 from .state import TMP_PREFIX, Index, cached_core_metadata, copy_to_temporary
+from .stores import StorageConfig
+from .stores import file_url as store_file_url
 
 if TYPE_CHECKING:  # jinja2 is imported when a page is first rendered
     import jinja2
@@ -140,9 +142,11 @@ def fingerprint(index: Index) -> str:
     return digest.hexdigest()
 
 
-def file_url(project: Project, filename: str) -> str:
-    """The URL of a distribution file, relative to the project page's folder."""
-    return f"../{SITE_PACKAGES}/{project.normalized_name}/{filename}"
+def file_url(project: Project, filename: str, storage: Optional[StorageConfig] = None) -> str:
+    """The URL of a distribution file as the project page links it: relative to the project
+    page's folder with the ``git`` store, absolute with an object store
+    (:func:`pagesindex.stores.file_url`)."""
+    return store_file_url(storage or StorageConfig(), project.normalized_name, filename)
 
 
 def release_page(version: str) -> str:
@@ -197,8 +201,9 @@ def project_aliases(project: Project) -> Dict[str, DistributionFile]:
     return out
 
 
-def project_json(project: Project) -> Dict[str, Any]:
-    """The PEP 691 project detail (api-version 1.1, with PEP 700 ``versions``/``size``/``upload-time``)."""
+def project_json(project: Project, storage: Optional[StorageConfig] = None) -> Dict[str, Any]:
+    """The PEP 691 project detail (api-version 1.1, with PEP 700 ``versions``/``size``/``upload-time``);
+    file URLs from :func:`file_url` (``storage``: the index's, default ``git``)."""
     files = []
     name = project.normalized_name
     releases = project.sorted_releases(newest_first=False)
@@ -206,7 +211,7 @@ def project_json(project: Project) -> Dict[str, Any]:
         for f in sorted(release.files, key=lambda f: f.filename):
             entry: Dict[str, Any] = {
                 "filename": f.filename,
-                "url": f"../{SITE_PACKAGES}/{name}/{f.filename}",
+                "url": file_url(project, f.filename, storage),
                 "hashes": {"sha256": f.sha256},
             }
             if f.requires_python:
@@ -510,6 +515,9 @@ class Renderer:
         fetch), and the distribution files with their core metadata sidecars.
         """
         name = project.normalized_name
+        storage = self.index.config.storage
+        # With an object store the files and sidecars are in the store, not in the site.
+        in_site = not storage.is_object_store
         package_dir = self.package_dir(name)
         outputs: Set[str] = set()
         sidecars: Dict[str, bytes] = {}
@@ -522,7 +530,7 @@ class Renderer:
                 files.append(
                     {
                         "filename": f.filename,
-                        "url": f"../{SITE_PACKAGES}/{name}/{f.filename}",
+                        "url": file_url(project, f.filename, storage),
                         "sha256": f.sha256,
                         "requires_python": f.requires_python,
                         "core_metadata": f.core_metadata_sha256,
@@ -536,6 +544,16 @@ class Renderer:
                 )
                 rel = f"{SITE_PACKAGES}/{name}/{f.filename}"
                 src = f"{package_dir}/{f.filename}"  # the record's filenames are plain names (check_record)
+                if not in_site:
+                    if f.kind == WHEEL and f.core_metadata_sha256:
+                        metadata = cached_core_metadata(self.index.root, f.core_metadata_sha256)
+                        if metadata is None:
+                            raise IndexStateError(
+                                f"{f.filename}: core metadata missing from metadata/{f.core_metadata_sha256} "
+                                "(restore it with git, or add the file again)"
+                            )
+                        sidecars[f.filename] = metadata
+                    continue
                 self.place_file(rel, src, f.sha256, f.size)
                 outputs.add(rel)
                 if f.kind == WHEEL and f.core_metadata_sha256:
@@ -572,7 +590,7 @@ class Renderer:
                     "_release": release,
                 }
             )
-        for rel, f in project_aliases(project).items():
+        for rel, f in project_aliases(project).items() if in_site else ():
             self.place_file(rel, f"{package_dir}/{f.filename}", f.sha256, f.size)
             outputs.add(rel)
         context = self._page_context(project)
@@ -618,7 +636,7 @@ class Renderer:
             **context,
         )
         self.write(f"{name}/index.html", html.encode("utf-8"))
-        self.write(f"{name}/index.json", _json_bytes(project_json(project)))
+        self.write(f"{name}/index.json", _json_bytes(project_json(project, storage)))
         outputs.update({f"{name}/index.html", f"{name}/index.json"})
         return outputs
 

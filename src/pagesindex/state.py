@@ -977,6 +977,31 @@ class Index:
             folder.rmdir()
         return removed
 
+    def publish(self, progress: Optional[Callable[[str, str], None]] = None) -> Dict[str, int]:
+        """Make the staged files of the committed state public in the object store (``pagesindex
+        publish``): every recorded file, with its wheel's sidecar, is copied from its staging key
+        to its public key unless it is already there with the recorded bytes. Idempotent: a
+        second run copies nothing. ``progress(filename, result)`` is called per file, ``result``
+        "published" or "unchanged". Returns the count of each.
+
+        Raises :class:`~pagesindex.errors.PagesIndexError` with the ``git`` store (nothing to
+        publish: the files are committed), :class:`~pagesindex.errors.FileConflict` when a public
+        key holds other bytes (a published file is never changed), and what the store raises.
+        """
+        store = self.store
+        if store is None:
+            raise PagesIndexError("nothing to publish: storage.kind is 'git' (the files are committed with the records)")
+        counts = {"published": 0, "unchanged": 0}
+        for name in self.project_names():
+            project = self.get_project(name)
+            for f in project.all_files():
+                meta = f.core_metadata_sha256 if f.kind == "wheel" else None
+                result = store.publish(project.normalized_name, f.filename, f.sha256, f.size, meta)
+                counts[result] += 1
+                if progress is not None:
+                    progress(f.filename, result)
+        return counts
+
     def set_pypi_check(self, name: str, record: Dict[str, Any]) -> bool:
         """Store a dependency-confusion check result as ``project.extra["pypi"]``; return False
         when the record already held exactly that.
