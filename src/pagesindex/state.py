@@ -786,6 +786,7 @@ class Index:
         made: List[Path] = []  # folders this call created
         syncer = _Syncer()
         store = self.store
+        metadata_files: List[InspectedFile] = []  # object store: core metadata to commit
         try:
             for _existing, project, to_copy in plans:
                 for f, dist in to_copy:
@@ -795,9 +796,7 @@ class Index:
                         store.stage(Path(f.path), f.filename, f.sha256, f.size)
                         if f.kind == "wheel" and f.metadata_sha256:
                             store.stage_bytes(f.metadata, f.filename + ".metadata", f.metadata_sha256)
-                            meta_path = self.inside(self.metadata_dir / f.metadata_sha256)
-                            if cached_core_metadata(self.root, f.metadata_sha256) != f.metadata or not meta_path.exists():
-                                atomic_write(meta_path, f.metadata)
+                            metadata_files.append(f)
                         result.added.append(dist)
                         continue
                     target = self.file_path(project.name, f.filename)
@@ -820,6 +819,10 @@ class Index:
                     pending.append((tmp, target))
                     syncer.submit(tmp)
                     result.added.append(dist)
+            for f in metadata_files:  # after every upload succeeded (content-addressed files)
+                meta_path = self.inside(self.metadata_dir / f.metadata_sha256)
+                if not meta_path.exists() or meta_path.read_bytes() != f.metadata:
+                    atomic_write(meta_path, f.metadata)
             syncer.wait()
             for tmp, target in pending:
                 os.replace(tmp, target)
