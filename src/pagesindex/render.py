@@ -282,7 +282,9 @@ class Renderer:
 
     @functools.cached_property
     def settings(self) -> Dict[str, Any]:
-        return pages.site_settings(self.index.config.raw, list(self.static), self.index.config.pypi_base_url)
+        settings = pages.site_settings(self.index.config.raw, list(self.static), self.index.config.pypi_base_url)
+        settings["storage"] = self.index.config.storage  # where pages.install_commands links files
+        return settings
 
     @functools.cached_property
     def page_key_base(self) -> List[Any]:

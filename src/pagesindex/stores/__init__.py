@@ -83,7 +83,7 @@ def _url(value: Any, key: str, source: str, *, trailing_slash: bool) -> str:
         or parts.password is not None
         or parts.query
         or parts.fragment
-        or any(c in value for c in "\"'<> \\") or any(ord(c) < 33 or ord(c) == 127 for c in value)
+        or any(c in value for c in "\"'<> \\`$") or any(ord(c) < 33 or ord(c) == 127 for c in value)
     ):
         raise IndexStateError(
             f"{source}: storage.{key} must be an http:// or https:// URL without credentials, query or fragment, not {value!r}"
