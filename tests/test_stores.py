@@ -274,3 +274,14 @@ def test_pip_and_uv_install_from_the_site_with_files_in_the_store_and_fail_on_a_
     proc = run_cli("verify", index=s3_index.root, check=False)
     assert proc.returncode == 1
     assert f"problem: s3://{bucket.name}/files/abc1/{whl.name}: size" in proc.stderr and "differ from the record" in proc.stderr
+
+
+def test_index_publish_with_git_is_an_error_and_s3_without_boto3_names_the_extra(index, monkeypatch):
+    from pagesindex.errors import PagesIndexError
+    from pagesindex.stores.s3 import S3Store
+
+    with pytest.raises(PagesIndexError, match="nothing to publish: storage.kind is 'git'"):
+        index.publish()
+    monkeypatch.setitem(__import__("sys").modules, "boto3", None)
+    with pytest.raises(PagesIndexError, match=r"needs boto3: pip install 'pagesindex\[s3\]'"):
+        S3Store(parse_storage(S3))
