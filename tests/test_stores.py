@@ -173,7 +173,7 @@ def test_add_stages_publish_copies_build_links_the_store(s3_index, bucket, wheel
     assert exc.value.code == 403
 
     out = run_cli("publish", index=s3_index.root).stdout
-    assert "2 files published, 0 already public" in out
+    assert "2 files published, 0 already public, 0 removed from the store" in out
     assert f"files/abc1/{whl.name}" in keys(bucket) and f"files/abc1/{whl.name}.metadata" in keys(bucket)
     assert "0 files published, 2 already public" in run_cli("publish", index=s3_index.root).stdout  # idempotent
 
@@ -243,11 +243,14 @@ def test_add_with_an_unreachable_bucket_leaves_the_state_as_it_was(index, aws_en
     assert state_snapshot(index.root) == before
 
 
-def test_remove_deletes_published_files_from_the_store(s3_index, bucket, wheel):
-    whl = wheel("abc1", "1.0")
-    run_cli("add", str(whl), str(wheel("abc1", "2.0")), index=s3_index.root)
+def test_remove_changes_the_record_and_publish_deletes_the_files_from_the_store(s3_index, bucket, wheel):
+    run_cli("add", str(wheel("abc1", "1.0")), str(wheel("abc1", "2.0")), index=s3_index.root)
     run_cli("publish", index=s3_index.root)
+    before = keys(bucket)
     run_cli("remove", "abc1", "1.0", index=s3_index.root)
+    assert keys(bucket) == before  # a removal under review deletes nothing yet
+    out = run_cli("publish", index=s3_index.root).stdout
+    assert "0 files published, 1 already public, 2 removed from the store" in out
     public = [k for k in keys(bucket) if k.startswith("files/")]
     assert public == ["files/abc1/abc1-2.0-py3-none-any.whl", "files/abc1/abc1-2.0-py3-none-any.whl.metadata"]
 

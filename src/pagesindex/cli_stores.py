@@ -20,4 +20,8 @@ def publish(ctx: click.Context) -> None:
         return
     with index.lock(write=False):
         counts = index.publish(lambda filename, result: console.print(f"{result:<10}{filename}", markup=False))
-    console.print(f"{_plural(counts['published'], 'file')} published, {counts['unchanged']} already public", markup=False)
+    console.print(
+        f"{_plural(counts['published'], 'file')} published, {counts['unchanged']} already public, "
+        f"{counts['removed']} removed from the store",
+        markup=False,
+    )

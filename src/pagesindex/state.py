@@ -938,16 +938,12 @@ class Index:
     def remove(self, name: str, version: Optional[str] = None) -> List[str]:
         """Remove a whole project, or one release, with its files; return the filenames removed.
 
-        With an object store, the published objects (and wheels' sidecars) are deleted from the
-        store after the record is changed. Raises :class:`~pagesindex.errors.NotFound` naming
+        With an object store only the record changes here (so a pull request that removes a
+        release deletes nothing before it is merged); :meth:`publish` then deletes the published
+        objects that no record names. Raises :class:`~pagesindex.errors.NotFound` naming
         the project or version.
         """
-        removed = self._remove_records(name, version)
-        store = self.store
-        if store is not None:
-            for filename in removed:
-                store.delete(normalize_name(name), filename)
-        return removed
+        return self._remove_records(name, version)
 
     def _remove_records(self, name: str, version: Optional[str]) -> List[str]:
         project = self.get_project(name)
@@ -984,8 +980,10 @@ class Index:
         """Make the staged files of the committed state public in the object store (``pagesindex
         publish``): every recorded file, with its wheel's sidecar, is copied from its staging key
         to its public key unless it is already there with the recorded bytes. Idempotent: a
-        second run copies nothing. ``progress(filename, result)`` is called per file, ``result``
-        "published" or "unchanged". Returns the count of each.
+        second run copies nothing. Then every object under the public prefix that no record names
+        (a removed release's file or sidecar) is deleted: the prefix belongs to the index.
+        ``progress(filename, result)`` is called per file, ``result`` "published", "unchanged" or
+        "removed". Returns the count of each.
 
         Raises :class:`~pagesindex.errors.PagesIndexError` with the ``git`` store (nothing to
         publish: the files are committed), :class:`~pagesindex.errors.FileConflict` when a public
@@ -994,15 +992,26 @@ class Index:
         store = self.store
         if store is None:
             raise PagesIndexError("nothing to publish: storage.kind is 'git' (the files are committed with the records)")
-        counts = {"published": 0, "unchanged": 0}
-        for name in self.project_names():
-            project = self.get_project(name)
+        counts = {"published": 0, "unchanged": 0, "removed": 0}
+        wanted = set()
+        storage = self.config.storage
+        projects = [self.get_project(name) for name in self.project_names()]  # all records read first
+        for project in projects:
             for f in project.all_files():
                 meta = f.core_metadata_sha256 if f.kind == "wheel" else None
+                key = storage.public_key(project.normalized_name, f.filename)
+                wanted.update({key, key + ".metadata"} if meta else {key})
                 result = store.publish(project.normalized_name, f.filename, f.sha256, f.size, meta)
                 counts[result] += 1
                 if progress is not None:
                     progress(f.filename, result)
+        # Files whose release was removed (remove / the delete workflow, merged): deleted now.
+        for key in store.public_keys():
+            if key not in wanted:
+                store.unpublish(key)
+                counts["removed"] += 1
+                if progress is not None:
+                    progress(key[len(storage.prefix):], "removed")
         return counts
 
     def set_pypi_check(self, name: str, record: Dict[str, Any]) -> bool:

@@ -202,7 +202,8 @@ class Store:
     - ``publish(project, filename, sha256, size)``: copy the staged object to the public key;
       "unchanged" when it is there with these bytes, "published" after a copy;
       raises :class:`~pagesindex.errors.FileConflict` when the public key holds other bytes;
-    - ``delete(project, filename)``: remove the public object and its sidecar;
+    - ``public_keys()``: every key under the public prefix;
+    - ``unpublish(key)``: delete one public object (refuses a key outside the public prefix);
     - ``check(project, filename, sha256, size)``: None when the public object has these bytes,
       else a one-line problem.
     """
@@ -216,7 +217,10 @@ class Store:
     def publish(self, project: str, filename: str, sha256: str, size: int) -> str:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def delete(self, project: str, filename: str) -> None:  # pragma: no cover - interface
+    def public_keys(self) -> "list[str]":  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def unpublish(self, key: str) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
     def check(self, project: str, filename: str, sha256: str, size: int) -> Optional[str]:  # pragma: no cover - interface

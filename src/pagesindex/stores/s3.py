@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 from ..errors import FileConflict, PagesIndexError
 from . import StorageConfig, Store
@@ -156,11 +156,22 @@ class S3Store(Store):
         except Exception as exc:
             raise self._fail(exc, "DeleteObject", key) from None
 
-    def delete(self, project: str, filename: str) -> None:
-        public = self.config.public_key(project, filename)
-        self._delete_key(public)
-        if filename.endswith(".whl"):
-            self._delete_key(public + ".metadata")
+    def public_keys(self) -> List[str]:
+        """Every object key under the public prefix (ListObjectsV2, paginated)."""
+        found: List[str] = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.config.bucket, Prefix=self.config.prefix)
+            for page in pages:
+                found.extend(obj["Key"] for obj in page.get("Contents", []))
+        except Exception as exc:
+            raise self._fail(exc, "ListObjectsV2", self.config.prefix) from None
+        return found
+
+    def unpublish(self, key: str) -> None:
+        """Delete the public object ``key`` (a key under the public prefix only)."""
+        if not key.startswith(self.config.prefix):
+            raise PagesIndexError(f"refusing to delete s3://{self.config.bucket}/{key}: not under storage.prefix")
+        self._delete_key(key)
 
     def check(self, project: str, filename: str, sha256: str, size: int) -> Optional[str]:
         key = self.config.public_key(project, filename)
