@@ -288,3 +288,18 @@ def test_index_publish_with_git_is_an_error_and_s3_without_boto3_names_the_extra
     monkeypatch.setitem(__import__("sys").modules, "boto3", None)
     with pytest.raises(PagesIndexError, match=r"needs boto3: pip install 'pagesindex\[s3\]'"):
         S3Store(parse_storage(S3))
+
+
+def test_the_github_file_limit_does_not_apply_to_an_object_store(s3_index, index_factory_env, wheel, tmp_path):
+    big = wheel("abc1", "1.0", extra_files={"data.bin": os.urandom(4000)})
+    git_index = Index.init(tmp_path / "git-index")
+    proc = run_cli("add", str(big), index=git_index.root, check=False)
+    assert proc.returncode == 1 and "is over the per-file limit of 2000 bytes" in proc.stderr and "GitHub refuses" in proc.stderr
+    run_cli("add", str(big), index=s3_index.root)
+    assert "abc1" in Index(s3_index.root).project_names()
+
+
+@pytest.fixture
+def index_factory_env(monkeypatch):
+    """GitHub's per-file limit lowered to 2000 bytes (PAGESINDEX_MAX_FILE_BYTES), for subprocesses too."""
+    monkeypatch.setenv("PAGESINDEX_MAX_FILE_BYTES", "2000")

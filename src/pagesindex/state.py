@@ -584,13 +584,14 @@ class Index:
         _kind, name, _version = parse_filename(filename)
         if not path.is_file():
             raise InvalidDistribution(f"no such file: {str(path)!r}")
-        check_file_size(path, filename)
+        bound = self.config.storage.max_file_bytes  # None: GitHub's per-file limit
+        check_file_size(path, filename, bound)
         if self.file_path(name, filename).exists():
-            return inspect_file(path)
+            return inspect_file(path, max_bytes=bound)
         self.packages_dir.mkdir(exist_ok=True)
         tmp, sha256, size = copy_to_temporary(path, self.inside(self.packages_dir / filename).parent, self.STAGE_PREFIX)
         try:
-            inspected = inspect_file(tmp, filename, hashed=(sha256, size))
+            inspected = inspect_file(tmp, filename, hashed=(sha256, size), max_bytes=bound)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

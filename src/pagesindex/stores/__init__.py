@@ -45,6 +45,10 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^(?:[A-Za-z0-9_.-]+/)*$")
 
 
+#: Largest file an object store takes in one upload (S3 PutObject: 5 GiB), in bytes.
+MAX_OBJECT_BYTES = 5 * 1024**3
+
+
 @dataclass(frozen=True)
 class StorageConfig:
     """The parsed ``[storage]`` table. ``kind`` is one of :data:`KINDS`; the other fields are
@@ -57,6 +61,12 @@ class StorageConfig:
     endpoint_url: str = ""
     public_url: str = ""
     region: str = ""
+
+    @property
+    def max_file_bytes(self) -> Optional[int]:
+        """The per-file limit of this store: None with ``git`` (GitHub's, :mod:`pagesindex.limits`),
+        :data:`MAX_OBJECT_BYTES` with an object store (the site and git never hold the file)."""
+        return MAX_OBJECT_BYTES if self.is_object_store else None
 
     @property
     def is_object_store(self) -> bool:
