@@ -7,7 +7,9 @@ Site layout (every link relative, so the site works at any base URL):
 ``<normalized-name>/index.html`` / ``index.json``
     project page (PEP 503, 592, 629, 658, 714) and its PEP 691 JSON form (PEP 700 fields).
 ``packages/<normalized-name>/<filename>`` and ``<filename>.metadata``
-    distribution files byte for byte, and the wheels' core metadata sidecars (PEP 658).
+    distribution files byte for byte, and the wheels' core metadata sidecars (PEP 658), with
+    the ``git`` store only: with an object store (``[storage]``, :mod:`pagesindex.stores`) the
+    pages link each file at its absolute store URL (:func:`file_url`) and the site holds none.
 ``_static/``
     style sheet and scripts (``_`` cannot start a normalized name, so no project collides).
 ``.nojekyll``
