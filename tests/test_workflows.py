@@ -225,6 +225,8 @@ def test_deploy_workflow_shape():
     assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
     script = next(s["run"] for s in build["steps"] if s.get("id") == "site")
     assert script.index("pagesindex build") < script.index("pagesindex verify --require-projects")
+    ids = [s.get("id") for s in build["steps"]]
+    assert ids.index("publish") < ids.index("site"), "staged files are public before the site links them"
     upload = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
     assert upload["with"]["path"] == "_site"
     assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in deploy["steps"])

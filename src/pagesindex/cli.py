@@ -625,6 +625,7 @@ main.lazy_commands = {
     "check": "cli_checks",
     "workflows": "cli_workflows",
     "pr-describe": "cli_workflows",
+    "publish": "cli_stores",
 }
 
 

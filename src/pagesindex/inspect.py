@@ -248,9 +248,9 @@ def _read_bounded(fh, filename: str, member: str) -> bytes:
     return b"".join(parts)
 
 
-def check_file_size(path: Path, filename: str) -> int:
-    """Refuse a file over :func:`pagesindex.limits.max_file_bytes`, naming both numbers
-    (:class:`~pagesindex.errors.LimitExceeded`).
+def check_file_size(path: Path, filename: str, bound: Optional[int] = None) -> int:
+    """Refuse a file over ``bound`` bytes (default :func:`pagesindex.limits.max_file_bytes`),
+    naming both numbers (:class:`~pagesindex.errors.LimitExceeded`).
 
     Returns the size in bytes. Called before the archive is opened.
     """
@@ -258,11 +258,12 @@ def check_file_size(path: Path, filename: str) -> int:
         size = os.stat(path).st_size
     except OSError as exc:
         raise InvalidDistribution(f"cannot read {str(path)!r} ({exc.strerror})") from None
-    bound = limits.max_file_bytes()
+    host = "GitHub refuses larger files" if bound is None else "the store's single upload limit"
+    bound = limits.max_file_bytes() if bound is None else bound
     if size > bound:
         raise LimitExceeded(
             f"{filename}: {limits.human(size)} is over the per-file limit of {limits.human(bound)} "
-            "(GitHub refuses larger files)"
+            f"({host})"
         )
     return size
 
@@ -802,13 +803,16 @@ def parse_metadata(data: bytes, filename: str) -> Dict:
     return raw
 
 
-def inspect_file(path: Path, filename: Optional[str] = None, *, hashed: Optional[Tuple[str, int]] = None) -> InspectedFile:
+def inspect_file(
+    path: Path, filename: Optional[str] = None, *, hashed: Optional[Tuple[str, int]] = None, max_bytes: Optional[int] = None
+) -> InspectedFile:
     """Inspect a distribution file: filename, core metadata, hash and size.
 
     ``filename`` defaults to ``path``'s name (pass it when the bytes sit in a temporary file).
     ``hashed`` is ``(sha256 hex digest, size in bytes)`` of ``path`` when the caller has just
     computed them while writing that very file (``state.Index.stage_file`` hashes while it
     copies), so the file is not read a second time; the size must still match the file's.
+    ``max_bytes`` replaces the per-file limit (:func:`check_file_size`; an object store's).
     Raises :class:`~pagesindex.errors.InvalidDistribution` for a bad filename or archive and
     :class:`~pagesindex.errors.MetadataMismatch` when the metadata's Name or Version disagree
     with the filename (names compared normalized, versions as PEP 440 versions).
@@ -818,7 +822,7 @@ def inspect_file(path: Path, filename: Optional[str] = None, *, hashed: Optional
     kind, name, version = parse_filename(filename)
     if not path.is_file():
         raise InvalidDistribution(f"no such file: {str(path)!r}")
-    check_file_size(path, filename)
+    check_file_size(path, filename, max_bytes)
     metadata = read_core_metadata(path, kind, filename)
     raw = parse_metadata(metadata, filename)
     meta_name = raw.get("name")

@@ -613,8 +613,15 @@ def install_commands(
         chosen = [f for f in files if f.kind != WHEEL][:1]
     if not chosen:
         chosen = files
+    storage = settings.get("storage")  # the index's StorageConfig (render.Renderer.settings)
+    if storage is not None and storage.is_object_store:
+        from .stores import file_url
+
+        direct = {f.filename: file_url(storage, name, f.filename) for f in chosen}
+    else:
+        direct = {f.filename: f"{base}packages/{name}/{f.filename}" for f in chosen}
     out["pip"] = "\n".join(
-        f'pip install "{name} @ {base}packages/{name}/{f.filename}#sha256={f.sha256}"' for f in chosen
+        f'pip install "{name} @ {direct[f.filename]}#sha256={f.sha256}"' for f in chosen
     )
     hashes = " \\\n    ".join(f"--hash=sha256:{f.sha256}" for f in files)
     runtime = [d for d in runtime_dependencies(requires_dist) if d != name]

@@ -14,7 +14,9 @@ Site layout (every link relative, so the site works at any base URL):
     pages for people: landing page with search, project page, one page per release (README,
     files, install commands, warnings). Every API page has a button to its page for people.
 ``packages/<normalized-name>/<filename>`` and ``<filename>.metadata``
-    distribution files byte for byte, and the wheels' core metadata sidecars (PEP 658).
+    distribution files byte for byte, and the wheels' core metadata sidecars (PEP 658), with
+    the ``git`` store only: with an object store (``[storage]``, :mod:`pagesindex.stores`) the
+    pages link each file at its absolute store URL (:func:`file_url`) and the site holds none.
 ``_static/``
     style sheet and scripts (``_`` cannot start a normalized name, so no project collides).
 ``.nojekyll``
@@ -48,6 +50,8 @@ from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
 from .simple_api import API_VERSION, PEOPLE_DIR, SITE_PACKAGES, STATIC_DIR, project_json, provenance_url  # noqa: F401 (re-exported)
 from .state import TMP_PREFIX, Index, cached_core_metadata, copy_to_temporary
+from .stores import StorageConfig
+from .stores import file_url as store_file_url
 
 if TYPE_CHECKING:  # jinja2 is imported when a page is first rendered
     import jinja2
@@ -144,10 +148,12 @@ def fingerprint(index: Index) -> str:
     return digest.hexdigest()
 
 
-def file_url(project: Project, filename: str) -> str:
-    """The URL of a distribution file, relative to the project's page for people
-    (``_pages/<name>/``)."""
-    return f"../../{SITE_PACKAGES}/{project.normalized_name}/{filename}"
+def file_url(project: Project, filename: str, storage: Optional[StorageConfig] = None) -> str:
+    """The URL of a distribution file as the page for people links it: relative to its folder
+    (``_pages/<name>/``) with the ``git`` store, absolute with an object store
+    (:func:`pagesindex.stores.file_url`)."""
+    url = store_file_url(storage or StorageConfig(), project.normalized_name, filename)
+    return url if "://" in url else "../" + url
 
 
 def release_page(version: str) -> str:
@@ -261,7 +267,9 @@ class Renderer:
 
     @functools.cached_property
     def settings(self) -> Dict[str, Any]:
-        return pages.site_settings(self.index.config.raw, list(self.static), self.index.config.pypi_base_url)
+        settings = pages.site_settings(self.index.config.raw, list(self.static), self.index.config.pypi_base_url)
+        settings["storage"] = self.index.config.storage  # where pages.install_commands links files
+        return settings
 
     @functools.cached_property
     def page_key_base(self) -> List[Any]:
@@ -503,6 +511,9 @@ class Renderer:
         name = project.normalized_name
         status = _status(project)
         quarantined = status == "quarantined"
+        storage = self.index.config.storage
+        # With an object store the files and sidecars are in the store, not in the site.
+        in_site = not storage.is_object_store
         package_dir = self.package_dir(name)
         outputs: Set[str] = set()
         sidecars: Dict[str, bytes] = {}
@@ -516,7 +527,7 @@ class Renderer:
                 files.append(
                     {
                         "filename": f.filename,
-                        "url": file_url(project, f.filename),
+                        "url": file_url(project, f.filename, storage),
                         "sha256": f.sha256,
                         "requires_python": f.requires_python,
                         "core_metadata": f.core_metadata_sha256,
@@ -534,6 +545,24 @@ class Renderer:
                     continue
                 rel = f"{SITE_PACKAGES}/{name}/{f.filename}"
                 src = f"{package_dir}/{f.filename}"  # the record's filenames are plain names (check_record)
+                # PEP 740 provenance is a page of the site, whatever the store
+                if f.provenance is not None:
+                    prov_rel = rel + ".provenance"
+                    data = self.index.read_provenance(name, f)
+                    if data is None or hashlib.sha256(data).hexdigest() != f.provenance.get("sha256"):
+                        raise IndexStateError(f"{f.filename}: its provenance object is missing or does not match its record; run 'pagesindex verify'")
+                    self.write(prov_rel, data)
+                    outputs.add(prov_rel)
+                if not in_site:
+                    if f.kind == WHEEL and f.core_metadata_sha256:
+                        metadata = cached_core_metadata(self.index.root, f.core_metadata_sha256)
+                        if metadata is None:
+                            raise IndexStateError(
+                                f"{f.filename}: core metadata missing from metadata/{f.core_metadata_sha256} "
+                                "(restore it with git, or add the file again)"
+                            )
+                        sidecars[f.filename] = metadata
+                    continue
                 self.place_file(rel, src, f.sha256, f.size)
                 outputs.add(rel)
                 if f.kind == WHEEL and f.core_metadata_sha256:
@@ -551,13 +580,6 @@ class Renderer:
                         self.write(meta_rel, metadata)
                     sidecars[f.filename] = metadata
                     outputs.add(meta_rel)
-                if f.provenance is not None:
-                    prov_rel = rel + ".provenance"
-                    data = self.index.read_provenance(name, f)
-                    if data is None or hashlib.sha256(data).hexdigest() != f.provenance.get("sha256"):
-                        raise IndexStateError(f"{f.filename}: its provenance object is missing or does not match its record; run 'pagesindex verify'")
-                    self.write(prov_rel, data)
-                    outputs.add(prov_rel)
             requires_python = sorted({f.requires_python for f in release.files if f.requires_python})
             releases.append(
                 {
@@ -577,7 +599,7 @@ class Renderer:
                     "_release": release,
                 }
             )
-        for rel, f in project_aliases(project).items():
+        for rel, f in project_aliases(project).items() if in_site else ():
             self.place_file(rel, f"{package_dir}/{f.filename}", f.sha256, f.size)
             outputs.add(rel)
         context = self._page_context(project)
@@ -632,8 +654,8 @@ class Renderer:
             **context,
         )
         self.write(f"{people}/index.html", html.encode("utf-8"))
-        self.write(f"{name}/index.html", simple_api.project_html(project, self.index.config.url).encode("utf-8"))
-        self.write(f"{name}/index.json", _json_bytes(simple_api.project_json(project, self.index.config.url)))
+        self.write(f"{name}/index.html", simple_api.project_html(project, self.index.config.url, storage).encode("utf-8"))
+        self.write(f"{name}/index.json", _json_bytes(simple_api.project_json(project, self.index.config.url, storage)))
         outputs.update({f"{people}/index.html", f"{name}/index.html", f"{name}/index.json"})
         return outputs
 

@@ -27,6 +27,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from markupsafe import escape
 
 from .model import DistributionFile, Project, Release
+from .stores import StorageConfig
+from .stores import file_url as store_file_url
 
 #: PEP 629 / PEP 691 API version of the pages (1.4: PEP 792 project status; PEP 700 fields).
 API_VERSION = "1.4"
@@ -57,9 +59,11 @@ def offered(project: Project) -> List[Tuple[Release, DistributionFile]]:
     ]
 
 
-def file_url(project: Project, f: DistributionFile) -> str:
-    """The URL of a distribution file relative to the project's API folder (``<name>/``)."""
-    return f"../{SITE_PACKAGES}/{project.normalized_name}/{f.filename}"
+def file_url(project: Project, f: DistributionFile, storage: Optional[StorageConfig] = None) -> str:
+    """The URL of a distribution file on the project's API page: relative to its folder
+    (``<name>/``) with the ``git`` store, absolute with an object store (``storage``; see
+    :func:`pagesindex.stores.file_url`)."""
+    return store_file_url(storage or StorageConfig(), project.normalized_name, f.filename)
 
 
 def provenance_url(project: Project, f: DistributionFile, base_url: str = "") -> Optional[str]:
@@ -76,13 +80,14 @@ def provenance_url(project: Project, f: DistributionFile, base_url: str = "") ->
     return f"{base_url.rstrip('/')}/{SITE_PACKAGES}/{project.normalized_name}/{f.filename}.provenance"
 
 
-def file_anchor(project: Project, release: Release, f: DistributionFile, base_url: str = "") -> str:
+def file_anchor(project: Project, release: Release, f: DistributionFile, base_url: str = "",
+                storage: Optional[StorageConfig] = None) -> str:
     """The anchor of one file on the project's API page: ``href`` with ``#sha256=``, and
     ``data-requires-python`` (PEP 503), ``data-yanked`` (PEP 592), ``data-core-metadata`` and
     ``data-dist-info-metadata`` (PEP 714 / 658) and ``data-upload-time`` (ISO 8601 UTC, as
     PEP 700's JSON ``upload-time``; uv reads it from HTML) and ``data-provenance`` (PEP 740, see
     :func:`provenance_url`); the text is the filename."""
-    attrs = [f'href="{escape(file_url(project, f))}#sha256={escape(f.sha256)}"']
+    attrs = [f'href="{escape(file_url(project, f, storage))}#sha256={escape(f.sha256)}"']
     if f.requires_python:
         attrs.append(f'data-requires-python="{escape(f.requires_python)}"')
     if f.core_metadata_sha256:
@@ -98,12 +103,13 @@ def file_anchor(project: Project, release: Release, f: DistributionFile, base_ur
     return f"<a {' '.join(attrs)}>{escape(f.filename)}</a>"
 
 
-def file_entry(project: Project, release: Release, f: DistributionFile, base_url: str = "") -> Dict[str, Any]:
+def file_entry(project: Project, release: Release, f: DistributionFile, base_url: str = "",
+               storage: Optional[StorageConfig] = None) -> Dict[str, Any]:
     """One entry of the PEP 691 ``files`` list (with PEP 700 ``size`` and ``upload-time`` and
     PEP 740 ``provenance``, ``None`` where there is none)."""
     entry: Dict[str, Any] = {
         "filename": f.filename,
-        "url": file_url(project, f),
+        "url": file_url(project, f, storage),
         "hashes": {"sha256": f.sha256},
     }
     if f.requires_python:
@@ -127,7 +133,7 @@ def status_json(project: Project) -> Dict[str, str]:
     return {"status": status, "reason": reason} if reason else {"status": status}
 
 
-def project_json(project: Project, base_url: str = "") -> Dict[str, Any]:
+def project_json(project: Project, base_url: str = "", storage: Optional[StorageConfig] = None) -> Dict[str, Any]:
     """The PEP 691 project detail, api-version 1.4 (PEP 700 ``versions``; PEP 792 status).
 
     A quarantined project lists no file and no version.
@@ -139,7 +145,7 @@ def project_json(project: Project, base_url: str = "") -> Dict[str, Any]:
         "name": project.normalized_name,
         "project-status": status_json(project),
         "versions": [] if quarantined else [r.version for r in project.sorted_releases(newest_first=False)],
-        "files": [file_entry(project, r, f, base_url) for r, f in files],
+        "files": [file_entry(project, r, f, base_url, storage) for r, f in files],
     }
 
 
@@ -177,7 +183,7 @@ def _people_button(action: str, label: str) -> str:
     return f'<form class="to-people" action="{escape(action)}" method="get"><button type="submit">{escape(label)}</button></form>'
 
 
-def project_html(project: Project, base_url: str = "") -> str:
+def project_html(project: Project, base_url: str = "", storage: Optional[StorageConfig] = None) -> str:
     """The project's API page (``<name>/index.html``): one anchor per offered file (see
     :func:`file_anchor`), the PEP 792 status markers, and a button to the page for people."""
     name = project.normalized_name
@@ -192,7 +198,7 @@ def project_html(project: Project, base_url: str = "") -> str:
     if status != "active":
         body.append(f'<p class="status">Project status: {status}{escape(": " + reason) if reason else ""}</p>')
     body.append("<p>")
-    body.extend(file_anchor(project, r, f, base_url) + "<br>" for r, f in offered(project))
+    body.extend(file_anchor(project, r, f, base_url, storage) + "<br>" for r, f in offered(project))
     body.append("</p>")
     return _page(f"Links for {project.name}", head, f"../{STATIC_DIR}/", body)
 

@@ -32,6 +32,7 @@ from .errors import (
 )
 from .inspect import InspectedFile, check_file_size, clean_url, hash_file, inspect_file, parse_filename
 from .model import DistributionFile, Project, Release, normalize_name, parse_version
+from .stores import StorageConfig, open_store, parse_storage
 
 if TYPE_CHECKING:
     from .attestations import VerifiedProvenance
@@ -46,6 +47,9 @@ PROJECTS_DIR = "projects"
 PACKAGES_DIR = "packages"
 #: ``provenance/<name>/<filename>.provenance``: the verified PEP 740 provenance object of a file.
 PROVENANCE_DIR = "provenance"
+#: ``metadata/<sha256>``: core metadata of the wheels, committed with an object store (the pages
+#: need it; the wheels themselves are not in the repository).
+METADATA_DIR = "metadata"
 LOCK_FILE = ".pagesindex.lock"
 #: Present while a command that writes the state holds the lock (see :meth:`Index.lock`).
 WRITING_MARKER = ".pagesindex-writing"
@@ -273,11 +277,14 @@ def cached_core_metadata(root: Path, sha256: Optional[str]) -> Optional[bytes]:
     import hashlib
     if not isinstance(sha256, str) or not _HEX64.match(sha256):
         return None
-    try:
-        data = metadata_cache_path(root, sha256).read_bytes()
-    except OSError:
-        return None
-    return data if hashlib.sha256(data).hexdigest() == sha256 else None
+    for path in (metadata_cache_path(root, sha256), Path(root) / METADATA_DIR / sha256):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if hashlib.sha256(data).hexdigest() == sha256:
+            return data
+    return None
 
 
 def _keep_core_metadata(root: Path, files: Sequence[InspectedFile]) -> None:
@@ -321,6 +328,8 @@ class IndexConfig:
     pypi_url: str = ""
     #: ``[policy] require-provenance``: refuse files without verified attestations (PEP 740).
     require_provenance: bool = False
+    #: ``[storage]``: where the distribution files live (:func:`pagesindex.stores.parse_storage`).
+    storage: StorageConfig = field(default_factory=StorageConfig)
     raw: Dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -355,6 +364,7 @@ class IndexConfig:
             url=str(index.get("url", "")),
             visibility=visibility,
             pypi_url=pypi_url,
+            storage=parse_storage(raw.get("storage"), source),
             raw=raw,
         )
 
@@ -386,6 +396,18 @@ class Index:
         self.config = IndexConfig.from_toml(config_path.read_text(encoding="utf-8"), str(config_path))
         #: Temporary copies made by :meth:`stage_file` that :meth:`add_files` has not used yet.
         self._staged: Dict[Path, str] = {}
+        self._store: Any = None
+
+    @property
+    def store(self) -> Any:
+        """The object store client (:func:`pagesindex.stores.open_store`), or None with ``git``."""
+        if self._store is None and self.config.storage.is_object_store:
+            self._store = open_store(self.config.storage)
+        return self._store
+
+    @property
+    def metadata_dir(self) -> Path:
+        return self.root / METADATA_DIR
 
     # -- creation -------------------------------------------------------------------------
     @classmethod
@@ -600,13 +622,14 @@ class Index:
         _kind, name, _version = parse_filename(filename)
         if not path.is_file():
             raise InvalidDistribution(f"no such file: {str(path)!r}")
-        check_file_size(path, filename)
+        bound = self.config.storage.max_file_bytes  # None: GitHub's per-file limit
+        check_file_size(path, filename, bound)
         if self.file_path(name, filename).exists():
-            return inspect_file(path)
+            return inspect_file(path, max_bytes=bound)
         self.packages_dir.mkdir(exist_ok=True)
         tmp, sha256, size = copy_to_temporary(path, self.inside(self.packages_dir / filename).parent, self.STAGE_PREFIX)
         try:
-            inspected = inspect_file(tmp, filename, hashed=(sha256, size))
+            inspected = inspect_file(tmp, filename, hashed=(sha256, size), max_bytes=bound)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -841,9 +864,20 @@ class Index:
         copied: List[Path] = []
         made: List[Path] = []  # folders this call created
         syncer = _Syncer()
+        store = self.store
+        metadata_files: List[InspectedFile] = []  # object store: core metadata to commit
         try:
             for _existing, project, to_copy in plans:
                 for f, dist in to_copy:
+                    if store is not None:
+                        # Object store: the bytes go to its staging prefix (not public), the core
+                        # metadata to metadata/ (committed) and beside the file; git holds no file.
+                        store.stage(Path(f.path), f.filename, f.sha256, f.size)
+                        if f.kind == "wheel" and f.metadata_sha256:
+                            store.stage_bytes(f.metadata, f.filename + ".metadata", f.metadata_sha256)
+                            metadata_files.append(f)
+                        result.added.append(dist)
+                        continue
                     target = self.file_path(project.name, f.filename)
                     if not target.parent.exists():
                         target.parent.mkdir(parents=True)
@@ -864,6 +898,10 @@ class Index:
                     pending.append((tmp, target))
                     syncer.submit(tmp)
                     result.added.append(dist)
+            for f in metadata_files:  # after every upload succeeded (content-addressed files)
+                meta_path = self.inside(self.metadata_dir / f.metadata_sha256)
+                if not meta_path.exists() or meta_path.read_bytes() != f.metadata:
+                    atomic_write(meta_path, f.metadata)
             syncer.wait()
             for tmp, target in pending:
                 os.replace(tmp, target)
@@ -911,6 +949,8 @@ class Index:
         Counts the bytes under ``packages/`` (one ``stat`` per file, no record parsed) plus the
         files this change would copy there.
         """
+        if self.config.storage.is_object_store:
+            return  # the files are not in the site
         total = extra
         if self.packages_dir.is_dir():
             with os.scandir(self.packages_dir) as folders:
@@ -987,8 +1027,14 @@ class Index:
     def remove(self, name: str, version: Optional[str] = None) -> List[str]:
         """Remove a whole project, or one release, with its files; return the filenames removed.
 
-        Raises :class:`~pagesindex.errors.NotFound` naming the project or version.
+        With an object store only the record changes here (so a pull request that removes a
+        release deletes nothing before it is merged); :meth:`publish` then deletes the published
+        objects that no record names. Raises :class:`~pagesindex.errors.NotFound` naming
+        the project or version.
         """
+        return self._remove_records(name, version)
+
+    def _remove_records(self, name: str, version: Optional[str]) -> List[str]:
         project = self.get_project(name)
         if version is None:
             removed = [f.filename for f in project.all_files()]
@@ -1025,6 +1071,44 @@ class Index:
             if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
                 folder.rmdir()
         return removed
+
+    def publish(self, progress: Optional[Callable[[str, str], None]] = None) -> Dict[str, int]:
+        """Make the staged files of the committed state public in the object store (``pagesindex
+        publish``): every recorded file, with its wheel's sidecar, is copied from its staging key
+        to its public key unless it is already there with the recorded bytes. Idempotent: a
+        second run copies nothing. Then every object under the public prefix that no record names
+        (a removed release's file or sidecar) is deleted: the prefix belongs to the index.
+        ``progress(filename, result)`` is called per file, ``result`` "published", "unchanged" or
+        "removed". Returns the count of each.
+
+        Raises :class:`~pagesindex.errors.PagesIndexError` with the ``git`` store (nothing to
+        publish: the files are committed), :class:`~pagesindex.errors.FileConflict` when a public
+        key holds other bytes (a published file is never changed), and what the store raises.
+        """
+        store = self.store
+        if store is None:
+            raise PagesIndexError("nothing to publish: storage.kind is 'git' (the files are committed with the records)")
+        counts = {"published": 0, "unchanged": 0, "removed": 0}
+        wanted = set()
+        storage = self.config.storage
+        projects = [self.get_project(name) for name in self.project_names()]  # all records read first
+        for project in projects:
+            for f in project.all_files():
+                meta = f.core_metadata_sha256 if f.kind == "wheel" else None
+                key = storage.public_key(project.normalized_name, f.filename)
+                wanted.update({key, key + ".metadata"} if meta else {key})
+                result = store.publish(project.normalized_name, f.filename, f.sha256, f.size, meta)
+                counts[result] += 1
+                if progress is not None:
+                    progress(f.filename, result)
+        # Files whose release was removed (remove / the delete workflow, merged): deleted now.
+        for key in store.public_keys():
+            if key not in wanted:
+                store.unpublish(key)
+                counts["removed"] += 1
+                if progress is not None:
+                    progress(key[len(storage.prefix):], "removed")
+        return counts
 
     def set_pypi_check(self, name: str, record: Dict[str, Any]) -> bool:
         """Store a dependency-confusion check result as ``project.extra["pypi"]``; return False

@@ -87,6 +87,9 @@ def _check_state(index: Index, problems: List[str]) -> None:
                 if (parts.scheme != "https" and not loopback) or not parts.hostname or parts.username or parts.password or parts.query:
                     problems.append(f"projects/{name}.json: release {release.version}: git url must be https without credentials or query")
             for f in release.files:
+                if index.config.storage.is_object_store:
+                    _check_stored(index, name, f, problems)
+                    continue
                 try:
                     path = index.file_path(name, f.filename)
                 except PagesIndexError as exc:
@@ -125,6 +128,29 @@ def _check_state(index: Index, problems: List[str]) -> None:
         for path in sorted(index.packages_dir.rglob("*")):
             if path.is_file() and not path.name.startswith(".") and path not in recorded:
                 problems.append(f"{path.relative_to(index.root).as_posix()}: not recorded in any project (redo 'pagesindex add' or delete it)")
+
+
+def _check_stored(index: Index, name: str, f, problems: List[str]) -> None:
+    """With an object store: the published file (and a wheel's sidecar) exists in the store with
+    the recorded size and sha256, and the committed core metadata matches its hash."""
+    from ..state import METADATA_DIR, cached_core_metadata
+
+    store = index.store
+    try:
+        problem = store.check(name, f.filename, f.sha256, f.size)
+        if problem:
+            problems.append(problem)
+        if f.kind == WHEEL and f.core_metadata_sha256:
+            if cached_core_metadata(index.root, f.core_metadata_sha256) is None:
+                problems.append(
+                    f"{METADATA_DIR}/{f.core_metadata_sha256}: core metadata of {f.filename} missing or changed "
+                    "(restore it with git, or add the file again)"
+                )
+            problem = store.check_bytes(index.config.storage.public_key(name, f.filename) + ".metadata", f.core_metadata_sha256)
+            if problem:
+                problems.append(problem)
+    except PagesIndexError as exc:
+        problems.append(str(exc))
 
 
 def _check_site(index: Index, site: Path, problems: List[str], digest_of, exact: "frozenset[str]" = frozenset()) -> None:
@@ -202,7 +228,10 @@ def _check_site(index: Index, site: Path, problems: List[str], digest_of, exact:
         except ValueError:
             problems.append(f"{rel_page}: invalid JSON")
             continue
+        public = index.config.storage.public_url
         for f in data.get("files", []):
+            if public and str(f.get("url", "")).startswith(public):
+                continue  # in the object store: checked there (_check_stored)
             target = resolve(page, f.get("url", ""))
             if target is None or not target.is_file():
                 problems.append(f"{rel_page}: broken url {f.get('url')!r}")
