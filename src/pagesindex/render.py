@@ -847,6 +847,23 @@ def _open_manifest(out: Path):
     return open(fd, encoding="utf-8", newline="\n")
 
 
+def _old_outputs(name: str, text: str) -> List[str]:
+    """The outputs of an old manifest line, none when the field is not one a build writes (a
+    manifest changed by hand: the build then removes nothing it cannot name)."""
+    try:
+        paths = decode_outputs(name, text)
+    except (ValueError, TypeError, AttributeError):
+        return []
+    return [p for p in paths if is_site_path(p)]
+
+
+def is_site_path(rel: object) -> bool:
+    """``rel`` names a path inside the output folder: relative, ``/``-separated, no empty, ``.``
+    or ``..`` part (a path of a forged manifest line is never removed outside the site)."""
+    return (isinstance(rel, str) and bool(rel) and "\\" not in rel and "\0" not in rel
+            and all(part not in ("", ".", "..") for part in rel.split("/")))
+
+
 def _load_manifest(out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
     """``(header, {project name: manifest line})``; empty when absent or of another format."""
     try:
@@ -856,7 +873,7 @@ def _load_manifest(out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
                 lines = {}
                 for line in fh:  # one line at a time: the file is 1 KB a project
                     line = line.rstrip("\n")
-                    if line:
+                    if line.count("\t") == 6:  # a line a build writes has 7 fields; others are ignored
                         lines[line[: line.index("\t")]] = line
                 return header, lines
     except (FileNotFoundError, ValueError):
@@ -952,7 +969,7 @@ def _render_one(renderer: Renderer, name: str, path: str, data: bytes, old_parts
     """Render one project; return its manifest fields ``(name, card, card HTML, outputs)``."""
     project = Index._parse_record(Path(path), data)
     outputs = renderer.project_outputs(project)
-    stale = set(decode_outputs(name, old_parts[4])) - outputs if old_parts else set()
+    stale = set(_old_outputs(name, old_parts[4])) - outputs if old_parts else set()
     renderer.remove(stale)
     card = project_card(project)
     card_json = json.dumps(card, sort_keys=True, separators=(",", ":"))
@@ -1105,7 +1122,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     # Pages of removed projects go only after the root page stops linking to them, so a build
     # killed at any point leaves no broken link.
     for name in gone:
-        renderer.remove(decode_outputs(name, old_lines[name].split("\t", 6)[4]))
+        renderer.remove(_old_outputs(name, old_lines[name].split("\t", 6)[4]))
     if dirty or full or not (out / MANIFEST).exists():  # full: a manifest changed by hand is replaced
         head = json.dumps({"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs)},
                           sort_keys=True, separators=(",", ":"))

@@ -45,6 +45,7 @@ from ..render import (
     decode_outputs,
     fingerprint,
     index_asset_problems,
+    is_site_path,
     project_aliases,
     project_card,
     read_regular,
@@ -396,8 +397,8 @@ def _site_entries(site: Path) -> "tuple[Dict[str, int], List[str], List[str]]":
         rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
         prefix = "" if rel_folder == "." else rel_folder + "/"
         for d in list(dirs):
-            if d.startswith(TMP_PREFIX):
-                temporary.append(prefix + d + "/")
+            if d.startswith(TMP_PREFIX):  # a link to a folder is shown as a file: it is one entry
+                temporary.append(prefix + d + ("" if os.path.islink(os.path.join(folder, d)) else "/"))
                 dirs.remove(d)
             elif os.path.islink(os.path.join(folder, d)):
                 others.append(prefix + d)
@@ -447,8 +448,8 @@ def _check_manifest(site: Path, present: Dict[str, int], problems: List[str]) ->
         ok = ok and len(parts[3]) == 64 and all(c in "0123456789abcdef" for c in parts[3])
         if ok:
             try:
-                decode_outputs(parts[0], parts[4])
-                ok = isinstance(json.loads(parts[5]), dict) and isinstance(json.loads(parts[6]), str)
+                ok = all(is_site_path(rel) for rel in decode_outputs(parts[0], parts[4]))
+                ok = ok and isinstance(json.loads(parts[5]), dict) and isinstance(json.loads(parts[6]), str)
             except (ValueError, TypeError, AttributeError):
                 ok = False
         if not ok:
