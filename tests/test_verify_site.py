@@ -267,12 +267,14 @@ def test_a_manifest_with_a_forged_header_fails(index, site):
 def test_site_files_verify_cannot_read_are_named_problems(index, site, case):
     """F5: verify reads only regular files of the site, bounded, and never shows a traceback."""
     name = {"json-fifo": "ghost/index.json", "json-dev-zero": "ghost/index.json",
-            "sidecar-dev-zero": "packages/ghost/g-1.0-py3-none-any.whl.metadata",
+            "sidecar-dev-zero": "packages/ghost/abc1-1.0-py3-none-any.whl.metadata",
             "manifest-fifo": MANIFEST, "manifest-dev-zero": MANIFEST}.get(case, "x.html")
     path = site / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if case.startswith("manifest"):
         path.unlink()
+    if case.startswith("sidecar"):  # a real wheel beside it, so that the sidecar is compared
+        shutil.copy(site / "packages/abc1/abc1-1.0-py3-none-any.whl", site / "packages/ghost/abc1-1.0-py3-none-any.whl")
     if case == "non-utf8":
         path.write_bytes(b"\xff<a href='nowhere.html'>")
     elif case.endswith("fifo"):
