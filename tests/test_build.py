@@ -283,3 +283,82 @@ def test_verify_after_an_interrupted_build_names_a_plain_build(index, wheel):
     (site / BUILDING_MARKER).touch()  # what a killed build leaves
     proc = run_cli("verify", index=index.root, check=False)
     assert proc.returncode == 1 and "run 'pagesindex build': the last build was interrupted" in proc.stderr
+
+
+# --- F3 of the issue 13 security test: links and special files in static/ and templates/ ------
+
+import signal  # noqa: E402
+
+from hostile import assert_refused, cli, snapshot  # noqa: E402
+
+
+def _plant(index, folder, name, kind, tmp_path):
+    base = index.root / folder
+    base.mkdir(exist_ok=True)
+    path = base / name
+    if kind == "link-outside":
+        secret = tmp_path / "outside-secret.txt"
+        secret.write_text("SECRET-OUTSIDE")
+        os.symlink(secret, path)
+    elif kind == "link-environ":
+        os.symlink("/proc/self/environ", path)
+    elif kind == "link-folder":
+        (tmp_path / "outdir").mkdir()
+        (tmp_path / "outdir" / "base.html").write_text("SECRET-OUTSIDE")
+        os.symlink(tmp_path / "outdir", path)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        os.symlink("/dev/zero", path)
+    return path
+
+
+@pytest.mark.parametrize("folder,name", [("static", "leak.txt"), ("templates", "base.html")])
+@pytest.mark.parametrize("kind", ["link-outside", "link-environ", "link-folder", "fifo", "dev-zero"])
+def test_build_refuses_links_and_special_files_in_static_and_templates(index, wheel, tmp_path, monkeypatch, folder, name, kind):
+    """F3: a link in the index's static/ published its target (/proc/self/environ: the build's
+    token); a FIFO or /dev/zero hung the build. Now: one error line naming the path, nothing
+    written, and verify names it too."""
+    built(index, wheel("abc1", "1.0"))
+    import shutil
+
+    shutil.rmtree(index.root / "_site")
+    path = _plant(index, folder, name, kind, tmp_path)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_SECRETTOKEN")
+    before = snapshot(tmp_path)
+    signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError("build hung")))
+    signal.alarm(30)
+    try:
+        proc = cli("build", index=index.root)
+    finally:
+        signal.alarm(0)
+    shown = f"{folder}/{name}"
+    assert_refused(proc, shown, before=before, root=tmp_path)
+    assert "ghp_SECRETTOKEN" not in proc.stderr and "SECRET-OUTSIDE" not in proc.stderr
+    signal.alarm(30)
+    try:
+        proc = cli("verify", index=index.root)
+    finally:
+        signal.alarm(0)
+    assert proc.returncode == 1 and f"problem: {shown}: " in proc.stderr, proc.stderr
+    path.unlink()
+    assert cli("build", index=index.root).returncode == 0
+
+
+def test_build_refuses_an_oversized_static_file(index, wheel, monkeypatch):
+    built(index, wheel("abc1", "1.0"))
+    (index.root / "static").mkdir()
+    (index.root / "static" / "big.js").write_bytes(b"x" * 5000)
+    monkeypatch.setenv("PAGESINDEX_MAX_FILE_BYTES", "4096")
+    proc = cli("build", "--full", index=index.root)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: static/big.js: ") and len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+def test_a_linked_static_or_templates_folder_is_refused(index, wheel, tmp_path):
+    built(index, wheel("abc1", "1.0"))
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.txt").write_text("SECRET-OUTSIDE")
+    os.symlink(tmp_path / "elsewhere", index.root / "static")
+    proc = cli("build", "--full", index=index.root)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: static: a symbolic link"), proc.stderr
+    assert not (index.root / "_site" / "_static" / "x.txt").exists()

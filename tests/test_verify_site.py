@@ -193,3 +193,120 @@ def test_a_tampered_manifest_does_not_hide_a_difference(index, site):
     (site / MANIFEST).write_text("forged\n")
     found = problems(verify(index))
     assert any(p.startswith("abc1/index.html: differs from what a build writes") for p in found), found
+
+
+# --- Findings of the security test of issue 13 (F2, F3, F5) ------------------------------------
+
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+
+def verify_bounded(index: Index, timeout: float = 60) -> "subprocess.CompletedProcess":
+    """verify in its own process, killed after ``timeout`` seconds and limited to 2 GB of memory:
+    a read that hangs (FIFO) or never ends (/dev/zero) fails the test instead of the machine."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    return subprocess.run([sys.executable, "-m", "pagesindex", "--index", str(index.root), "verify", "--require-projects"],
+                          capture_output=True, text=True, timeout=timeout, preexec_fn=limit)
+
+
+TEMPORARY = "run 'pagesindex build --full', which deletes every temporary file and folder in the site"
+
+
+@pytest.mark.parametrize("rel", [".tmp-x/index.html", "abc1/.tmp-y/deeper/evil.html", "_static/.tmp-z.js", ".tmp-q/"])
+def test_a_temporary_path_at_any_depth_fails_and_a_full_build_removes_it(index, site, rel):
+    """F2: any .tmp-* file or folder (its own name or a folder's) is not served by a build."""
+    path = site / rel
+    if rel.endswith("/"):
+        path.mkdir()
+        shown = rel
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("<script>alert(document.domain)</script>")
+        top = next(i for i, part in enumerate(rel.split("/")) if part.startswith(".tmp-"))
+        shown = "/".join(rel.split("/")[: top + 1]) + ("/" if top + 1 < len(rel.split("/")) else "")
+    found = problems(verify(index))
+    kind = "folder" if shown.endswith("/") else "file"
+    assert f"{shown}: temporary {kind} (.tmp-*), not served by a build: left by an interrupted build or put there by hand ({TEMPORARY})" in found, found
+    build_site(index, full=True)
+    assert not os.path.lexists(site / shown.rstrip("/"))
+    assert verify(index).returncode == 0
+
+
+def test_a_temporary_link_is_removed_not_followed_by_a_full_build(index, site, tmp_path):
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "f").write_text("x")
+    os.symlink(tmp_path / "keep", site / ".tmp-link")
+    assert any(p.startswith(".tmp-link: temporary file") for p in problems(verify(index)))
+    build_site(index, full=True)
+    assert not os.path.lexists(site / ".tmp-link") and (tmp_path / "keep" / "f").read_text() == "x"
+    assert verify(index).returncode == 0
+
+
+@pytest.mark.parametrize("junk", ["junk\n", "<script>alert(1)</script>\n", "x\ty\n"])
+def test_a_manifest_with_foreign_lines_fails_and_a_full_build_rewrites_it(index, site, junk):
+    """F2: the build manifest is served with the site; a line no build writes is a problem."""
+    with open(site / MANIFEST, "a", encoding="utf-8") as fh:
+        fh.write(junk)
+    found = problems(verify(index))
+    assert any(p.startswith(f"{MANIFEST}: line 4 is not a line a build writes: ") and "build --full" in p for p in found), found
+    build_site(index, full=True)
+    assert verify(index).returncode == 0
+
+
+def test_a_manifest_with_a_forged_header_fails(index, site):
+    data = (site / MANIFEST).read_text().split("\n", 1)
+    (site / MANIFEST).write_text('{"format": 4}\n' + data[1])
+    assert any(p.startswith(f"{MANIFEST}: line 1 is not the header a build writes") for p in problems(verify(index)))
+
+
+@pytest.mark.parametrize("case", ["non-utf8", "fifo", "dev-zero", "folder", "json-fifo", "json-dev-zero", "sidecar-dev-zero",
+                                  "manifest-fifo", "manifest-dev-zero"])
+def test_site_files_verify_cannot_read_are_named_problems(index, site, case):
+    """F5: verify reads only regular files of the site, bounded, and never shows a traceback."""
+    name = {"json-fifo": "ghost/index.json", "json-dev-zero": "ghost/index.json",
+            "sidecar-dev-zero": "packages/ghost/abc1-1.0-py3-none-any.whl.metadata",
+            "manifest-fifo": MANIFEST, "manifest-dev-zero": MANIFEST}.get(case, "x.html")
+    path = site / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if case.startswith("manifest"):
+        path.unlink()
+    if case.startswith("sidecar"):  # a real wheel beside it, so that the sidecar is compared
+        shutil.copy(site / "packages/abc1/abc1-1.0-py3-none-any.whl", site / "packages/ghost/abc1-1.0-py3-none-any.whl")
+    if case == "non-utf8":
+        path.write_bytes(b"\xff<a href='nowhere.html'>")
+    elif case.endswith("fifo"):
+        os.mkfifo(path)
+    elif case.endswith("dev-zero"):
+        os.symlink("/dev/zero", path)
+    else:
+        path.mkdir()
+        (path / "inner.txt").write_text("x")
+    proc = verify_bounded(index)
+    assert "Traceback" not in proc.stderr and proc.returncode == 1, proc.stderr
+    found = problems(proc)
+    if case == "non-utf8":
+        assert "x.html: not UTF-8 text (byte 0); a build writes only UTF-8 pages (run 'pagesindex build --full', which renders every project again and writes only what differs)" in found, found
+    elif case == "folder":
+        assert any(p.startswith("x.html/inner.txt: served, but not built from the state") for p in found), found
+    else:
+        assert any(p.startswith(f"{name}: not a regular file") for p in found), found
+
+
+def test_a_forged_manifest_never_makes_a_build_delete_outside_the_site(index, site):
+    """A manifest line naming '../projects/abc1.json' as the output of a removed project: verify
+    reports the line, and the build removes nothing outside the site."""
+    import json as _json
+
+    victim = index.root / "projects" / "abc1.json"
+    before = victim.read_bytes()
+    line = "\t".join(["gone", "1", "1", "0" * 64, _json.dumps(["../projects/abc1.json", "../../x"]), "{}", '""'])
+    with open(site / MANIFEST, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+    found = problems(verify(index))
+    assert any(p.startswith(f"{MANIFEST}: line 4 is not a line a build writes") for p in found), found
+    build_site(index)
+    assert victim.read_bytes() == before
+    assert verify(index).returncode == 0

@@ -89,7 +89,8 @@ def make_environment(index: Optional[Index] = None) -> jinja2.Environment:
     import jinja2  # imported here: a build with nothing to render does not load it
 
     loaders: List[jinja2.BaseLoader] = []
-    if index is not None and (index.root / "templates").is_dir():
+    if index is not None and os.path.lexists(index.root / "templates"):
+        _asset_files(index.root / "templates", "templates")  # links and special files refused
         loaders.append(jinja2.FileSystemLoader(str(index.root / "templates")))
     loaders.append(jinja2.FileSystemLoader(str(_HERE / "templates")))
     env = jinja2.Environment(
@@ -119,23 +120,112 @@ def _bytecode_cache() -> "Optional[jinja2.BytecodeCache]":
         return None
 
 
-def _dir_fingerprint(folder: Path, digest: "hashlib._Hash") -> None:
-    if not folder.is_dir():
-        return
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(folder)).encode())
-            digest.update(path.read_bytes())
+#: Folders of the index whose files the build reads (its own copies win over ours).
+INDEX_ASSET_FOLDERS = ("static", "templates")
+
+
+def read_regular(path: "os.PathLike[str] | str", shown: str, bound: Optional[int] = None) -> bytes:
+    """The bytes of ``path`` when it is a regular file (not a symbolic link, FIFO or device) of at
+    most ``bound`` bytes (default: the per-file limit); raises
+    :class:`~pagesindex.errors.IndexStateError` naming ``shown`` otherwise. The file is opened
+    without following a link and without blocking, then checked, so nothing can make a read
+    hang or grow without end."""
+    bound = limits.max_file_bytes() if bound is None else bound
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(os.fspath(path), flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise IndexStateError(f"{shown}: is a symbolic link; only regular files are read") from None
+        raise IndexStateError(f"{shown}: cannot be read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise IndexStateError(f"{shown}: not a regular file (a folder, FIFO or device); only regular files are read")
+        if st.st_size > bound:
+            raise IndexStateError(f"{shown}: {limits.human(st.st_size)} is over the limit of {limits.human(bound)}")
+        data = fh.read(bound + 1)
+    if len(data) > bound:
+        raise IndexStateError(f"{shown}: over the limit of {limits.human(bound)}")
+    return data
+
+
+def _asset_entries(folder: Path, label: str) -> "tuple[List[tuple[str, Path]], List[str]]":
+    """``([(path relative to folder, path) of each regular file], [problem of each other entry])``
+    of an index folder (``static/`` or ``templates/``), walked without following any link:
+    a symbolic link (to a file or a folder), FIFO, socket or device, or a file over the per-file
+    limit is a problem naming its path (the build would publish or render what it points to)."""
+    files: List["tuple[str, Path]"] = []
+    problems: List[str] = []
+    try:
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        return files, problems
+    if not stat.S_ISDIR(st.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a folder"
+        problems.append(f"{label}: {kind}; the build reads only regular files in a real folder (make it one)")
+        return files, problems
+    bound = limits.max_file_bytes()
+    for current, dirs, names in os.walk(folder):
+        base = Path(current)
+        for d in sorted(dirs):
+            if os.path.islink(base / d):
+                dirs.remove(d)
+                names.append(d)
+        dirs.sort()
+        for n in sorted(names):
+            path = base / n
+            rel = path.relative_to(folder).as_posix()
+            shown = f"{label}/{rel}"
+            entry = os.lstat(path)
+            if stat.S_ISLNK(entry.st_mode):
+                problems.append(f"{shown}: a symbolic link; the build reads only regular files (replace it with the file itself)")
+            elif not stat.S_ISREG(entry.st_mode):
+                problems.append(f"{shown}: not a regular file (FIFO, socket or device); the build reads only regular files (delete it)")
+            elif entry.st_size > bound:
+                problems.append(f"{shown}: {limits.human(entry.st_size)} is over the per-file limit of {limits.human(bound)}")
+            else:
+                files.append((rel, path))
+    files.sort()
+    return files, problems
+
+
+def index_asset_problems(index: Index) -> List[str]:
+    """Every problem of the index's ``static/`` and ``templates/`` (see :func:`_asset_entries`)."""
+    problems: List[str] = []
+    for name in INDEX_ASSET_FOLDERS:
+        problems += _asset_entries(index.root / name, name)[1]
+    return problems
+
+
+def check_index_assets(index: Index) -> None:
+    """Raise :class:`~pagesindex.errors.IndexStateError` for the first problem of the index's
+    ``static/`` and ``templates/`` (called before a build writes anything)."""
+    problems = index_asset_problems(index)
+    if problems:
+        more = f" (and {len(problems) - 1} more; 'pagesindex verify' lists them)" if len(problems) > 1 else ""
+        raise IndexStateError(problems[0] + more)
+
+
+def _asset_files(folder: Path, label: str) -> "List[tuple[str, bytes]]":
+    files, problems = _asset_entries(folder, label)
+    if problems:
+        raise IndexStateError(problems[0])
+    return [(rel, read_regular(path, f"{label}/{rel}")) for rel, path in files]
+
+
+def _dir_fingerprint(folder: Path, digest: "hashlib._Hash", label: str = "templates") -> None:
+    for rel, data in _asset_files(folder, label):
+        digest.update(rel.encode())
+        digest.update(data)
 
 
 def static_files(index: Optional[Index] = None) -> Dict[str, bytes]:
-    """The static assets as ``{relative path under _static/: bytes}`` (index overrides win)."""
+    """The static assets as ``{relative path under _static/: bytes}`` (index overrides win).
+    Only regular files are read (no link is followed): see :func:`_asset_entries`."""
     files: Dict[str, bytes] = {}
     for base in [_HERE / "static"] + ([index.root / "static"] if index else []):
-        if base.is_dir():
-            for path in sorted(base.rglob("*")):
-                if path.is_file():
-                    files[path.relative_to(base).as_posix()] = path.read_bytes()
+        files.update(_asset_files(base, "static"))
     return files
 
 
@@ -743,16 +833,69 @@ def decode_outputs(name: str, text: str) -> List[str]:
     return paths
 
 
+def remove_temporary(out: Path) -> List[str]:
+    """Delete every temporary path (``.tmp-*``: a file, link, other special file or a whole
+    folder, at any depth) in the output folder ``out``, which the build owns; links are removed,
+    never followed. Returns their relative paths."""
+    import shutil
+
+    removed = []
+    for current, dirs, names in os.walk(out):
+        for n in sorted(dirs + names):
+            if not n.startswith(TMP_PREFIX):
+                continue
+            path = os.path.join(current, n)
+            with contextlib.suppress(OSError):
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+                removed.append(os.path.relpath(path, out).replace(os.sep, "/"))
+        dirs[:] = [d for d in dirs if not d.startswith(TMP_PREFIX)]
+    return removed
+
+
+def _open_manifest(out: Path):
+    """The manifest opened for reading when it is a regular file (a link, FIFO or device in its
+    place counts as no manifest: nothing can make a build or verify hang on it)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(os.fspath(out / MANIFEST), flags)
+    except OSError:
+        raise FileNotFoundError(os.fspath(out / MANIFEST)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise FileNotFoundError(os.fspath(out / MANIFEST))
+    return open(fd, encoding="utf-8", newline="\n")
+
+
+def _old_outputs(name: str, text: str) -> List[str]:
+    """The outputs of an old manifest line, none when the field is not one a build writes (a
+    manifest changed by hand: the build then removes nothing it cannot name)."""
+    try:
+        paths = decode_outputs(name, text)
+    except (ValueError, TypeError, AttributeError):
+        return []
+    return [p for p in paths if is_site_path(p)]
+
+
+def is_site_path(rel: object) -> bool:
+    """``rel`` names a path inside the output folder: relative, ``/``-separated, no empty, ``.``
+    or ``..`` part (a path of a forged manifest line is never removed outside the site)."""
+    return (isinstance(rel, str) and bool(rel) and "\\" not in rel and "\0" not in rel
+            and all(part not in ("", ".", "..") for part in rel.split("/")))
+
+
 def _load_manifest(out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
     """``(header, {project name: manifest line})``; empty when absent or of another format."""
     try:
-        with open(out / MANIFEST, encoding="utf-8", newline="\n") as fh:
+        with _open_manifest(out) as fh:
             header = json.loads(fh.readline())
             if isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT:
                 lines = {}
                 for line in fh:  # one line at a time: the file is 1 KB a project
                     line = line.rstrip("\n")
-                    if line:
+                    if line.count("\t") == 6:  # a line a build writes has 7 fields; others are ignored
                         lines[line[: line.index("\t")]] = line
                 return header, lines
     except (FileNotFoundError, ValueError):
@@ -822,16 +965,17 @@ def build_site(
     """
     out = Path(out) if out is not None else index.root / "_site"
     with index.lock(write=False):
+        # Links, special files and oversized files in static/ or templates/ are refused before
+        # anything is written (the build would publish or render what a link points to).
+        check_index_assets(index)
         out.mkdir(parents=True, exist_ok=True)
         # The marker lives while a build runs: found at the start, it means the last build was
-        # interrupted, and only then is the whole site searched for its temporary files (a walk
-        # of every file would dominate a no-change build of a large index).
+        # interrupted, and only then (or for a full build) is the whole site searched for
+        # temporary files and folders (a walk of every file would dominate a no-change build of
+        # a large index).
         marker = out / BUILDING_MARKER
-        if marker.exists() or not (out / MANIFEST).exists():
-            for leftover in sorted(out.rglob(TMP_PREFIX + "*")):
-                if leftover.is_file() and not leftover.is_symlink():
-                    with contextlib.suppress(OSError):
-                        leftover.unlink()
+        if full or marker.exists() or not (out / MANIFEST).exists():
+            remove_temporary(out)
         marker.touch()
         try:
             return _build_site(index, out, progress, full, copy, jobs)
@@ -847,7 +991,7 @@ def _render_one(renderer: Renderer, name: str, path: str, data: bytes, old_parts
     """Render one project; return its manifest fields ``(name, card, card HTML, outputs)``."""
     project = Index._parse_record(Path(path), data)
     outputs = renderer.project_outputs(project)
-    stale = set(decode_outputs(name, old_parts[4])) - outputs if old_parts else set()
+    stale = set(_old_outputs(name, old_parts[4])) - outputs if old_parts else set()
     renderer.remove(stale)
     card = project_card(project)
     card_json = json.dumps(card, sort_keys=True, separators=(",", ":"))
@@ -1000,8 +1144,8 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     # Pages of removed projects go only after the root page stops linking to them, so a build
     # killed at any point leaves no broken link.
     for name in gone:
-        renderer.remove(decode_outputs(name, old_lines[name].split("\t", 6)[4]))
-    if dirty or not (out / MANIFEST).exists():
+        renderer.remove(_old_outputs(name, old_lines[name].split("\t", 6)[4]))
+    if dirty or full or not (out / MANIFEST).exists():  # full: a manifest changed by hand is replaced
         head = json.dumps({"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs)},
                           sort_keys=True, separators=(",", ":"))
         # Not synced: the site files it describes are not either (they are derived, and a

@@ -37,14 +37,18 @@ from ..model import WHEEL
 from ..render import (
     BUILDING_MARKER,
     MANIFEST,
+    MANIFEST_FORMAT,
     SITE_PACKAGES,
     STATIC_DIR,
     Renderer,
     _load_manifest,
     decode_outputs,
     fingerprint,
+    index_asset_problems,
+    is_site_path,
     project_aliases,
     project_card,
+    read_regular,
 )
 from ..state import TMP_PREFIX, Index
 
@@ -69,6 +73,7 @@ def _check_state(index: Index, problems: List[str]) -> None:
             f"{path.relative_to(index.root).as_posix()}: temporary file left by an interrupted command "
             "(the next add, remove or yank deletes it; or delete it)"
         )
+    problems.extend(index_asset_problems(index))
     for name in index.project_names():
         try:
             project = index.get_project(name)
@@ -153,29 +158,40 @@ def _check_stored(index: Index, name: str, f, problems: List[str]) -> None:
         problems.append(str(exc))
 
 
-def _check_site(index: Index, site: Path, problems: List[str], digest_of, exact: "frozenset[str]" = frozenset()) -> None:
-    """Sizes, temporary files, aliases, and the links, hashes and sidecars of every page.
+def _read_site(site: Path, rel: str, problems: List[str]) -> Optional[bytes]:
+    """The bytes of the site's regular file ``rel`` (never following a link, never blocking,
+    at most the per-file limit), or None with a problem naming it."""
+    try:
+        return read_regular(site / rel, rel)
+    except PagesIndexError as exc:
+        problems.append(str(exc))
+        return None
 
+
+def _check_site(index: Index, site: Path, problems: List[str], digest_of, exact: "frozenset[str]" = frozenset(),
+                present: "Optional[Dict[str, int]]" = None) -> None:
+    """Sizes, aliases, and the links, hashes and sidecars of every page.
+
+    ``present``: the site's regular files and their sizes (:func:`_site_entries`); only they are
+    read (a link, FIFO, device or folder is reported by :func:`_compare_site`, never opened).
     ``exact``: pages found byte-identical to what a build writes while every distribution file
     and page of the state is in place (:func:`_compare_site`); their links, hashes and sidecars
     are right by construction and are not parsed again (a third of a large site's verify)."""
+    if present is None:
+        present = _site_entries(site)[0]
     total = 0
     file_bound = limits.max_file_bytes()
-    for path in sorted(site.rglob("*")):
-        if not path.is_file():
-            continue
-        rel = path.relative_to(site).as_posix()
-        size = path.stat().st_size
+    for rel in sorted(present):
+        size = present[rel]
         total += size
-        if path.name.startswith(TMP_PREFIX):
-            problems.append(f"{rel}: temporary file left by an interrupted build (run 'pagesindex build')")
-        elif size > file_bound:
+        if size > file_bound:
             problems.append(f"{rel}: {limits.human(size)} is over the per-file limit of {limits.human(file_bound)}")
     site_bound = limits.max_site_bytes()
     if total > site_bound:
         problems.append(
             f"the site {site.name}/ holds {limits.human(total)}, over the GitHub Pages limit of {limits.human(site_bound)}"
         )
+    readable = {rel for rel, size in present.items() if size <= file_bound}
 
     root = site.resolve()
 
@@ -188,6 +204,13 @@ def _check_site(index: Index, site: Path, problems: List[str], digest_of, exact:
             target = target / "index.html"
         return target
 
+    def served(target: Path) -> bool:
+        """A regular file of the site (links were resolved; a link itself is never served)."""
+        try:
+            return target.relative_to(root).as_posix() in present
+        except ValueError:
+            return False
+
     for name in index.project_names():
         try:
             aliases = project_aliases(index.get_project(name))
@@ -195,17 +218,25 @@ def _check_site(index: Index, site: Path, problems: List[str], digest_of, exact:
             continue  # reported by _check_state
         for path, f in aliases.items():
             target = site / path
-            if not target.is_file():
+            if path not in present:
                 problems.append(f"{path}: old URL of {f.filename} is missing from the site (run 'pagesindex build')")
             elif digest_of(target) != f.sha256:
                 problems.append(f"{path}: old URL of {f.filename} serves other bytes")
 
-    for page in sorted(site.rglob("*.html")):
-        rel_page = page.relative_to(site).as_posix()
+    for rel_page in sorted(rel for rel in readable if rel.endswith(".html")):
         if rel_page in exact:
             continue
+        data = _read_site(site, rel_page, problems)
+        if data is None:
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(f"{rel_page}: not UTF-8 text (byte {exc.start}); a build writes only UTF-8 pages")
+            continue
+        page = site / rel_page
         parser = _Links()
-        parser.feed(page.read_text(encoding="utf-8"))
+        parser.feed(text)
         for link in parser.links:
             target = resolve(page, link)
             if target is None:
@@ -213,40 +244,52 @@ def _check_site(index: Index, site: Path, problems: List[str], digest_of, exact:
             if root not in target.parents and target != root:
                 problems.append(f"{rel_page}: link {link!r} leaves the site")
                 continue
-            if not target.is_file():
+            if not served(target):
                 problems.append(f"{rel_page}: broken link {link!r}")
                 continue
             fragment = urlsplit(link).fragment
             if fragment.startswith("sha256=") and digest_of(target) != fragment[7:]:
                 problems.append(f"{rel_page}: {link!r} does not match the bytes served")
-    for page in sorted(site.rglob("index.json")):
-        rel_page = page.relative_to(site).as_posix()
+    for rel_page in sorted(rel for rel in readable if rel == "index.json" or rel.endswith("/index.json")):
         if rel_page in exact:
             continue
+        data = _read_site(site, rel_page, problems)
+        if data is None:
+            continue
         try:
-            data = json.loads(page.read_bytes())
+            data = json.loads(data)
         except ValueError:
             problems.append(f"{rel_page}: invalid JSON")
             continue
+        files = data.get("files", []) if isinstance(data, dict) else None
+        if not isinstance(files, list):
+            problems.append(f"{rel_page}: not a simple API page (no list of files)")
+            continue
         public = index.config.storage.public_url
-        for f in data.get("files", []):
+        for f in files:
+            if not isinstance(f, dict):
+                problems.append(f"{rel_page}: a file entry is not an object")
+                continue
             if public and str(f.get("url", "")).startswith(public):
                 continue  # in the object store: checked there (_check_stored)
-            target = resolve(page, f.get("url", ""))
-            if target is None or not target.is_file():
+            target = resolve(site / rel_page, str(f.get("url", "")))
+            hashes = f.get("hashes")
+            if target is None or not served(target):
                 problems.append(f"{rel_page}: broken url {f.get('url')!r}")
-            elif digest_of(target) != f.get("hashes", {}).get("sha256"):
+            elif not isinstance(hashes, dict) or digest_of(target) != hashes.get("sha256"):
                 problems.append(f"{rel_page}: hash of {f.get('url')!r} does not match the bytes served")
-    for sidecar in sorted(site.rglob("*.whl.metadata")):
-        wheel = sidecar.with_name(sidecar.name[: -len(".metadata")])
-        rel = sidecar.relative_to(site).as_posix()
+    for rel in sorted(r for r in readable if r.endswith(".whl.metadata")):
+        wheel_rel = rel[: -len(".metadata")]
         if rel in exact:
             continue
-        if not wheel.is_file():
+        if wheel_rel not in present:
             problems.append(f"{rel}: no wheel beside it")
             continue
+        data = _read_site(site, rel, problems)
+        if data is None:
+            continue
         try:
-            if read_wheel_metadata(wheel) != sidecar.read_bytes():
+            if read_wheel_metadata(site / wheel_rel) != data:
                 problems.append(f"{rel}: differs from the wheel's METADATA")
         except PagesIndexError as exc:
             problems.append(str(exc))
@@ -261,6 +304,8 @@ INTERRUPTED_REMEDY = "run 'pagesindex build': the last build was interrupted, an
 STALE_REMEDY = "run 'pagesindex build': the state changed since the site was built"
 #: A file that no build wrote is never removed by one.
 FOREIGN_REMEDY = "no build removes a file it did not write: delete it, or delete the site folder and run 'pagesindex build'"
+#: Temporary files and folders (.tmp-*) belong to the build, which deletes them all when full.
+TEMPORARY_REMEDY = "run 'pagesindex build --full', which deletes every temporary file and folder in the site"
 
 
 class ExpectedSite(Renderer):
@@ -369,38 +414,97 @@ def _manifest_remedies(index: Index, site: Path) -> "tuple[Dict[str, str], Dict[
     return by_project, written, root_remedy
 
 
-def _site_entries(site: Path) -> "tuple[Dict[str, int], List[str]]":
-    """``({path of each regular file: size}, [paths of everything else: links, sockets...])``,
-    paths relative to ``site`` with ``/``; links are not followed."""
+def _site_entries(site: Path) -> "tuple[Dict[str, int], List[str], List[str]]":
+    """``({path of each regular file: size}, [paths of everything else: links, sockets...],
+    [temporary paths: each file, link or folder named .tmp-*, at any depth])``, paths relative
+    to ``site`` with ``/``; links are not followed, and a temporary folder is not entered."""
     files: Dict[str, int] = {}
     others: List[str] = []
+    temporary: List[str] = []
     root = os.fspath(site)
     for folder, dirs, names in os.walk(root):
         rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
         prefix = "" if rel_folder == "." else rel_folder + "/"
         for d in list(dirs):
-            if os.path.islink(os.path.join(folder, d)):
+            if d.startswith(TMP_PREFIX):  # a link to a folder is shown as a file: it is one entry
+                temporary.append(prefix + d + ("" if os.path.islink(os.path.join(folder, d)) else "/"))
+                dirs.remove(d)
+            elif os.path.islink(os.path.join(folder, d)):
                 others.append(prefix + d)
                 dirs.remove(d)
         for n in names:
             st = os.lstat(os.path.join(folder, n))
-            if stat.S_ISREG(st.st_mode):
+            if n.startswith(TMP_PREFIX):
+                temporary.append(prefix + n)
+            elif stat.S_ISREG(st.st_mode):
                 files[prefix + n] = st.st_size
             else:
                 others.append(prefix + n)
-    return files, others
+    return files, others, temporary
 
 
-def _compare_site(index: Index, site: Path, problems: List[str], digest_of) -> "frozenset[str]":
+def _check_manifest(site: Path, present: Dict[str, int], problems: List[str]) -> None:
+    """The build manifest (served with the site) must be one a build writes: a JSON header of
+    this format, then one well-formed line per project; anything else in it is reported (the
+    manifest only chooses remedies, but the Pages upload publishes it)."""
+    if MANIFEST not in present:
+        return
+    data = _read_site(site, MANIFEST, problems)
+    if data is None:
+        return
+    remedy = f"{SITE_REMEDY}; it writes the manifest again"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(f"{MANIFEST}: not UTF-8 text (byte {exc.start}), not a build manifest ({remedy})")
+        return
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    try:
+        header = json.loads(lines[0]) if lines else None
+    except ValueError:
+        header = None
+    if not (isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT
+            and isinstance(header.get("fingerprint"), str) and isinstance(header.get("root"), list)
+            and all(isinstance(r, str) for r in header["root"])):
+        problems.append(f"{MANIFEST}: line 1 is not the header a build writes ({remedy})")
+        return
+    previous = ""
+    for number, line in enumerate(lines[1:], start=2):
+        parts = line.split("\t")
+        ok = len(parts) == 7 and parts[0] > previous and parts[1].isdigit() and parts[2].isdigit()
+        ok = ok and len(parts[3]) == 64 and all(c in "0123456789abcdef" for c in parts[3])
+        if ok:
+            try:
+                ok = all(is_site_path(rel) for rel in decode_outputs(parts[0], parts[4]))
+                ok = ok and isinstance(json.loads(parts[5]), dict) and isinstance(json.loads(parts[6]), str)
+            except (ValueError, TypeError, AttributeError):
+                ok = False
+        if not ok:
+            shown = line if len(line) <= 60 else line[:60] + "…"
+            problems.append(f"{MANIFEST}: line {number} is not a line a build writes: {shown!r} ({remedy})")
+            return
+        previous = parts[0]
+
+
+def _compare_site(index: Index, site: Path, problems: List[str], digest_of,
+                  entries: "Optional[tuple[Dict[str, int], List[str], List[str]]]" = None) -> "frozenset[str]":
     """The site against the site a build writes from the state, both ways: every page and file
     of the state is there with the right bytes, and nothing else is served. Returns the pages
     found byte-identical when nothing of the state is missing or different (else none)."""
-    present, others = _site_entries(site)
+    present, others, temporary = entries if entries is not None else _site_entries(site)
     equal: Dict[str, bool] = {}
 
     def on_page(rel: str, data: bytes) -> None:
         if rel in present:
-            equal[rel] = present[rel] == len(data) and (site / rel).read_bytes() == data
+            if present[rel] != len(data):
+                equal[rel] = False
+                return
+            try:
+                equal[rel] = read_regular(site / rel, rel, len(data)) == data
+            except PagesIndexError:
+                equal[rel] = False
 
     expected = ExpectedSite(index, on_page)
     render_problems: List[str] = []
@@ -414,6 +518,12 @@ def _compare_site(index: Index, site: Path, problems: List[str], digest_of) -> "
         )
     if BUILDING_MARKER in present:
         problems.append(f"{BUILDING_MARKER}: the last build did not finish ({INTERRUPTED_REMEDY})")
+    tmp_remedy = INTERRUPTED_REMEDY if BUILDING_MARKER in present else TEMPORARY_REMEDY
+    for rel in sorted(temporary):
+        kind = "folder" if rel.endswith("/") else "file"
+        problems.append(f"{rel}: temporary {kind} (.tmp-*), not served by a build: left by an interrupted "
+                        f"build or put there by hand ({tmp_remedy})")
+    _check_manifest(site, present, problems)
 
     def remedy_for(rel: str) -> str:
         owner = expected.owners.get(rel, "")
@@ -459,7 +569,6 @@ def _compare_site(index: Index, site: Path, problems: List[str], digest_of) -> "
     extra = sorted(
         rel for rel in present
         if rel not in expected.owners and rel not in allowed
-        and not rel.startswith(TMP_PREFIX) and f"/{TMP_PREFIX}" not in rel  # reported by _check_site
         and not _under(rel, broken)
     )
     gone: Dict[str, List[str]] = {}
@@ -518,7 +627,11 @@ def _check_provenance(index: Index, site: Optional[Path], problems: List[str]) -
                 if not copy.is_file():
                     problems.append(f"{rel}: missing (the record of {f.filename} names provenance)")
                     continue
-                data = copy.read_bytes()
+                try:
+                    data = read_regular(copy, rel)
+                except PagesIndexError as exc:
+                    problems.append(str(exc))
+                    continue
                 key = (hashlib.sha256(data).hexdigest(), f.filename, f.sha256, str(expected))
                 if key not in checked:  # the served copy is usually the kept bytes: verified once
                     try:
@@ -575,8 +688,14 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
                 hashes[path] = hash_file(path)[0]
             return hashes[path]
 
-        exact = _compare_site(index, site, problems, digest_of)
-        _check_site(index, site, site_problems, digest_of, exact)
+        entries = _site_entries(site)
+        try:
+            exact = _compare_site(index, site, problems, digest_of, entries)
+        except PagesIndexError as exc:  # e.g. a link in static/ (reported by _check_state)
+            if str(exc) not in problems:
+                problems.append(str(exc))
+            exact = frozenset()
+        _check_site(index, site, site_problems, digest_of, exact, entries[0])
         remedy = INTERRUPTED_REMEDY if (site / BUILDING_MARKER).exists() else SITE_REMEDY
         for problem in site_problems:
             problems.append(problem if "pagesindex build" in problem else f"{problem} ({remedy})")
