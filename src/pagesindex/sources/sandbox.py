@@ -54,6 +54,10 @@ HIDDEN = ("/home", "/root", "/tmp", "/var/tmp", "/dev/shm", "/run/user", "/run/s
 HIDDEN_VARS = ("HOME", "GITHUB_WORKSPACE", "RUNNER_TEMP", "RUNNER_WORKSPACE", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR")
 NOBODY = 65534
 WORK = "/tmp/pagesindex-build"
+#: Exit status of the sandbox's first process when it could not make the sandbox (the build did
+#: not run); its last output line is then ``pagesindex sandbox: <why>`` (sandbox_init.py).
+SETUP_FAILED = 121
+SETUP_PREFIX = "pagesindex sandbox: "
 
 
 class SandboxUnavailable(PagesIndexError):
@@ -134,7 +138,7 @@ def hidden_paths(extra: Sequence[Path] = ()) -> List[str]:
 def _python_folders(python: str) -> List[str]:
     found = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(python)),
              os.path.dirname(os.path.dirname(os.path.realpath(python)))]
-    if os.path.realpath(python) != os.path.realpath(sys.executable):
+    if os.path.abspath(python) != os.path.abspath(sys.executable):  # a venv's python links to its base's
         probe = subprocess.run([python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"],
                                capture_output=True, text=True, check=False)
         found += probe.stdout.split("\n")
@@ -186,13 +190,29 @@ def environment(python: str) -> Dict[str, str]:
     return env
 
 
+def init_source() -> str:
+    """The text of :mod:`pagesindex.sources.sandbox_init`, run with ``python -I -S -c``."""
+    return Path(__file__).with_name("sandbox_init.py").read_text(encoding="utf-8")
+
+
+def setup_failure(returncode: int, output: str) -> Optional[SandboxUnavailable]:
+    """The error to raise when a sandboxed command's exit shows the sandbox was not made, else None."""
+    if returncode != SETUP_FAILED:
+        return None
+    lines = [line for line in output.splitlines() if line.startswith(SETUP_PREFIX)]
+    if not lines:
+        return None
+    why = lines[-1][len(SETUP_PREFIX):].strip()
+    return SandboxUnavailable(f"cannot make the build sandbox: {why}; refusing to run the package's build code")
+
+
 def sandboxed_command(command: Sequence[str], *, src: Path, dist: Path, python: str, hide: Sequence[Path] = ()) -> List[str]:
     """The argv that runs ``command`` in the sandbox, in ``src`` (seen at ``/tmp/pagesindex-build/src``).
 
     ``command`` must name its paths as the sandbox sees them: the source tree is at
     ``/tmp/pagesindex-build/src`` and ``dist`` at ``/tmp/pagesindex-build/dist``.
     """
-    init = Path(__file__).with_name("sandbox_init.py").read_text(encoding="utf-8")
+    init = init_source()
     drop = [shutil.which("setpriv") or "/usr/bin/setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
     if os.geteuid() == 0:
         drop[1:1] = [f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
@@ -228,5 +248,6 @@ __all__ = [
     "require",
     "sandboxed_command",
     "setting",
+    "setup_failure",
     "unavailable_reason",
 ]
