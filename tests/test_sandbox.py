@@ -13,6 +13,7 @@ import base64
 import os
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 from ghhelpers import TOKEN, gh_cli, git
@@ -205,3 +206,39 @@ def test_a_failed_remount_refuses_the_build(tmp_path, monkeypatch):
     assert message.startswith("cannot make the build sandbox: cannot make '") and "read-only: Operation not permitted" in message
     assert "\n" not in message
     assert not ran.exists() and not any((tmp_path / "out").iterdir())
+
+
+def test_run_and_sibling_checkouts_are_hidden(tmp_path, monkeypatch):
+    """The tester's notes on F1: /run (sockets, the world-writable /run/lock) and checkouts beside
+    the index or the current folder (/work/other-clone/.git/config) were reachable by the build."""
+    import subprocess
+
+    planted = f"/run/lock/pagesindex-test-{os.getpid()}"
+    if not os.access("/run/lock", os.W_OK):
+        pytest.skip("/run/lock is not writable here")
+    with open(planted, "w") as f:
+        f.write(f"token = {TOKEN}\n")
+    made = planted + "-made"
+    try:
+        src, dist = tmp_path / "src", tmp_path / "dist"
+        src.mkdir()
+        dist.mkdir()
+        sandbox.prepare(src, dist)
+        script = f"cat {planted} 2>&1; touch {made}; ls -A /run"
+        cmd = sandbox.sandboxed_command(["/bin/sh", "-c", script], src=src, dist=dist, python=sys.executable)
+        proc = subprocess.run(cmd, env=sandbox.environment(sys.executable), capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert TOKEN not in proc.stdout and "No such file or directory" in proc.stdout, proc.stdout
+        assert not os.path.exists(made)
+    finally:
+        for path in (planted, made):
+            if os.path.exists(path):
+                os.unlink(path)
+    # the folder holding the current folder or the index is hidden, unless / or a system folder
+    clones = tmp_path / "work"
+    (clones / "index").mkdir(parents=True)
+    (clones / "other-clone").mkdir()
+    monkeypatch.chdir(clones / "index")
+    hidden = sandbox.hidden_paths([Path("/usr/lib")])
+    assert str(clones.resolve()) in hidden and str((clones / "index").resolve()) in hidden
+    assert "/usr/lib" in hidden and "/usr" not in hidden and "/" not in hidden and "/run" in hidden
