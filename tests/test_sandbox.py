@@ -13,6 +13,7 @@ import base64
 import os
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 from ghhelpers import TOKEN, gh_cli, git
@@ -132,3 +133,112 @@ def test_inside_the_sandbox(tmp_path, monkeypatch, user_namespace):
         assert "Uid:\t65534\t65534" in proc.stdout
     assert TOKEN not in proc.stdout and "GITHUB_TOKEN" not in proc.stdout
     assert (dist / "out.txt").read_text() == "made\n"
+
+
+@pytest.fixture
+def nosuid_python(tmp_path):
+    """A venv on a nosuid,nodev,noatime tmpfs (as the tester's F1); mounting needs root."""
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting the nosuid,nodev tmpfs needs root")
+    mnt = tmp_path / "nsmnt"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "nosuid,nodev,noatime,size=64m", "tmpfs", str(mnt)], check=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(mnt / "venv")], check=True)
+        site = subprocess.run([str(mnt / "venv" / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+        yield mnt / "venv" / "bin" / "python", site
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def _as_unprivileged(monkeypatch):
+    """Take the path used when pagesindex does not run as root (a user namespace, locked mounts)."""
+    real = os.geteuid()
+    monkeypatch.setattr(os, "geteuid", lambda: real + 1000 if real == 0 else real)
+
+
+def test_python_on_a_nosuid_mount_stays_read_only(tmp_path, monkeypatch, nosuid_python):
+    """F1: inside a user namespace a remount that drops nosuid/nodev/noatime is refused (EPERM);
+    it was swallowed and site-packages stayed writable (a .pth there runs at every later
+    pagesindex command). The flags are now kept, so the remount works and the write fails."""
+    import subprocess
+
+    python, site = nosuid_python
+    _as_unprivileged(monkeypatch)
+    src, dist = tmp_path / "src", tmp_path / "dist"
+    src.mkdir()
+    dist.mkdir()
+    script = f"touch {site}/evil.pth && echo WRITABLE; echo done"
+    cmd = sandbox.sandboxed_command(["/bin/sh", "-c", script], src=src, dist=dist, python=str(python))
+    assert site.startswith(tuple(json_keep(cmd)))
+    proc = subprocess.run(cmd, env=sandbox.environment(str(python)), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "WRITABLE" not in proc.stdout and "Read-only file system" in proc.stderr, proc.stdout + proc.stderr
+    assert not os.path.exists(os.path.join(site, "evil.pth"))
+
+
+def json_keep(cmd):
+    import json
+
+    return json.loads(cmd[-1])["keep"]
+
+
+def test_a_failed_remount_refuses_the_build(tmp_path, monkeypatch):
+    """A read-only remount that fails is never swallowed: the build does not run, one error line."""
+    from pagesindex.sources import source_build
+
+    original = sandbox.init_source()
+    marker = 'if __name__ == "__main__":'
+    assert marker in original
+    forced = ("def remount_readonly(mount, path):\n"
+              "    raise SetupError(f'cannot make {path!r} read-only: Operation not permitted')\n\n\n")
+    monkeypatch.setattr(sandbox, "init_source", lambda: original.replace(marker, forced + marker))
+    project = tmp_path / "proj"
+    project.mkdir()
+    ran = tmp_path / "ran"
+    (project / "setup.py").write_text(f"open({str(ran)!r}, 'w').write('ran')\n")
+    with pytest.raises(sandbox.SandboxUnavailable) as info:
+        source_build.build_distributions(project, tmp_path / "out", timeout=120)
+    message = str(info.value)
+    assert message.startswith("cannot make the build sandbox: cannot make '") and "read-only: Operation not permitted" in message
+    assert "\n" not in message
+    assert not ran.exists() and not any((tmp_path / "out").iterdir())
+
+
+def test_run_and_sibling_checkouts_are_hidden(tmp_path, monkeypatch):
+    """The tester's notes on F1: /run (sockets, the world-writable /run/lock) and checkouts beside
+    the index or the current folder (/work/other-clone/.git/config) were reachable by the build."""
+    import subprocess
+
+    planted = f"/run/lock/pagesindex-test-{os.getpid()}"
+    if not os.access("/run/lock", os.W_OK):
+        pytest.skip("/run/lock is not writable here")
+    with open(planted, "w") as f:
+        f.write(f"token = {TOKEN}\n")
+    made = planted + "-made"
+    try:
+        src, dist = tmp_path / "src", tmp_path / "dist"
+        src.mkdir()
+        dist.mkdir()
+        sandbox.prepare(src, dist)
+        script = f"cat {planted} 2>&1; touch {made}; ls -A /run"
+        cmd = sandbox.sandboxed_command(["/bin/sh", "-c", script], src=src, dist=dist, python=sys.executable)
+        proc = subprocess.run(cmd, env=sandbox.environment(sys.executable), capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert TOKEN not in proc.stdout and "No such file or directory" in proc.stdout, proc.stdout
+        assert not os.path.exists(made)
+    finally:
+        for path in (planted, made):
+            if os.path.exists(path):
+                os.unlink(path)
+    # the folder holding the current folder or the index is hidden, unless / or a system folder
+    clones = tmp_path / "work"
+    (clones / "index").mkdir(parents=True)
+    (clones / "other-clone").mkdir()
+    monkeypatch.chdir(clones / "index")
+    hidden = sandbox.hidden_paths([Path("/usr/lib")])
+    assert str(clones.resolve()) in hidden and str((clones / "index").resolve()) in hidden
+    assert "/usr/lib" in hidden and "/usr" not in hidden and "/" not in hidden and "/run" in hidden

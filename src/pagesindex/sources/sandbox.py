@@ -9,9 +9,11 @@ the same user reads ``/proc/<parent pid>/environ`` and ``/proc/<parent pid>/mem`
   util-linux), so ``/proc`` shows only the build's own processes, never an ancestor; when
   pagesindex does not run as root, in a new user namespace too (``--user --map-root-user``), which
   is what lets an unprivileged user make the others;
-- with an empty tmpfs over ``/home``, ``/root``, ``/tmp``, ``/var/tmp``, ``/dev/shm``,
-  ``/run/user``, ``$HOME``, the current folder, the index and the GitHub runner's folders
-  (:func:`hidden_paths`); the Python installation is bound back read-only;
+- with an empty tmpfs over ``/home``, ``/root``, ``/tmp``, ``/var/tmp``, ``/dev/shm``, ``/run``,
+  ``$HOME``, the current folder and the index (and the folder holding each, unless it is ``/``
+  or a system folder), the GitHub runner's folders (:func:`hidden_paths`); the Python
+  installation (every mount in it) is bound back read-only, and so is the folder of ``/run``
+  that ``/etc/resolv.conf`` links into; any mount step that fails refuses the build;
 - on a copy of the source tree whose ``.git/config`` is replaced by a minimal one (the history and
   tags stay, for setuptools-scm and hatch-vcs; no remote, no ``extraheader``, no credential);
 - with an environment built from scratch (:data:`PASSED_VARS` only: proxy, certificates and pip's
@@ -48,12 +50,23 @@ PASSED_VARS = (
     "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
     "SOURCE_DATE_EPOCH",
 )
-#: Folders always hidden (an empty tmpfs is mounted over each one that exists).
-HIDDEN = ("/home", "/root", "/tmp", "/var/tmp", "/dev/shm", "/run/user", "/run/secrets", "/var/run/secrets")
+#: Folders always hidden (an empty tmpfs is mounted over each one that exists). ``/run`` holds
+#: sockets (docker, dbus, postgresql, ...) and the world-writable ``/run/lock``; what DNS needs
+#: from it (the folder ``/etc/resolv.conf`` links into, systemd-resolved) is bound back read-only.
+HIDDEN = ("/home", "/root", "/tmp", "/var/tmp", "/dev/shm", "/run", "/var/run", "/run/user", "/run/secrets",
+          "/var/run/secrets", "/run/lock", "/var/lock")
+#: Top folders of the system: the parent of the current folder or of the index is not hidden when
+#: it is in one of them (see :func:`hidden_paths`).
+SYSTEM_TOPS = ("bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "nix", "opt", "proc", "run",
+               "sbin", "snap", "sys", "usr", "var")
 #: Folders of the calling process's environment that are hidden too, when set.
 HIDDEN_VARS = ("HOME", "GITHUB_WORKSPACE", "RUNNER_TEMP", "RUNNER_WORKSPACE", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR")
 NOBODY = 65534
 WORK = "/tmp/pagesindex-build"
+#: Exit status of the sandbox's first process when it could not make the sandbox (the build did
+#: not run); its last output line is then ``pagesindex sandbox: <why>`` (sandbox_init.py).
+SETUP_FAILED = 121
+SETUP_PREFIX = "pagesindex sandbox: "
 
 
 class SandboxUnavailable(PagesIndexError):
@@ -119,9 +132,21 @@ def require() -> bool:
     return True
 
 
+def _with_parent(path: str) -> List[str]:
+    """``path`` and, unless it is ``/`` or in a system folder, its parent (sibling checkouts such as
+    ``/work/other-clone/.git/config`` beside the index or the current folder)."""
+    if not path or not os.path.isabs(path):
+        return [path]
+    parent = os.path.dirname(os.path.realpath(path))
+    top = parent.strip("/").split("/")[0]
+    return [path] if parent == "/" or top in SYSTEM_TOPS else [path, parent]
+
+
 def hidden_paths(extra: Sequence[Path] = ()) -> List[str]:
     """Absolute folders an empty tmpfs hides in the sandbox (existing folders only)."""
-    paths = list(HIDDEN) + [os.environ.get(v, "") for v in HIDDEN_VARS] + [os.getcwd()] + [str(p) for p in extra]
+    paths = list(HIDDEN) + [os.environ.get(v, "") for v in HIDDEN_VARS]
+    for p in [os.getcwd()] + [str(p) for p in extra]:
+        paths += _with_parent(p)
     out = []
     for p in paths:
         if p and os.path.isabs(p) and os.path.isdir(p):
@@ -134,7 +159,7 @@ def hidden_paths(extra: Sequence[Path] = ()) -> List[str]:
 def _python_folders(python: str) -> List[str]:
     found = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(python)),
              os.path.dirname(os.path.dirname(os.path.realpath(python)))]
-    if os.path.realpath(python) != os.path.realpath(sys.executable):
+    if os.path.abspath(python) != os.path.abspath(sys.executable):  # a venv's python links to its base's
         probe = subprocess.run([python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"],
                                capture_output=True, text=True, check=False)
         found += probe.stdout.split("\n")
@@ -145,6 +170,16 @@ def _python_folders(python: str) -> List[str]:
             real = os.path.realpath(p)
             if real != "/" and real not in out:
                 out.append(real)
+    return out
+
+
+def _run_folders() -> List[str]:
+    """Folders under the hidden ``/run`` that the build needs, bound back read-only: the one
+    ``/etc/resolv.conf`` links into (systemd-resolved's stub), so that names still resolve."""
+    out = []
+    real = os.path.realpath("/etc/resolv.conf")
+    if real.startswith("/run/") and os.path.isfile(real):
+        out.append(os.path.dirname(real))
     return out
 
 
@@ -186,19 +221,35 @@ def environment(python: str) -> Dict[str, str]:
     return env
 
 
+def init_source() -> str:
+    """The text of :mod:`pagesindex.sources.sandbox_init`, run with ``python -I -S -c``."""
+    return Path(__file__).with_name("sandbox_init.py").read_text(encoding="utf-8")
+
+
+def setup_failure(returncode: int, output: str) -> Optional[SandboxUnavailable]:
+    """The error to raise when a sandboxed command's exit shows the sandbox was not made, else None."""
+    if returncode != SETUP_FAILED:
+        return None
+    lines = [line for line in output.splitlines() if line.startswith(SETUP_PREFIX)]
+    if not lines:
+        return None
+    why = lines[-1][len(SETUP_PREFIX):].strip()
+    return SandboxUnavailable(f"cannot make the build sandbox: {why}; refusing to run the package's build code")
+
+
 def sandboxed_command(command: Sequence[str], *, src: Path, dist: Path, python: str, hide: Sequence[Path] = ()) -> List[str]:
     """The argv that runs ``command`` in the sandbox, in ``src`` (seen at ``/tmp/pagesindex-build/src``).
 
     ``command`` must name its paths as the sandbox sees them: the source tree is at
     ``/tmp/pagesindex-build/src`` and ``dist`` at ``/tmp/pagesindex-build/dist``.
     """
-    init = Path(__file__).with_name("sandbox_init.py").read_text(encoding="utf-8")
+    init = init_source()
     drop = [shutil.which("setpriv") or "/usr/bin/setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
     if os.geteuid() == 0:
         drop[1:1] = [f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
     spec = {
         "hide": hidden_paths(hide),
-        "keep": _python_folders(python),
+        "keep": _python_folders(python) + _run_folders(),
         "src": str(Path(src).resolve()),
         "dist": str(Path(dist).resolve()),
         "setpriv": drop + ["--"],
@@ -228,5 +279,6 @@ __all__ = [
     "require",
     "sandboxed_command",
     "setting",
+    "setup_failure",
     "unavailable_reason",
 ]

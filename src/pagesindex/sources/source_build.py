@@ -49,7 +49,8 @@ def _tail(text: str, lines: int = TAIL_LINES) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def _run(cmd: Sequence[str], *, env: Dict[str, str], cwd: Optional[Path] = None, timeout: float, what: str) -> str:
+def _run(cmd: Sequence[str], *, env: Dict[str, str], cwd: Optional[Path] = None, timeout: float, what: str,
+         sandboxed: bool = False) -> str:
     try:
         proc = subprocess.run(
             list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -60,6 +61,9 @@ def _run(cmd: Sequence[str], *, env: Dict[str, str], cwd: Optional[Path] = None,
     except subprocess.TimeoutExpired as exc:
         out = exc.output if isinstance(exc.output, str) else (exc.output or b"").decode("utf-8", "replace")
         raise SourceBuildError(f"{what}: timed out after {timeout:g} s; last lines:\n{_tail(out)}") from None
+    failure = sandbox.setup_failure(proc.returncode, proc.stdout) if sandboxed else None
+    if failure is not None:
+        raise failure
     if proc.returncode != 0:
         raise SourceBuildError(f"{what} failed (exit status {proc.returncode}); last lines:\n{_tail(proc.stdout)}")
     return proc.stdout
@@ -137,7 +141,7 @@ def build_distributions(
                 [python, "-m", "build", "--outdir", f"{sandbox.WORK}/dist", f"{sandbox.WORK}/src"],
                 src=src, dist=dist, python=python, hide=hide,
             )
-            _run(cmd, env=sandbox.environment(python), timeout=timeout, what="python -m build")
+            _run(cmd, env=sandbox.environment(python), timeout=timeout, what="python -m build", sandboxed=True)
             for path in dist.iterdir():
                 if path.is_file() and not path.is_symlink():
                     shutil.copyfile(path, outdir / path.name)
