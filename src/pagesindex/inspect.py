@@ -182,11 +182,12 @@ def filename_key(filename: str) -> tuple:
     try:
         if filename.endswith(".whl"):
             name, version, build, tags = parse_wheel_filename(filename)
-            return (WHEEL, str(name), str(version), tuple(build), tuple(sorted(str(t).lower() for t in tags)))
+            # Versions as Version objects: 1.0 and 1.0.0 are equal (and hash alike), not their str.
+            return (WHEEL, str(name), version, tuple(build), tuple(sorted(str(t).lower() for t in tags)))
         for ext in (".tar.gz", ".zip"):
             if filename.lower().endswith(ext):
                 name, version = parse_sdist_filename(filename[: -len(ext)] + ext)
-                return (SDIST, str(name), str(version), ext)
+                return (SDIST, str(name), version, ext)
     except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
         pass
     return ("other", filename.casefold())
