@@ -187,8 +187,29 @@ def wheel_with_long_names(folder: Path, entries: int = 99_990, directory: int = 
     cp437 decodes to characters that take two bytes each in memory) fill a central directory of
     ``directory`` bytes: the most zipfile may hold once the bounds are checked."""
     name_len = directory // entries - 46
-    name = bytes(0x80 + i % 128 for i in range(name_len))
-    return wheel_with_extra_entries(folder, entries, declared=entries + 4, zip64=True, record=_central_record(name))
+    stem = bytes(0x80 + i % 128 for i in range(name_len - 6))
+    base = _small_wheel()
+    end = base.rfind(b"PK\x05\x06")
+    cd_size, cd_offset = struct.unpack("<LL", base[end + 12 : end + 20])
+    # A valid layout (each entry's local header where the directory says, names distinct), as
+    # `add` checks it: an empty stored member per entry after the wheel's own members.
+    locals_, records = [], []
+    at = cd_offset
+    for i in range(entries):
+        name = stem + b"%06d" % i  # distinct also case-folded (cp437 has upper and lower case)
+        header = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0) + name
+        locals_.append(header)
+        records.append(_central_record(name)[:42] + struct.pack("<L", at) + name)
+        at += len(header)
+    path = Path(folder) / WHEEL_NAME
+    with open(path, "wb") as fh:
+        fh.write(base[:cd_offset])
+        fh.write(b"".join(locals_))
+        fh.write(base[cd_offset : cd_offset + cd_size])
+        fh.write(b"".join(records))
+        total = cd_size + sum(len(r) for r in records)
+        fh.write(_end_records(entries + 4, total, at, zip64=True))
+    return path
 
 
 def sdist_with_long_pax_paths(folder: Path, members: int = 100_000, size: int = 60 * 1024) -> Path:

@@ -58,6 +58,45 @@ def test_different_file_under_existing_filename_is_refused(index, tmp_path):
     assert state_snapshot(index.root) == before
 
 
+@pytest.mark.parametrize(
+    "first, second, same_bytes",
+    [
+        ("abc1-1.0-py3-none-any.whl", "ABC1-1.0-py3-none-any.whl", False),
+        ("abc1-1.0-py3-none-any.whl", "Abc1-1.0-py3-none-any.whl", True),
+        ("abc1-1.0-py3-none-any.whl", "abc1-1.0.0-py3-none-any.whl", False),
+        ("abc1-1.0-py3-none-any.whl", "abc1-1.0-PY3-none-any.whl", False),
+        ("abc1-1.0.tar.gz", "ABC1-1.0.tar.gz", False),
+        ("abc1-1.0.tar.gz", "abc1-1.0.0.tar.gz", False),
+    ],
+    ids=["wheel-upper", "wheel-title-same-bytes", "wheel-version-spelling", "wheel-tag-case", "sdist-upper", "sdist-version-spelling"],
+)
+@pytest.mark.parametrize("together", [False, True], ids=["later", "one-add"])
+def test_other_spelling_of_a_recorded_filename_is_refused(index, tmp_path, first, second, same_bytes, together):
+    """Issue 13, F4: case variants (and other spellings of the name, version or tags) of a
+    recorded filename name the same file to installers and collide on case-insensitive
+    checkouts; files are immutable, so one spelling per file."""
+    from factory import make_sdist, make_wheel
+
+    make = make_wheel if first.endswith(".whl") else make_sdist
+    a = make(tmp_path / "a", "abc1", "1.0", filename=first, summary="first")
+    b = make(tmp_path / "b", "abc1", "1.0", filename=second, summary="first" if same_bytes else "second")
+    if together:
+        before = state_snapshot(index.root)
+        proc = run_cli("add", str(a), str(b), index=index.root, check=False)
+    else:
+        run_cli("add", str(a), index=index.root)
+        before = state_snapshot(index.root)
+        proc = run_cli("add", str(b), index=index.root, check=False)
+    assert proc.returncode == 1, proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert "same file name spelled differently" in proc.stderr
+    assert first in proc.stderr and second in proc.stderr
+    assert state_snapshot(index.root) == before
+    files = sorted(p.name for p in (index.root / "packages").rglob("*") if p.is_file() and p.name != ".gitkeep")
+    assert files == ([] if together else [first])
+
+
 def test_options_override_metadata(index, wheel):
     w = wheel("abc1", "1.0", summary="from metadata", author="Meta Author")
     run_cli("add", str(w), "--summary", "Given", "--author", "Ann", "--homepage", "https://example.org/x", index=index.root)

@@ -173,10 +173,10 @@ def test_sdist_declaring_huge_members_is_refused(arena):
         (wheel_members(), [(f"{PKG}/link.py", "../../x")], "symbolic link in archive"),
         (wheel_members(), [(f"{PKG}/link.py", "__init__.py")], "symbolic link in archive"),
         ([(f"{PKG}/__init__.py", b"")], [], "no .dist-info/METADATA"),
-        (wheel_members() + [(f"{DIST_INFO}/METADATA", metadata())], [], "several METADATA files"),
-        (wheel_members() + wheel_members(dist_info="abc1-2.0.dist-info"), [], "several METADATA files"),
+        (wheel_members() + [(f"{DIST_INFO}/METADATA", metadata())], [], "duplicate member name in archive: 'abc1-1.0.dist-info/METADATA'"),
+        (wheel_members() + wheel_members(dist_info="abc1-2.0.dist-info")[1:], [], "several METADATA files"),
         (wheel_members() + [("abc1-2.0.dist-info/RECORD", b"")], [], "several .dist-info folders"),
-        (wheel_members(dist_info="other-1.0.dist-info"), [], "is not that of project 'abc1'"),
+        (wheel_members(dist_info="other-1.0.dist-info"), [], "the .dist-info folder 'other-1.0.dist-info' is not that of abc1 1.0"),
         (wheel_members(meta=b"Name: abc1\nVersion: 1.0\nSummary: caf\xe9\n"), [], "not UTF-8"),
         (wheel_members(meta=b"Name: abc1\nVersion: 1.0\nSummary: \xff\xfe\n"), [], "not UTF-8"),
         (wheel_members(meta=metadata(name="../../etc")), [], "Name '../../etc' is not a PEP 508 project name"),
@@ -280,5 +280,170 @@ def test_zip_bomb_members_other_than_metadata_are_never_inflated(arena):
                 fh.write(chunk)
     del comp
     assert path.stat().st_size < 5 * 1024 * 1024
+    proc = cli("add", str(path), index=index.root, cwd=work)
+    assert proc.returncode == 0, proc.stderr
+
+
+# -- zip layout: what a reader from byte 0 sees is what the central directory lists (F6) --------
+
+
+def _zip_bytes(members, stream: bool = False) -> bytes:
+    """A zip of ``members``; written to a non-seekable stream when ``stream`` (data descriptors)."""
+    import io
+    import warnings
+    import zipfile
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self):
+            self.data = bytearray()
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            self.data += b
+            return len(b)
+
+    out = Unseekable() if stream else io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Duplicate name"
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in members:
+                zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data)
+    return bytes(out.data) if stream else out.getvalue()
+
+
+def _patch_central(data: bytes, member: str, field_offset: int, fmt: str, value: int) -> bytes:
+    """``data`` with one field of ``member``'s central directory record set to ``value``."""
+    import struct
+
+    at = data.index(b"PK\x01\x02")
+    while True:
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, at + 28)
+        if data[at + 46 : at + 46 + name_len] == member.encode():
+            break
+        at = data.index(b"PK\x01\x02", at + 46 + name_len + extra_len + comment_len)
+    return data[: at + field_offset] + struct.pack(fmt, value) + data[at + field_offset + struct.calcsize(fmt) :]
+
+
+def _layouts():
+    import struct
+
+    good = _zip_bytes(wheel_members())
+    evil = _zip_bytes(wheel_members(meta=metadata(name="evil", version="6.6")))
+    size = struct.Struct("<L")
+    streamed = _zip_bytes(wheel_members() + [(f"{PKG}/a.py", b"print(1)\n" * 50)], stream=True)
+    first_csize = size.unpack_from(streamed, streamed.index(b"PK\x01\x02") + 20)[0]
+    local_named = _zip_bytes([(f"{PKG}/okokok.py", b"x")] + wheel_members())
+    sizes = bytearray(good)
+    sizes[18:22] = size.pack(size.unpack_from(good, 18)[0] + 1)  # first local header's compressed size
+    return {
+        "two-zips": (evil + good, f"{len(evil)} bytes before the archive's start: data prepended or several zips concatenated"),
+        "prepended": (b"#!/bin/sh\necho hi\n" * 10 + good, "180 bytes before the archive's start"),
+        "appended": (good + b"trailing", "8 bytes after the end of central directory record"),
+        "local-name-differs": (
+            local_named.replace(f"{PKG}/okokok.py".encode(), b"../../evil1.py", 1),
+            "member 'abc1/okokok.py' is named '../../evil1.py' in its local header",
+        ),
+        "local-size-differs": (bytes(sizes), "local header of 'abc1/__init__.py' disagrees with the central directory (sizes)"),
+        "overlap": (
+            _patch_central(streamed, f"{PKG}/__init__.py", 20, "<L", first_csize + 40),
+            "member 'abc1-1.0.dist-info/METADATA' overlaps the member before it",
+        ),
+        "hidden-gap": (  # the last member's data said shorter: bytes no reader of the directory sees
+            _patch_central(streamed, f"{PKG}/a.py", 20, "<L", 1),
+            "the central directory follows",
+        ),
+        "offset-elsewhere": (
+            _patch_central(good, f"{DIST_INFO}/WHEEL", 42, "<L", 0),
+            "is named 'abc1/__init__.py' in its local header",
+        ),
+        "dup-member": (
+            _zip_bytes(wheel_members() + [(f"{PKG}/a.py", b"good"), (f"{PKG}/a.py", b"evil")]),
+            "duplicate member name in archive: 'abc1/a.py'\n",
+        ),
+        "dup-member-case": (
+            _zip_bytes(wheel_members() + [(f"{PKG}/a.py", b"good"), (f"{PKG}/A.py", b"evil")]),
+            "duplicate member name in archive: 'abc1/A.py' (names differing only in case",
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_layouts()))
+def test_zip_whose_layout_readers_would_see_differently_is_refused(arena, case):
+    _i, dist, _w = arena
+    data, needle = _layouts()[case]
+    path = dist / WHEEL_NAME
+    path.write_bytes(data)
+    refused(arena, path, WHEEL_NAME, needle)
+
+
+def test_zip_with_data_descriptors_and_zip64_is_accepted(arena):
+    """Members written to a stream (data descriptors after the data, sizes 0 in the local
+    headers) and a zip64 member still pass the layout checks."""
+    import zipfile
+
+    index, dist, work = arena
+    path = dist / WHEEL_NAME
+    path.write_bytes(_zip_bytes(wheel_members() + [(f"{PKG}/a.py", b"print(1)\n" * 50)], stream=True))
+    proc = cli("add", str(path), index=index.root, cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    other = dist / "abc1-1.0-py2-none-any.whl"
+    with zipfile.ZipFile(other, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in wheel_members():
+            with zf.open(name, "w", force_zip64=True) as fh:
+                fh.write(data)
+    proc = cli("add", str(other), index=index.root, cwd=work)
+    assert proc.returncode == 0, proc.stderr
+
+
+# -- wheels carrying another distribution's metadata (F7) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "members, needle",
+    [
+        (wheel_members() + [("requests-99.0.egg-info/PKG-INFO", metadata("requests", "99.0"))],
+         "would install the metadata of another distribution: 'requests-99.0.egg-info/PKG-INFO'"),
+        (wheel_members() + [("requests-99.0.egg-info", metadata("requests", "99.0"))],
+         "would install the metadata of another distribution: 'requests-99.0.egg-info'"),
+        (wheel_members() + [("Requests-99.0.DIST-INFO/METADATA", metadata("requests", "99.0"))],
+         "would install the metadata of another distribution: 'Requests-99.0.DIST-INFO/METADATA'"),
+        (wheel_members() + [("abc1-1.0.data/purelib/evil-6.6.dist-info/METADATA", metadata("evil", "6.6"))],
+         "would install the metadata of another distribution: 'abc1-1.0.data/purelib/evil-6.6.dist-info/METADATA'"),
+        (wheel_members() + [("abc1-1.0.data/platlib/evil-6.6.egg-info/PKG-INFO", metadata("evil", "6.6"))],
+         "would install the metadata of another distribution"),
+        (wheel_members()[:2] + wheel_members()[3:], "no abc1-1.0.dist-info/WHEEL file in the wheel"),
+        (wheel_members(dist_info="abc1_evil-6.6.dist-info"),
+         "the .dist-info folder 'abc1_evil-6.6.dist-info' is not that of abc1 1.0"),
+        (wheel_members(dist_info="abc1-6.6.dist-info"), "the .dist-info folder 'abc1-6.6.dist-info' is not that of abc1 1.0"),
+        (wheel_members() + [(f"{DIST_INFO}/metadata", metadata("evil", "6.6"))],
+         "duplicate member name in archive: 'abc1-1.0.dist-info/metadata' (names differing only in case"),
+        (wheel_members(meta=metadata(extra="").replace(b"Metadata-Version: 2.1", b"Metadata-Version: 99.0")),
+         "core metadata version '99.0' is not one this tool knows"),
+    ],
+    ids=["egg-info-dir", "egg-info-file", "dist-info-upper", "data-purelib-dist-info", "data-platlib-egg-info",
+         "no-WHEEL", "dist-info-other-name", "dist-info-other-version", "metadata-lowercase", "metadata-version-99"],
+)
+def test_wheel_with_metadata_of_another_distribution_is_refused(arena, members, needle):
+    _i, dist, _w = arena
+    path = write_zip(dist / WHEEL_NAME, members)
+    refused(arena, path, WHEEL_NAME, needle)
+
+
+def test_sdist_with_unknown_metadata_major_version_is_refused(arena):
+    _i, dist, _w = arena
+    path = write_tar(dist / SDIST_NAME, [(f"{TOP}/PKG-INFO", b"Metadata-Version: 99.0\nName: abc1\nVersion: 1.0\n")])
+    refused(arena, path, SDIST_NAME, "core metadata version '99.0' is not one this tool knows")
+
+
+def test_wheel_with_vendored_dist_info_and_legacy_dist_info_spelling_is_accepted(arena):
+    """Vendored ``.dist-info`` folders inside a package (setuptools' ``_vendor``) are not on the
+    path and stay accepted, as does a ``.dist-info`` folder spelled with the unnormalized name."""
+    index, dist, work = arena
+    path = write_zip(dist / WHEEL_NAME, wheel_members(dist_info="ABC1-1.0.0.dist-info") + [
+        (f"{PKG}/_vendor/packaging-24.0.dist-info/METADATA", metadata("packaging", "24.0")),
+        (f"{PKG}/_vendor/packaging-24.0.dist-info/WHEEL", b""),
+    ])
     proc = cli("add", str(path), index=index.root, cwd=work)
     assert proc.returncode == 0, proc.stderr

@@ -310,3 +310,58 @@ def test_a_log_of_hidden_characters_still_fits_a_pull_request_body(tmp_path):
     run_cli("pr-describe", "--body-file", str(body_file), "--log", str(log), "register", "demo", "1.0", index=root)
     body = body_file.read_text(encoding="utf-8")
     assert len(body) < 65536 and "end" in body and BIDI not in body and "earlier output left out" in body
+
+
+# -- pull request bodies stay under GitHub's 65 536 characters (issue 13, F8) --------------
+
+
+def test_long_author_chosen_fields_are_cut_and_the_body_fits(tmp_path):
+    """A Summary of 10 000 ``@`` (each written as 9 characters) made a 90 434-character body,
+    which GitHub refuses: each field is cut at FIELD_LIMIT with a note, the body stays inert."""
+    from pagesindex.changes import FIELD_LIMIT
+
+    root = hostile_index(tmp_path)
+    wheel = make_wheel(tmp_path / "dist", "demo", "1.0", summary="@" * 10000, author="#" * 10000 + BIDI * 5000)
+    run_cli("add", str(wheel), index=root)
+    body_file = tmp_path / "body.md"
+    log = tmp_path / "log"
+    log.write_text("@x `y`\n" * 5000, encoding="utf-8")
+    run_cli("pr-describe", "--body-file", str(body_file), "--log", str(log), "register", "demo", "1.0", index=root)
+    body = body_file.read_text(encoding="utf-8")
+    assert len(body) < 65536
+    for field in ("- summary:", "- author:"):
+        (line,) = [line for line in body.splitlines() if line.startswith(field)]
+        assert len(line) <= len(field) + 1 + FIELD_LIMIT and line.endswith("… (cut)")
+    assert len(table_rows(body, "| file |")) == 1
+    assert_inert_html(body)
+
+
+@pytest.mark.parametrize("value", ["@" * 5000, BIDI * 5000, "`" * 5000, "a|" * 5000, HOSTILE * 100])
+def test_md_text_and_md_code_are_bounded(value):
+    from pagesindex.changes import FIELD_LIMIT
+
+    assert len(md_text(value)) <= FIELD_LIMIT and md_text(value).endswith("… (cut)")
+    for in_table in (False, True):
+        shown = md_code(value, in_table=in_table)
+        assert len(shown) <= FIELD_LIMIT and shown.endswith("… (cut)")
+    assert md_text("@" * 10) == "\\@&#8203;" * 10  # short values are not cut
+
+
+def test_a_body_of_thousands_of_files_is_cut_under_the_limit_with_a_note():
+    """Thousands of files in one release (or many long fields) are cut at a line break, the
+    note outside any code block, the closing line kept; what is left stays inert."""
+    from pagesindex.changes import BODY_LIMIT
+
+    files = [wheel_record(f"demo-1.0-py3-none-manylinux_2_{i}_x86_64.whl", b"x") for i in range(3000)]
+    after = Project(name="demo", summary="@" * 3000, releases={"1.0": Release("1.0", files)})
+    change = describe_change("register", "demo", "1.0", None, after, log="```\n" + "@x\n" * 30000)
+    body = change.body
+    assert len(body) <= BODY_LIMIT
+    assert "**This description was cut at" in body
+    assert body.rstrip().endswith("Merging this pull request deploys the index (deploy workflow).")
+    assert_inert_html(body)
+    long_log = describe_change("register", "demo", "1.0", None, Project(name="demo"), log="`" * 3 + "\n" + "@x\n" * 30000).body
+    assert len(long_log) <= BODY_LIMIT
+    note = long_log.index("**This description was cut at")
+    assert long_log[:note].rstrip().endswith("````")  # the log's block is closed before the note
+    assert_inert_html(long_log)

@@ -25,6 +25,14 @@ _PUNCTUATION = set(string.punctuation)
 #: ``org/repo#12``): it finds them in the rendered text, where a backslash escape is gone.
 #: A zero-width space, written as a character reference so the Markdown source shows it.
 _BREAK = "&#8203;"
+#: The most characters one author-chosen value (summary, author, reason, name, URL, ...) takes
+#: once rendered by :func:`md_text` or :func:`md_code`: ``md_text`` writes each ``@`` as nine
+#: characters, so 10 000 of them made a 90 434-character body (issue 13, F8). A longer value is
+#: cut, with a note saying so.
+FIELD_LIMIT = 2000
+#: The most characters of a whole pull request body: GitHub refuses bodies over 65 536.
+BODY_LIMIT = 60000
+_CUT = " … (cut)"
 
 
 def visible(ch: str) -> str:
@@ -45,7 +53,7 @@ def visible(ch: str) -> str:
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 
-def md_text(text: str) -> str:
+def md_text(text: str, limit: Optional[int] = FIELD_LIMIT) -> str:
     r"""Free text made inert in GitHub-flavoured Markdown, also inside a table cell.
 
     Every ASCII punctuation mark is backslash-escaped (so a value cannot start a heading, a
@@ -53,24 +61,35 @@ def md_text(text: str) -> str:
     end a table cell: GFM reads ``\|`` as a literal ``|``); line breaks and tabs become spaces;
     other invisible or reordering characters are shown as ``<U+XXXX>`` (see :func:`visible`);
     ``@`` and ``#`` are followed by a zero-width space so GitHub makes no mention and no
-    issue reference of them.
+    issue reference of them. The result is at most ``limit`` characters (:data:`FIELD_LIMIT`;
+    ``None``: no bound): a longer one is cut between two characters' renderings and ends with
+    ``" … (cut)"``.
 
     >>> md_text("`x` <b>@all</b>")
     '\\`x\\` \\<b\\>\\@&#8203;all\\<\\/b\\>'
+    >>> md_text("@" * 10, limit=30)
+    '\\@&#8203;\\@&#8203; … (cut)'
     """
     out = []
-    for ch in str(text):
+    total = 0
+    text = str(text)
+    for i, ch in enumerate(text):
         if ch in _PUNCTUATION:
-            out.append("\\" + ch + (_BREAK if ch in "@#" else ""))
+            piece = "\\" + ch + (_BREAK if ch in "@#" else "")
         elif ch in "\t\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029":
-            out.append(" ")
+            piece = " "
         else:
             shown = visible(ch)
-            out.append(ch if shown == ch else md_text(shown))
+            piece = ch if shown == ch else md_text(shown, None)
+        if limit is not None and total + len(piece) > limit - (len(_CUT) if i + 1 < len(text) else 0):
+            out.append(_CUT)
+            break
+        out.append(piece)
+        total += len(piece)
     return "".join(out)
 
 
-def md_code(text: str, *, in_table: bool = False) -> str:
+def md_code(text: str, *, in_table: bool = False, limit: Optional[int] = FIELD_LIMIT) -> str:
     r"""An inline code span that shows ``text`` literally whatever it contains.
 
     Runs of whitespace (line breaks too) become one space; invisible or reordering characters
@@ -86,13 +105,19 @@ def md_code(text: str, *, in_table: bool = False) -> str:
     '`x\\|y`'
     """
     text = "".join(visible(ch) for ch in " ".join(str(text).split()))
+    cut = ""
+    if limit is not None:
+        # Each fence can be as long as the text (all backticks), and a table doubles it.
+        keep = (limit - len(_CUT) - 4) // 3 // (2 if in_table else 1)
+        if len(text) > keep:
+            text, cut = text[:keep], _CUT
     if in_table:
         text = text.replace("\\", "\\\\").replace("|", "\\|")
     fence = "`"
     while fence in text:
         fence += "`"
     pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    return f"{fence}{pad}{text}{pad}{fence}{cut}"
 
 
 def visible_lines(text: str) -> str:
@@ -110,7 +135,8 @@ def visible_lines(text: str) -> str:
 def md_block(text: str, info: str = "text") -> str:
     r"""A fenced code block holding ``text`` verbatim (the fence is longer than any run of
     backticks inside), except for :func:`visible_lines`: characters a reader cannot see or
-    that reorder the text are shown as ``<U+XXXX>``.
+    that reorder the text are shown as ``<U+XXXX>``. (``pr-describe`` keeps the last 20 000
+    characters of a log; :func:`describe_change` bounds the whole body.)
     """
     text = visible_lines(text)
     fence = "```"
@@ -289,7 +315,34 @@ def describe_change(
     if run_url:
         lines += [f"Opened by the {md_code(action)} workflow: [run]({run_url}).", ""]
     lines.append("Merging this pull request deploys the index (deploy workflow).")
-    return Change(title=title, body="\n".join(lines) + "\n", changed=changed)
+    return Change(title=title, body=_capped_body(lines), changed=changed)
 
 
-__all__ = ["ACTIONS", "Change", "describe_change", "md_block", "md_code", "md_text", "visible", "visible_lines"]
+def _capped_body(lines: List[str]) -> str:
+    """The body of ``lines``, at most :data:`BODY_LIMIT` characters: a longer one is cut at a
+    line break (hundreds of files, many long fields) and ends with a note saying so, outside
+    any code block that the cut left open, and the closing line kept."""
+    body = "\n".join(lines) + "\n"
+    if len(body) <= BODY_LIMIT:
+        return body
+    last = lines[-1]
+    note = (
+        "\n\n**This description was cut at {} of its {} characters** (GitHub's limit is 65 536); "
+        "the full change is in the pull request's diff.\n\n"
+    )
+    room = BODY_LIMIT - len(note) - 40 - len(last) - 1
+    head = body[:room]
+    head = head[: head.rfind("\n") + 1] if "\n" in head else ""
+    fence = ""  # the fence of the code block open at the cut (md_block's fences), if any
+    for line in head.splitlines():
+        if not fence and line.startswith("```"):
+            fence = line[: len(line) - len(line.lstrip("`"))]
+        elif fence and line.strip() == fence:
+            fence = ""
+    if fence:
+        head += fence + "\n"  # closed, so the note is not shown as code
+    head = head.rstrip("\n")
+    return head + note.format(len(head), len(body)) + last + "\n"
+
+
+__all__ = ["ACTIONS", "BODY_LIMIT", "FIELD_LIMIT", "Change", "describe_change", "md_block", "md_code", "md_text", "visible", "visible_lines"]

@@ -166,6 +166,33 @@ def parse_filename(filename: str) -> Tuple[str, str, Version]:
     return kind, normalized, version
 
 
+def filename_key(filename: str) -> tuple:
+    """What makes two distribution filenames name the same file to an installer or to a
+    case-insensitive checkout: the kind and the normalized name, version (PEP 440), build tag and
+    lower-case tags of a wheel (binary distribution format), the normalized name, version and
+    extension of an sdist (PEP 625). ``Demo-1.0-py3-none-any.whl``, ``DEMO-1.0-…`` and
+    ``demo-1.0.0-…`` share one key; ``add`` refuses a new file whose key a recorded file of another
+    name has. A name that does not parse is its own key, case-folded.
+
+    >>> filename_key("Demo-1.0-py3-none-any.whl") == filename_key("demo-1.0.0-PY3-none-any.whl")
+    True
+    """
+    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+
+    try:
+        if filename.endswith(".whl"):
+            name, version, build, tags = parse_wheel_filename(filename)
+            # Versions as Version objects: 1.0 and 1.0.0 are equal (and hash alike), not their str.
+            return (WHEEL, str(name), version, tuple(build), tuple(sorted(str(t).lower() for t in tags)))
+        for ext in (".tar.gz", ".zip"):
+            if filename.lower().endswith(ext):
+                name, version = parse_sdist_filename(filename[: -len(ext)] + ext)
+                return (SDIST, str(name), version, ext)
+    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
+        pass
+    return ("other", filename.casefold())
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
@@ -274,8 +301,9 @@ _ZIP64_EOCD = b"PK\x06\x06"
 _CENTRAL = b"PK\x01\x02"
 
 
-def _zip_directory(fh, size: int) -> Optional[Tuple[int, int, int]]:
-    """``(offset, size in bytes, declared entries)`` of a zip's central directory, or ``None``.
+def _zip_directory(fh, size: int) -> Optional[Tuple[int, int, int, int, int]]:
+    """``(offset, size in bytes, declared entries, offset the end record declares, end of the
+    end record and its comment)`` of a zip's central directory, or ``None``.
 
     Found the way :mod:`zipfile` finds it (APPNOTE.TXT 4.3.14-4.3.16: the end-of-central-directory
     record at the end of the file or before a comment of up to 64 KiB, the zip64 record when its
@@ -296,7 +324,8 @@ def _zip_directory(fh, size: int) -> Optional[Tuple[int, int, int]]:
             return None
         record = tail[found : found + 22]
         position = tail_start + found
-    count, cd_size, cd_offset = struct.unpack("<HLL", record[10:20])
+    count, cd_size, cd_offset, comment_len = struct.unpack("<HLLH", record[10:22])
+    record_end = position + 22 + comment_len
     zip64 = False
     if position >= 20:
         fh.seek(position - 20)
@@ -310,10 +339,10 @@ def _zip_directory(fh, size: int) -> Optional[Tuple[int, int, int]]:
                 count, cd_size, cd_offset = struct.unpack("<QQQ", record64[32:56])
                 zip64 = True
     start = position - cd_size - (76 if zip64 else 0)
-    return start, cd_size, count
+    return start, cd_size, count, cd_offset, record_end
 
 
-def _scan_zip(fh, size: int, filename: str) -> int:
+def _scan_zip(fh, size: int, filename: str, *, strict: bool = True, casefold: bool = False) -> int:
     """Check a zip's central directory before :mod:`zipfile` reads it; return the read cap.
 
     Refuses (:class:`~pagesindex.errors.InvalidDistribution`) a file without an end record, a
@@ -326,7 +355,19 @@ def _scan_zip(fh, size: int, filename: str) -> int:
     found = _zip_directory(fh, size)
     if found is None:
         raise InvalidDistribution(f"{filename}: not a valid zip archive (no end of central directory record)")
-    start, cd_size, declared = found
+    start, cd_size, declared, cd_offset, record_end = found
+    if strict and start != cd_offset:
+        # zipfile reads an archive whose directory is not where the end record says, shifted
+        # by the difference (data prepended, or a second zip appended to a first); a reader
+        # starting at byte 0 would see another archive (PyPI refuses these too).
+        raise InvalidDistribution(
+            f"{filename}: not a valid zip archive ({start - cd_offset} bytes before the archive's start: "
+            "data prepended or several zips concatenated)"
+        )
+    if strict and record_end != size:
+        raise InvalidDistribution(
+            f"{filename}: not a valid zip archive ({size - record_end} bytes after the end of central directory record)"
+        )
     bound = limits.limit("members")
     if declared > bound:
         raise InvalidDistribution(f"{filename}: too many archive members ({declared} > {bound})")
@@ -344,6 +385,7 @@ def _scan_zip(fh, size: int, filename: str) -> int:
     count = 0
     pos = 0
     odd: Optional[Tuple[int, int]] = None
+    entries = []
     while pos < cd_size:
         if cd_size - pos < 46 or data[pos : pos + 4] != _CENTRAL:
             raise InvalidDistribution(f"{filename}: not a valid zip archive (bad central directory record)")
@@ -352,6 +394,8 @@ def _scan_zip(fh, size: int, filename: str) -> int:
         if method not in ZIP_METHODS and odd is None:
             odd = (method, pos)
         count += 1
+        if count <= bound:
+            entries.append(pos)
         pos += 46 + name_len + extra_len + comment_len
     if count > bound:
         raise InvalidDistribution(f"{filename}: too many archive members ({count} > {bound})")
@@ -363,7 +407,106 @@ def _scan_zip(fh, size: int, filename: str) -> int:
             f"{filename}: member compressed with method {method} in archive: {_shown(name)} "
             "(only stored and deflated members are accepted, as on PyPI)"
         )
+    if strict:
+        _check_local_headers(fh, data, entries, start, filename, casefold=casefold)
     return max(cd_size, CHUNK)
+
+
+_LOCAL = b"PK\x03\x04"
+_LOCAL_HEADER = struct.Struct("<4sHHHHHLLLHH")
+#: The general-purpose flag bits that must agree between a member's local header and its central
+#: directory record: encrypted (0), data descriptor (3) and UTF-8 name (11).
+_LOCAL_FLAGS = 0x1 | 0x8 | 0x800
+
+
+def _zip64_values(extra: bytes, wanted: int) -> list:
+    """The 8-byte values of a zip64 extra field (id 1) in ``extra``, at most ``wanted`` of them."""
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, pos)
+        if tag == 1:
+            body = extra[pos + 4 : pos + 4 + length]
+            return [struct.unpack_from("<Q", body, 8 * i)[0] for i in range(min(wanted, len(body) // 8))]
+        pos += 4 + length
+    return []
+
+
+def _check_local_headers(fh, data: bytes, entries: list, cd_start: int, filename: str, *, casefold: bool) -> None:
+    """Check each central directory entry against the local header it points at.
+
+    A reader that walks local headers from byte 0 (streaming installers, ``unzip`` on damaged
+    archives) must see exactly the members the central directory lists. So: no two entries with
+    the same name (compared case-insensitively when ``casefold``: a wheel's members are installed
+    as files, which collide on case-insensitive file systems); each entry's local header exists
+    at its offset with the same name, method and flags (encrypted, data descriptor, UTF-8) and,
+    without a data descriptor, the same sizes; the members follow one another from byte 0 to
+    the central directory with no gap, overlap or hidden data (a data descriptor of 12 to 24
+    bytes may follow a member that has one). Memory: one 30-byte header plus name per entry,
+    and a 16-byte key per name.
+    """
+    record = struct.Struct("<HHHHHHLLLHHHHHL").unpack_from
+    seen: Dict[bytes, bytes] = {}
+    spans = []
+    for pos in entries:
+        (_made, _need, flags, method, _time, _date, _crc, csize, usize, name_len, extra_len,
+         comment_len, _disk, _int, _ext) = record(data, pos + 4)
+        offset = struct.unpack_from("<L", data, pos + 42)[0]
+        name = data[pos + 46 : pos + 46 + name_len]
+        shown = _shown(name.decode("utf-8", "replace"))
+        wanted = [v == 0xFFFFFFFF for v in (usize, csize, offset)]
+        if any(wanted):
+            values = iter(_zip64_values(data[pos + 46 + name_len : pos + 46 + name_len + extra_len], sum(wanted)))
+            try:
+                usize = next(values) if wanted[0] else usize
+                csize = next(values) if wanted[1] else csize
+                offset = next(values) if wanted[2] else offset
+            except StopIteration:
+                raise InvalidDistribution(f"{filename}: not a valid zip archive (bad zip64 record of {shown})") from None
+        text = name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        key_text = text.casefold() if casefold else text
+        key = hashlib.blake2b(key_text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        exact = hashlib.blake2b(name, digest_size=8).digest()
+        if key in seen:
+            how = "" if seen[key] == exact else " (names differing only in case collide when installed)"
+            raise InvalidDistribution(f"{filename}: duplicate member name in archive: {shown}{how}")
+        seen[key] = exact
+        if offset + 30 + name_len > cd_start:
+            raise InvalidDistribution(f"{filename}: local header of {shown} is outside the archive's members")
+        fh.seek(offset)
+        head = fh.read(30 + name_len)
+        if len(head) < 30 + name_len:
+            raise InvalidDistribution(f"{filename}: local header of {shown} is outside the file")
+        (sig, _need_l, lflags, lmethod, _t, _d, _crc_l, lcsize, lusize, lname_len, lextra_len) = _LOCAL_HEADER.unpack_from(head)
+        if sig != _LOCAL:
+            raise InvalidDistribution(f"{filename}: no local header at the offset of {shown}")
+        if lname_len != name_len or head[30:] != name:
+            lname = head[30 : 30 + min(lname_len, name_len)].decode("utf-8", "replace")
+            raise InvalidDistribution(
+                f"{filename}: member {shown} is named {_shown(lname)} in its local header (names must agree)"
+            )
+        if lmethod != method or (lflags & _LOCAL_FLAGS) != (flags & _LOCAL_FLAGS):
+            raise InvalidDistribution(f"{filename}: local header of {shown} disagrees with the central directory (method or flags)")
+        if not flags & 0x8:
+            for local, central in ((lcsize, csize), (lusize, usize)):
+                if local != central and local != 0xFFFFFFFF:
+                    raise InvalidDistribution(f"{filename}: local header of {shown} disagrees with the central directory (sizes)")
+        end = offset + 30 + name_len + lextra_len + csize
+        spans.append((offset, end, bool(flags & 0x8), pos))
+    spans.sort()
+    at = 0
+    descriptor_before = False
+    for offset, end, descriptor, pos in spans:
+        gap = offset - at
+        if gap != 0 and not (descriptor_before and gap in (12, 16, 20, 24)):
+            name = data[pos + 46 : pos + 46 + struct.unpack_from("<H", data, pos + 28)[0]].decode("utf-8", "replace")
+            what = "overlaps the member before it" if gap < 0 else f"follows {gap} bytes that belong to no member"
+            raise InvalidDistribution(f"{filename}: member {_shown(name)} {what} in archive")
+        at = end
+        descriptor_before = descriptor
+    gap = cd_start - at
+    if gap != 0 and not (spans and descriptor_before and gap in (12, 16, 20, 24)):
+        what = "overlaps the last member" if gap < 0 else f"follows {gap} bytes that belong to no member"
+        raise InvalidDistribution(f"{filename}: the central directory {what} in archive")
 
 
 class _CappedFile:
@@ -402,18 +545,22 @@ class _CappedFile:
 
 
 @contextlib.contextmanager
-def open_zip(path: Path, filename: str) -> Iterator[zipfile.ZipFile]:
+def open_zip(path: Path, filename: str, *, strict: bool = True, casefold: bool = False) -> Iterator[zipfile.ZipFile]:
     """Open a zip (wheel or zip sdist) for reading, its structures bounded (:func:`_scan_zip`).
 
     A context manager yielding a :class:`zipfile.ZipFile`; raises
     :class:`~pagesindex.errors.InvalidDistribution` naming ``filename`` for what
     :func:`_scan_zip` refuses, and lets :class:`zipfile.BadZipFile` through for a damaged archive.
+    ``strict`` (``add``, ``migrate``) also checks the archive's layout (:func:`_check_local_headers`,
+    nothing before or after the archive); ``casefold`` compares member names case-insensitively
+    for duplicates (wheels). A wheel already recorded is opened with ``strict=False``: its
+    METADATA is compared with the recorded sha256, and builds need not re-read every header.
     """
     import zipfile
 
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
-        cap = _scan_zip(fh, size, filename)
+        cap = _scan_zip(fh, size, filename, strict=strict, casefold=casefold)
         with zipfile.ZipFile(_CappedFile(fh, size, cap, filename)) as zf:
             bound = limits.limit("members")
             infos = zf.infolist()
@@ -466,7 +613,7 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
 
     filename = filename or Path(path).name
     try:
-        with open_zip(Path(path), filename) as zf:
+        with open_zip(Path(path), filename, casefold=True) as zf:
             _check_zip_members(zf, filename, None)
             candidates = []
             dist_infos = set()
@@ -488,11 +635,12 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
             info = candidates[0]
             folder = info.filename.split("/")[0]
             try:
-                expected = str(parse_wheel_filename(filename)[0])
+                expected, expected_version = parse_wheel_filename(filename)[:2]
             except (InvalidWheelFilename, InvalidSdistFilename):
-                expected = None
-            if expected is not None and not str(canonicalize_name(folder[: -len(".dist-info")])).startswith(expected):
-                raise InvalidDistribution(f"{filename}: the .dist-info folder {folder!r} is not that of project {expected!r}")
+                expected = expected_version = None
+            if expected is not None:
+                _check_dist_info_name(filename, folder, str(expected), expected_version)
+            _check_other_metadata_folders(zf, filename, folder)
             bound = limits.limit("metadata")
             if info.file_size > bound:
                 raise InvalidDistribution(f"{filename}: {info.filename} is larger than {bound} bytes")
@@ -502,6 +650,57 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
         raise InvalidDistribution(f"{filename}: not a valid zip archive ({_one_line(exc)})") from None
     except (zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
         raise InvalidDistribution(f"{filename}: corrupt zip archive ({_one_line(exc)})") from None
+
+
+def _check_dist_info_name(filename: str, folder: str, expected: str, version) -> None:
+    """The ``.dist-info`` folder must be ``{name}-{version}.dist-info`` of the wheel's filename
+    (names normalized, versions compared as PEP 440 versions): ``demo_evil-6.6.dist-info`` in a
+    wheel of demo 1.0 is refused."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    stem = folder[: -len(".dist-info")]
+    name, _sep, version_text = stem.rpartition("-")
+    try:
+        same = bool(name) and str(canonicalize_name(name)) == expected and Version(version_text) == version
+    except InvalidVersion:
+        same = False
+    if not same:
+        raise InvalidDistribution(
+            f"{filename}: the .dist-info folder {_shown(folder)} is not that of {expected} {version} (expected "
+            f"'{expected.replace('-', '_')}-{version}.dist-info')"
+        )
+
+
+#: Folder (or file) names that importlib.metadata and pip read as an installed distribution.
+_METADATA_DIR = re.compile(r"(?i).*\.(?:dist|egg)-info")
+
+
+def _check_other_metadata_folders(zf: zipfile.ZipFile, filename: str, own: str) -> None:
+    """Refuse a wheel that would install the metadata of another distribution.
+
+    Installers put a wheel's top-level members and those under ``{name}-{version}.data/purelib/``
+    or ``…/platlib/`` (any ``.data`` key is checked) into site-packages; a ``*.dist-info`` or
+    ``*.egg-info`` there other than the wheel's own (compared case-insensitively: file systems
+    may be) makes importlib.metadata list another project (``requests 99.0``). Deeper folders
+    are not on the path: vendored ``.dist-info`` folders inside a package (setuptools'
+    ``_vendor``) stay accepted. The wheel's own folder must hold a ``WHEEL`` file.
+    """
+    has_wheel = False
+    for info in zf.infolist():
+        parts = info.filename.split("/")
+        if parts[0] == own and len(parts) == 2 and parts[1] == "WHEEL":
+            has_wheel = True
+        installed = [parts[0]]
+        if len(parts) >= 3 and parts[0].lower().endswith(".data"):
+            installed.append(parts[2])
+        for part in installed:
+            if part != own and _METADATA_DIR.fullmatch(part):
+                raise InvalidDistribution(
+                    f"{filename}: the wheel would install the metadata of another distribution: {_shown(info.filename)}"
+                )
+    if not has_wheel:
+        raise InvalidDistribution(f"{filename}: no {own}/WHEEL file in the wheel")
 
 
 def read_recorded_wheel_metadata(path: Path, filename: str) -> bytes:
@@ -518,7 +717,7 @@ def read_recorded_wheel_metadata(path: Path, filename: str) -> bytes:
     import zipfile
 
     try:
-        with open_zip(Path(path), filename) as zf:
+        with open_zip(Path(path), filename, strict=False) as zf:
             found = [
                 info for info in zf.infolist()
                 if info.filename.endswith(".dist-info/METADATA") and info.filename.count("/") == 1
@@ -803,6 +1002,23 @@ def parse_metadata(data: bytes, filename: str) -> Dict:
     return raw
 
 
+#: The core metadata major versions known (1.0-1.2, 2.0-2.x); the core metadata spec asks tools
+#: to refuse a major version they do not know, whose fields may mean something else.
+_METADATA_MAJORS = ("1", "2")
+
+
+def _check_metadata_version(raw: Dict, filename: str) -> None:
+    """Refuse a Metadata-Version that is not ``<major>.<minor>`` of a known major (``99.0``)."""
+    value = raw.get("metadata_version")
+    if value is None:
+        return
+    text = str(value).strip()
+    if not re.fullmatch(r"[0-9]+\.[0-9]+", text, re.ASCII) or text.split(".")[0] not in _METADATA_MAJORS:
+        raise InvalidDistribution(
+            f"{filename}: core metadata version {_shown(text)} is not one this tool knows (1.x or 2.x)"
+        )
+
+
 def inspect_file(
     path: Path, filename: Optional[str] = None, *, hashed: Optional[Tuple[str, int]] = None, max_bytes: Optional[int] = None
 ) -> InspectedFile:
@@ -825,6 +1041,7 @@ def inspect_file(
     check_file_size(path, filename, max_bytes)
     metadata = read_core_metadata(path, kind, filename)
     raw = parse_metadata(metadata, filename)
+    _check_metadata_version(raw, filename)
     meta_name = raw.get("name")
     meta_version = raw.get("version")
     if not meta_name or not meta_version:

@@ -30,7 +30,7 @@ from .errors import (
     NotFound,
     PagesIndexError,
 )
-from .inspect import InspectedFile, check_file_size, clean_url, hash_file, inspect_file, parse_filename
+from .inspect import InspectedFile, check_file_size, clean_url, hash_file, filename_key, inspect_file, parse_filename
 from .model import DistributionFile, Project, Release, normalize_name, parse_version
 from .stores import StorageConfig, open_store, parse_storage
 
@@ -788,7 +788,20 @@ class Index:
             existing = self.load_project(name)
             project = existing.copy() if existing else Project(name=inspected[0].display_name)
             to_copy = []
+            # Filenames that differ only in case or in the spelling of the name, version or tags
+            # (Demo-1.0 / DEMO-1.0 / demo-1.0.0) name one file to installers, and collide on a
+            # case-insensitive checkout: one of them per key (SECURITY.md, "Immutability").
+            keys: Dict[tuple, str] = {}
+            for old_release in project.releases.values():
+                for old_file in old_release.files:
+                    keys.setdefault(filename_key(old_file.filename), old_file.filename)
             for f in sorted(inspected, key=lambda i: i.filename):
+                other = keys.setdefault(filename_key(f.filename), f.filename)
+                if other != f.filename:
+                    raise FileConflict(
+                        f"{f.filename}: the index already has {other!r}, the same file name spelled "
+                        "differently (case, or name/version normalization); files are immutable"
+                    )
                 version = str(f.version)
                 release = project.releases.get(version)
                 if release is None:
