@@ -197,6 +197,17 @@ def test_filename_with_slash_on_cli_points_at_a_missing_file(index):
     assert proc.returncode == 1 and "no such file" in proc.stderr
 
 
+def test_a_missing_file_or_a_folder_is_named_as_such(index, tmp_path):
+    # from the fresh-user trial: a missing 'missing.whl' was reported as a bad filename
+    before = state_snapshot(index.root)
+    proc = run_cli("add", str(tmp_path / "missing.whl"), index=index.root, check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [f"error: no such file: {str(tmp_path / 'missing.whl')!r}"]
+    (tmp_path / "wheels").mkdir()
+    proc = run_cli("add", str(tmp_path / "wheels"), index=index.root, check=False)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1 and "is a folder" in proc.stderr
+    assert state_snapshot(index.root) == before
+
+
 def test_remove_release_and_project(index, wheel):
     a, b = wheel("abc1", "1.0"), wheel("abc1", "2.0")
     run_cli("add", str(a), str(b), index=index.root)

@@ -356,7 +356,7 @@ def test_delete_release_then_project(gh, index, files):
         register(gh, index, version=f"v{v}")
     out = gh_cli(gh, "delete", "lightcurvedb", "--version", "v1.0.0", index=index.root).stdout
     assert "deleted   lightcurvedb-1.0.0-py3-none-any.whl" in out
-    assert "deleted release lightcurvedb 1.0.0: 1 files" in out
+    assert "deleted release lightcurvedb 1.0.0: 1 file" in out
     assert list(record(index, "lightcurvedb")["releases"]) == ["1.1.0"]
     assert not (index.root / "packages/lightcurvedb/lightcurvedb-1.0.0-py3-none-any.whl").exists()
     before = state_snapshot(index.root)
@@ -364,7 +364,7 @@ def test_delete_release_then_project(gh, index, files):
     assert_failed(proc, "no release '9.9'")
     assert state_snapshot(index.root) == before
     out = gh_cli(gh, "delete", "LightCurveDB", index=index.root).stdout
-    assert "deleted project lightcurvedb: 1 releases, 1 files" in out
+    assert "deleted project lightcurvedb: 1 release, 1 file" in out
     assert index.project_names() == []
     assert not (index.root / "packages/lightcurvedb").exists()
     assert_failed(gh_cli(gh, "delete", "lightcurvedb", index=index.root, check=False), "no project 'lightcurvedb'")

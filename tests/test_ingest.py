@@ -70,7 +70,7 @@ def test_a_bad_archive_is_refused_by_name_and_its_copy_removed(index, tmp_path):
     before = state_snapshot(index.root)
     out = run_cli("add", str(bad), index=index.root, check=False)
     assert out.returncode == 1
-    assert out.stderr.strip().splitlines() == [f"error: {bad.name}: not a valid zip archive (File is not a zip file)"]
+    assert out.stderr.strip().splitlines() == [f"error: {bad.name}: not a valid zip archive (no end of central directory record)"]
     assert state_snapshot(index.root) == before
     assert leftovers(index.root) == []
 

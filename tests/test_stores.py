@@ -187,7 +187,7 @@ def test_add_stages_publish_copies_build_links_the_store(s3_index, bucket, wheel
     assert f'href="{url}#sha256={wf["sha256"]}"' in (site / "abc1/index.html").read_text()
     assert hashlib.sha256(get(url)).hexdigest() == wf["sha256"]  # '+' as %2B reaches the key with '+'
     assert get(url + ".metadata") == (s3_index.root / "metadata" / wf["core-metadata-sha256"]).read_bytes()
-    page = (site / "abc1/1.0+cu12.html").read_text()
+    page = (site / "_pages/abc1/1.0+cu12.html").read_text()  # the release page for people
     assert f"abc1 @ {url}#sha256={wf['sha256']}" in page.replace("&#34;", '"')  # the pip snippet too
     proc = run_cli("verify", index=s3_index.root)
     assert proc.stdout.startswith("ok: 1 project verified")

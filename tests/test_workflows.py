@@ -1099,7 +1099,12 @@ def test_every_run_script_of_a_freshly_initialised_index_runs(fresh, workspace, 
         steps("yank.yml", "yank", "change", {"package_name": "kavli-hello", "version": "1.0.0", "reason": "broken"})
         git(workspace, "add", "-A")
         git(workspace, "commit", "-q", "-m", "yank")
+        steps("status.yml", "status", "change", {"package_name": "kavli-hello", "status": "deprecated", "reason": "use kavli-hi"})
+        git(workspace, "add", "-A")
+        git(workspace, "commit", "-q", "-m", "status")
+        steps("deploy.yml", "build", "publish")  # the git store: nothing to publish, and no error
         steps("deploy.yml", "build", "site")
+        shutil.rmtree(workspace / "_site")  # the next workflow run starts from a fresh checkout
 
         # vars.PAGESINDEX_PYPI_URL is honoured: the fake PyPI has a higher version, so the check fails
         proc = steps("pypi-check.yml", "check", "check", ok=False, variables=variables)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 import click
 
 from . import limits
-from .cli import console, main, open_index
+from .cli import _plural, console, main, open_index
 from .errors import PagesIndexError
 from .model import normalize_name, version_from_tag
 
@@ -467,10 +467,10 @@ def delete(ctx: click.Context, name: str, version: Optional[str]) -> None:
     for filename in removed:
         console.print(f"deleted   {filename}", markup=False)
     if parsed is None:
-        console.print(f"deleted project {project.normalized_name}: {len(project.releases)} releases, {len(removed)} files", markup=False)
+        console.print(f"deleted project {project.normalized_name}: {_plural(len(project.releases), 'release')}, {_plural(len(removed), 'file')}", markup=False)
     else:
         note = " (git link only)" if git_only else ""
-        console.print(f"deleted release {project.normalized_name} {parsed}{note}: {len(removed)} files", markup=False)
+        console.print(f"deleted release {project.normalized_name} {parsed}{note}: {_plural(len(removed), 'file')}", markup=False)
 
 
 def _repository_of(index: Index, config: GitHubConfig, name: str, homepage: Optional[str]) -> str:

@@ -1019,6 +1019,16 @@ def _check_metadata_version(raw: Dict, filename: str) -> None:
         )
 
 
+def check_local_file(path: Path) -> None:
+    """Raise :class:`InvalidDistribution` naming ``path`` when it is a folder or does not exist
+    (said before anything is said of its name: ``missing.whl`` is missing, not misnamed)."""
+    if not path.is_file():
+        if path.is_dir():
+            raise InvalidDistribution(
+                f"{str(path)!r} is a folder, not a distribution file (name the .whl, .tar.gz or .zip files in it)")
+        raise InvalidDistribution(f"no such file: {str(path)!r}")
+
+
 def inspect_file(
     path: Path, filename: Optional[str] = None, *, hashed: Optional[Tuple[str, int]] = None, max_bytes: Optional[int] = None
 ) -> InspectedFile:
@@ -1034,6 +1044,8 @@ def inspect_file(
     with the filename (names compared normalized, versions as PEP 440 versions).
     """
     path = Path(path)
+    if filename is None:
+        check_local_file(path)
     filename = filename or path.name
     kind, name, version = parse_filename(filename)
     if not path.is_file():

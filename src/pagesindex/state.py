@@ -30,7 +30,7 @@ from .errors import (
     NotFound,
     PagesIndexError,
 )
-from .inspect import InspectedFile, check_file_size, clean_url, hash_file, filename_key, inspect_file, parse_filename
+from .inspect import InspectedFile, check_file_size, check_local_file, clean_url, hash_file, filename_key, inspect_file, parse_filename
 from .model import DistributionFile, Project, Release, normalize_name, parse_version
 from .stores import StorageConfig, open_store, parse_storage
 
@@ -619,9 +619,8 @@ class Index:
         """
         path = Path(path)
         filename = path.name
+        check_local_file(path)
         _kind, name, _version = parse_filename(filename)
-        if not path.is_file():
-            raise InvalidDistribution(f"no such file: {str(path)!r}")
         bound = self.config.storage.max_file_bytes  # None: GitHub's per-file limit
         check_file_size(path, filename, bound)
         if self.file_path(name, filename).exists():

@@ -35,6 +35,7 @@ from ..errors import PagesIndexError
 from ..inspect import hash_file, read_wheel_metadata
 from ..model import WHEEL
 from ..render import (
+    PEOPLE_DIR,
     BUILDING_MARKER,
     MANIFEST,
     MANIFEST_FORMAT,
@@ -574,8 +575,8 @@ def _compare_site(index: Index, site: Path, problems: List[str], digest_of,
     gone: Dict[str, List[str]] = {}
     for rel in extra:
         first, _, rest = rel.partition("/")
-        name = rest.partition("/")[0] if first == SITE_PACKAGES else first
-        if rest and name not in by_project and name not in (STATIC_DIR, SITE_PACKAGES) and (
+        name = rest.partition("/")[0] if first in (SITE_PACKAGES, PEOPLE_DIR) else first
+        if rest and name not in by_project and name not in (STATIC_DIR, SITE_PACKAGES, PEOPLE_DIR) and (
             f"{name}/index.html" in present or f"{name}/index.json" in present
         ):
             gone.setdefault(name, []).append(rel)
