@@ -113,9 +113,9 @@ def test_env_int_minimum(monkeypatch):
         (["register", "abc1", "1.0", "--summary", "s", "--homepage", "https://github.com/o/r"], "Missing option '--author'"),
         (["add"], "Missing argument 'FILES...'"),
         (["yank", "abc1"], "Missing argument 'VERSION'"),
-        (["build", "--nope"], "No such option '--nope'"),
+        (["build", "--nope"], "No such option"),
         (["no-such-command"], "No such command 'no-such-command'"),
-        (["--no-such-option"], "No such option '--no-such-option'"),
+        (["--no-such-option"], "No such option"),
         (["pr-describe", "explode", "abc1"], "'explode' is not one of"),
     ],
 )

@@ -159,6 +159,14 @@ def hidden_paths(extra: Sequence[Path] = ()) -> List[str]:
 def _python_folders(python: str) -> List[str]:
     found = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(python)),
              os.path.dirname(os.path.dirname(os.path.realpath(python)))]
+    # Every folder on the way from ``python`` to the real interpreter: a venv made from another
+    # venv's python (Python 3.9's venv links to sys.executable, not the base) links through it.
+    link = os.path.abspath(python)
+    for _hop in range(40):
+        found.append(os.path.dirname(link))
+        if not os.path.islink(link):
+            break
+        link = os.path.normpath(os.path.join(os.path.dirname(link), os.readlink(link)))
     if os.path.abspath(python) != os.path.abspath(sys.executable):  # a venv's python links to its base's
         probe = subprocess.run([python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"],
                                capture_output=True, text=True, check=False)
@@ -170,7 +178,8 @@ def _python_folders(python: str) -> List[str]:
             real = os.path.realpath(p)
             if real != "/" and real not in out:
                 out.append(real)
-    return out
+    # a folder inside another one of the list comes back with it (bound recursively)
+    return [p for p in out if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in out)]
 
 
 def _run_folders() -> List[str]:
