@@ -169,6 +169,17 @@ def _read_site(site: Path, rel: str, problems: List[str]) -> Optional[bytes]:
         return None
 
 
+def _pages_to_read(site: Path, readable, exact, problems: List[str], wanted: Callable[[str], bool]):
+    """``(rel, bytes)`` of each readable site file that ``wanted`` names and that is not already
+    known byte-identical to what a build writes (``exact``), in order; unreadable ones are problems."""
+    for rel in sorted(r for r in readable if wanted(r)):
+        if rel in exact:
+            continue
+        data = _read_site(site, rel, problems)
+        if data is not None:
+            yield rel, data
+
+
 def _check_site(index: Index, site: Path, problems: List[str], digest_of, exact: "frozenset[str]" = frozenset(),
                 present: "Optional[Dict[str, int]]" = None) -> None:
     """Sizes, aliases, and the links, hashes and sidecars of every page.
@@ -224,12 +235,7 @@ def _check_site(index: Index, site: Path, problems: List[str], digest_of, exact:
             elif digest_of(target) != f.sha256:
                 problems.append(f"{path}: old URL of {f.filename} serves other bytes")
 
-    for rel_page in sorted(rel for rel in readable if rel.endswith(".html")):
-        if rel_page in exact:
-            continue
-        data = _read_site(site, rel_page, problems)
-        if data is None:
-            continue
+    for rel_page, data in _pages_to_read(site, readable, exact, problems, lambda rel: rel.endswith(".html")):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -251,12 +257,8 @@ def _check_site(index: Index, site: Path, problems: List[str], digest_of, exact:
             fragment = urlsplit(link).fragment
             if fragment.startswith("sha256=") and digest_of(target) != fragment[7:]:
                 problems.append(f"{rel_page}: {link!r} does not match the bytes served")
-    for rel_page in sorted(rel for rel in readable if rel == "index.json" or rel.endswith("/index.json")):
-        if rel_page in exact:
-            continue
-        data = _read_site(site, rel_page, problems)
-        if data is None:
-            continue
+    is_json = lambda rel: rel == "index.json" or rel.endswith("/index.json")  # noqa: E731
+    for rel_page, data in _pages_to_read(site, readable, exact, problems, is_json):
         try:
             data = json.loads(data)
         except ValueError:
