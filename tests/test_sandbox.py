@@ -245,3 +245,20 @@ def test_run_and_sibling_checkouts_are_hidden(tmp_path, monkeypatch):
     hidden = sandbox.hidden_paths([Path("/usr/lib")])
     assert str(clones.resolve()) in hidden and str((clones / "index").resolve()) in hidden
     assert "/usr/lib" in hidden and "/usr" not in hidden and "/" not in hidden and "/run" in hidden
+
+
+def test_build_output_cannot_issue_workflow_commands():
+    """A failed build's last lines reach the workflow log through the error: none may start with
+    ``::`` (the Actions runner would read ``::error::`` as a command and forge an annotation),
+    and escapes show as ``<U+XXXX>``."""
+    from pagesindex.sources import source_build
+
+    script = "printf 'ok\\n::error file=setup.py::forged\\n  ::add-mask::x\\n\\033[31mred\\r::warning::cr\\n'; exit 3"
+    with pytest.raises(source_build.SourceBuildError) as info:
+        source_build._run(["/bin/sh", "-c", script], env=dict(os.environ), timeout=30, what="python -m build")
+    message = str(info.value)
+    lines = message.splitlines()
+    assert lines[0] == "python -m build failed (exit status 3); last lines:"
+    assert lines[1:] == ["  | ok", "  | ::error file=setup.py::forged", "  |   ::add-mask::x", "  | <U+001B>[31mred",
+                         "  | ::warning::cr"]
+    assert not any(line.lstrip().startswith("::") for line in lines)

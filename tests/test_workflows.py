@@ -187,7 +187,10 @@ def test_change_workflow_shape(name):
         assert source["permissions"] == {"contents": "read"}
         assert build["permissions"] == {} and build["needs"] == "source"
         assert "secrets." not in json.dumps(build) and "github.token" not in json.dumps(build)
-        assert "pagesindex build-source" in next(s["run"] for s in build["steps"] if s.get("id") == "build")
+        script = next(s["run"] for s in build["steps"] if s.get("id") == "build")
+        assert "pagesindex build-source" in script
+        # the build's output obeys no workflow command (::error:: would forge annotations)
+        assert script.index('echo "::stop-commands::$resume"') < script.index("pagesindex build-source") < script.index('echo "::$resume::"')
         assert "pagesindex source-tree" in next(s["run"] for s in source["steps"] if s.get("id") == "source")
         assert wf["jobs"][action]["needs"] == ["source", "build"]
     else:

@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from ..changes import visible_lines
 from ..errors import PagesIndexError
 from . import sandbox
 
@@ -46,7 +47,15 @@ def _clean_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
 
 
 def _tail(text: str, lines: int = TAIL_LINES) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+    """The last ``lines`` lines of a build's output, as shown in errors and so in workflow logs.
+
+    The output is the build code's (hostile): each line is indented with ``  | `` so that none
+    starts with ``::``, which the GitHub Actions runner reads as a workflow command (``::error``
+    forges an annotation on the run page, ``::add-mask::`` hides text; "Workflow commands for
+    GitHub Actions"), and escapes and invisible characters are shown as ``<U+XXXX>``
+    (:func:`pagesindex.changes.visible_lines`)."""
+    shown = visible_lines(text).strip().splitlines()[-lines:]
+    return "\n".join(f"  | {line}" for line in shown)
 
 
 def _run(cmd: Sequence[str], *, env: Dict[str, str], cwd: Optional[Path] = None, timeout: float, what: str,
