@@ -213,3 +213,17 @@ def test_every_file_of_the_state_follows_the_umask(tmp_path, umask):
     assert "_site/abc1/index.html" in modes and "_site/packages/abc1/abc1-1.0.tar.gz" in modes
     wrong = {rel: oct(mode) for rel, mode in modes.items() if mode != 0o666 & ~umask}
     assert wrong == {}
+
+
+def test_serve_says_when_the_pages_print_the_public_url():
+    """`serve` on an index whose [index] url is its public one: the pages' pinned commands use that
+    URL, so the printed hint says so instead of implying they install from the local server."""
+    from pagesindex.cli import install_hints
+
+    local = "http://127.0.0.1:8000/"
+    same = install_hints(local, "kavli-hello", local)
+    assert same[-1] == f"pinned commands for pip, uv, poetry and pdm: {local}_pages/kavli-hello/"
+    other = install_hints(local, "kavli-hello", "https://lab.github.io/idx/")
+    assert "they use the public URL https://lab.github.io/idx/, not this server" in other[-1]
+    assert other[:2] == same[:2] == [f"uv pip install kavli-hello --extra-index-url {local}",
+                                     f"pip install kavli-hello --index-url {local}"]

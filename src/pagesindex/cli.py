@@ -504,17 +504,24 @@ def verify(ctx: click.Context, out: Optional[str], require_projects: bool) -> No
     console.print(f"ok: {_plural(len(index.project_names()), 'project')} verified ({checked})")
 
 
-def install_hints(url: str, project: str) -> List[str]:
+def install_hints(url: str, project: str, public_url: str = "") -> List[str]:
     """Install commands in the forms README.md's table calls safe from dependency confusion
-    (never pip with ``--extra-index-url``)."""
+    (never pip with ``--extra-index-url``). ``public_url``: the index's ``[index] url``, which
+    the pages print in their commands; when it is not ``url`` (the served one), the last line
+    says so, since those commands then install from the public index, not from this server."""
+    pages = f"{url}_pages/{project}/"
+    if public_url and public_url != url:
+        pinned = f"pinned commands for pip, uv, poetry and pdm (they use the public URL {public_url}, not this server): {pages}"
+    else:
+        pinned = f"pinned commands for pip, uv, poetry and pdm: {pages}"
     return [
         f"uv pip install {project} --extra-index-url {url}",
         f"pip install {project} --index-url {url}",
-        f"pinned commands for pip, uv, poetry and pdm: {url}_pages/{project}/",
+        pinned,
     ]
 
 
-def _serve(site: Path, port: int, example: Optional[str], server=None) -> None:
+def _serve(site: Path, port: int, example: Optional[str], server=None, public_url: str = "") -> None:
     from .serve import make_server
 
     server = server or make_server(site, port, quiet=False)
@@ -522,7 +529,7 @@ def _serve(site: Path, port: int, example: Optional[str], server=None) -> None:
     console.print(f"serving {site} at {url}  (Ctrl-C stops)")
     if example:
         console.print("install from it with:")
-        for line in install_hints(url, example):
+        for line in install_hints(url, example, public_url):
             console.print(f"  {line}")
         console.print("  (each in a virtual environment: python3 -m venv .venv && . .venv/bin/activate; "
                       "for uv, uv venv first)", markup=False)
@@ -552,7 +559,7 @@ def serve(ctx: click.Context, port: int, out: Optional[str]) -> None:
     except BaseException:
         server.server_close()
         raise
-    _serve(site, port, names[0] if names else None, server)
+    _serve(site, port, names[0] if names else None, server, index.config.url)
 
 
 EXAMPLES = Path(__file__).parent / "examples"
