@@ -287,28 +287,52 @@ def test_api_pages_lead_to_the_pages_for_people_and_old_release_urls_redirect(in
 # -- upload times reach uv from a plain static host -------------------------------------------------
 
 
-@pytest.fixture
-def static_server():
+class StaticServers:
     """``python -m http.server``'s handler on 127.0.0.1: a plain static host, no negotiation
-    (as GitHub Pages); returns a function serving a folder and giving its URL."""
-    import functools
-    import http.server
-    import threading
+    (as GitHub Pages). Calling it serves a folder and returns its URL; ``requested(url)`` is the
+    list of paths asked of that server so far."""
 
-    servers = []
+    def __init__(self) -> None:
+        self.servers: list = []
+        self._paths: Dict[str, List[str]] = {}
 
-    def start(folder: Path) -> str:
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-        handler.log_message = lambda *a: None
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def __call__(self, folder: Path) -> str:
+        import functools
+        import http.server
+        import threading
+
+        paths: List[str] = []
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def send_head(self):
+                paths.append(self.path)
+                return super().send_head()
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
+        self.servers.append(server)
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        self._paths[url] = paths
+        return url
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    def requested(self, url: str) -> List[str]:
+        return self._paths[url]
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture(scope="module")
+def static_server():
+    """A :class:`StaticServers` for the module (its servers stop at the module's end)."""
+    servers = StaticServers()
+    yield servers
+    servers.close()
 
 
 @pytest.mark.e2e
@@ -355,40 +379,64 @@ def _snippet(page: str, element_id: str) -> str:
     return html_lib.unescape(match.group(1))
 
 
+class SnippetSites:
+    """Our index (projects ``solo``, ``base-lib`` and ``pdoflow``, which depends on both
+    ``base-lib`` from our index and ``deal`` from PyPI) and a stand-in for PyPI holding ``deal``,
+    both built once and served by plain static servers."""
+
+    def __init__(self, tmp: Path, static_server: StaticServers):
+        from factory import make_wheel
+
+        from pagesindex.state import Index
+
+        self.tmp = tmp
+        pypi = Index.init(tmp / "pypi", title="stand-in")
+        pypi.add_files([inspect_file(make_wheel(tmp / "pypi-dist", "deal", "4.24.4"))])
+        build_site(pypi)
+        self.pypi_url = static_server(pypi.root / "_site")
+        # our index, its URL the served one (the pages print it)
+        ours = Index.init(tmp / "ours", title="ours")
+        (ours.root / "_site").mkdir()
+        self.url = static_server(ours.root / "_site")
+        toml = ours.root / "index.toml"
+        toml.write_text(toml.read_text().replace('url = ""', f'url = "{self.url}"'))
+        ours = Index(ours.root)
+        assert ours.config.url == self.url
+        dist = tmp / "dist"
+        ours.add_files([inspect_file(f) for f in (
+            make_wheel(dist, "solo", "1.0"),
+            make_wheel(dist, "base-lib", "1.0", requires_dist=["deal==4.24.4"]),
+            make_wheel(dist, "pdoflow", "2.0", requires_dist=["deal==4.24.4", "base-lib>=1.0", 'rich; extra == "cli"']),
+        )])
+        build_site(ours)
+        self.site = ours.root / "_site"
+        self.requested = static_server.requested
+
+    def page(self, name: str) -> str:
+        return (self.site / PEOPLE_DIR / name / "index.html").read_text()
+
+
+#: (project, projects of our index it depends on)
+SNIPPET_PROJECTS = (("solo", []), ("base-lib", []), ("pdoflow", ["base-lib"]))
+VERSIONS = {"solo": "1.0", "base-lib": "1.0", "pdoflow": "2.0"}
+
+
+@pytest.fixture(scope="module")
+def snippet_sites(tmp_path_factory, static_server) -> SnippetSites:
+    return SnippetSites(tmp_path_factory.mktemp("snippets"), static_server)
+
+
 @pytest.mark.e2e
-def test_every_install_snippet_works_as_printed(tmp_path, wheel, serve, clients):
+def test_every_install_snippet_works_as_printed(snippet_sites, clients, tmp_path):
     """The pages' pip, pip-with-hashes and uv snippets, exactly as printed, against the served
     index plus a local stand-in for PyPI holding the dependencies (pip's and uv's default index
     are pointed at it through PIP_INDEX_URL / UV_DEFAULT_INDEX, so the commands stay as printed;
-    only ``pip`` is run as ``python -m pip --python VENV``). poetry and pdm are not installed here."""
+    only ``pip`` is run as ``python -m pip --python VENV``). poetry and pdm: the test below."""
     import shlex
     import subprocess
     import sys
 
-    from factory import make_wheel
-
-    from pagesindex.state import Index
-
-    # the stand-in for PyPI: another static index with the dependency
-    pypi_root = tmp_path / "pypi"
-    pypi = Index.init(pypi_root, title="stand-in")
-    pypi.add_files([inspect_file(make_wheel(tmp_path / "pypi-dist", "deal", "4.24.4"))])
-    build_site(pypi)
-    pypi_url = serve(pypi_root / "_site")
-    # our index, its URL the served one (the pages print it)
-    ours = Index.init(tmp_path / "ours", title="ours")
-    url = serve(ours.root / "_site")
-    toml = ours.root / "index.toml"
-    toml.write_text(toml.read_text().replace('url = ""', f'url = "{url}"'))
-    ours = Index(ours.root)
-    assert ours.config.url == url
-    ours.add_files([inspect_file(f) for f in (
-        wheel("solo", "1.0"),
-        wheel("base-lib", "1.0", requires_dist=["deal==4.24.4"]),
-        wheel("pdoflow", "2.0", requires_dist=["deal==4.24.4", "base-lib>=1.0", 'rich; extra == "cli"']),
-    )])
-    build_site(ours)
-    site = ours.root / "_site"
+    url, pypi_url, page = snippet_sites.url, snippet_sites.pypi_url, snippet_sites.page
     env = dict(clients.env, PIP_INDEX_URL=pypi_url)
 
     def run(command: str, venv: Path, cwd: Path) -> None:
@@ -398,10 +446,7 @@ def test_every_install_snippet_works_as_printed(tmp_path, wheel, serve, clients)
         proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
 
-    def page(name: str) -> str:
-        return (site / PEOPLE_DIR / name / "index.html").read_text()
-
-    for name, first in (("solo", []), ("base-lib", []), ("pdoflow", ["base-lib"])):
+    for name, first in SNIPPET_PROJECTS:
         text = page(name)
         # pip: the direct URL (the page asks to install dependencies from this index first)
         venv = clients.venv()
@@ -438,6 +483,166 @@ def test_every_install_snippet_works_as_printed(tmp_path, wheel, serve, clients)
         lock = (app / "uv.lock").read_text()
         assert f'name = "{name}"' in lock and url.rstrip("/") in lock
         assert name == "solo" or pypi_url.rstrip("/") in lock
+
+
+def tool_project(tmp: Path, clients, extra: str = "") -> Path:
+    """A fresh application project for poetry or pdm: ``pyproject.toml`` (``[project]`` with
+    no dependencies, not a package, then ``extra``) and its own ``.venv`` (no pip in it: poetry
+    and pdm install with their own installers; both take an in-project ``.venv`` as the
+    project's environment)."""
+    import subprocess
+    import sys
+
+    tmp.mkdir(parents=True)
+    (tmp / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0"\nrequires-python = ">=3.9"\ndependencies = []\n\n'
+        "[tool.poetry]\npackage-mode = false\n\n[tool.pdm]\ndistribution = false\n\n" + extra)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp / ".venv")], check=True)
+    return tmp
+
+
+def tool_env(tmp: Path, clients, pypi_url: str) -> Dict[str, str]:
+    """The environment poetry and pdm run in: no configuration, cache, keyring or home of the
+    user (all under ``tmp``), PDM's default PyPI the stand-in (``PDM_PYPI_URL``; poetry's is the
+    project's primary source), no update checks, no prompts."""
+    home = tmp / "home"
+    env = dict(clients.env)
+    env.update(
+        HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        POETRY_CONFIG_DIR=str(tmp / "poetry/config"), POETRY_CACHE_DIR=str(tmp / "poetry/cache"),
+        POETRY_DATA_DIR=str(tmp / "poetry/data"), POETRY_VIRTUALENVS_IN_PROJECT="true",
+        POETRY_KEYRING_ENABLED="false", POETRY_NO_INTERACTION="1",
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+        PDM_HOME=str(tmp / "pdm/home"), PDM_CONFIG_FILE=str(tmp / "pdm/config.toml"),
+        PDM_CACHE_DIR=str(tmp / "pdm/cache"), PDM_CHECK_UPDATE="false", PDM_NON_INTERACTIVE="1",
+        PDM_PYPI_URL=pypi_url,
+    )
+    return env
+
+
+def run_tool(tools, command: str, cwd: Path, env: Dict[str, str]) -> str:
+    """Run one printed ``poetry ...`` / ``pdm ...`` line as printed (the program is the tool's
+    command); returns its output."""
+    import shlex
+    import subprocess
+
+    argv = shlex.split(command)
+    assert argv[0] in ("poetry", "pdm"), command
+    proc = subprocess.run([str(tools.path(argv[0])), *argv[1:]], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("tool", ["poetry", "pdm"])
+def test_poetry_and_pdm_snippets_work_as_printed(tool, snippet_sites, clients, tools, tmp_path):
+    """The pages' poetry and pdm snippets, exactly as printed, in a fresh project whose own
+    default index is the local stand-in for PyPI: for poetry a ``primary`` source in the
+    project's pyproject.toml (a primary source replaces PyPI), for pdm ``PDM_PYPI_URL``. Our
+    projects come from our index only (the stand-in is never asked for them), ``deal`` from the
+    stand-in only, and the lock file names our index for our projects (poetry.lock; pdm.lock
+    names no index by default) and holds our files' hashes."""
+    tools.path(tool)  # skips here, before any work, when the tool cannot be had
+    url, pypi_url, sites = snippet_sites.url, snippet_sites.pypi_url, snippet_sites
+    env = tool_env(tmp_path, clients, pypi_url)
+    for name, deps in SNIPPET_PROJECTS[::2]:  # solo (no dependencies) and pdoflow (both kinds); base-lib's form is solo's
+        ours_before = len(sites.requested(url))
+        pypi_before = len(sites.requested(pypi_url))
+        snippet = _snippet(sites.page(name), f"install-{tool}")
+        if tool == "poetry":
+            app = tool_project(tmp_path / f"app-{name}", clients,
+                               f'[[tool.poetry.source]]\nname = "stand-in"\nurl = "{pypi_url}"\npriority = "primary"\n')
+            lines = snippet.splitlines()
+            assert len(lines) == 2 and lines[0] == f"poetry source add --priority=explicit private {url}"
+            for line in lines:
+                run_tool(tools, line, app, env)
+            lock = (app / "poetry.lock").read_text()
+            packages = {block.split('"')[1]: block for block in lock.split("[[package]]")[1:]}
+            for ours in [name, *deps]:
+                assert f'url = "{url.rstrip("/")}"' in packages[ours] and 'reference = "private"' in packages[ours], packages[ours]
+            if name != "solo":
+                assert f'url = "{pypi_url.rstrip("/")}"' in packages["deal"]
+        else:
+            toml_part, _, then = snippet.partition("# then\n")
+            assert toml_part.startswith("# pyproject.toml\n") and f'url = "{url}"' in toml_part
+            app = tool_project(tmp_path / f"app-{name}", clients, toml_part)
+            run_tool(tools, then.strip(), app, env)
+            lock = (app / "pdm.lock").read_text()  # pdm.lock names files and hashes, not indexes
+            for ours in [name, *deps]:
+                assert f'name = "{ours}"' in lock
+        for ours in [name, *deps]:  # the lock holds the hashes of our files
+            for f in json.loads((sites.site / ours / "index.json").read_text())["files"]:
+                assert f"sha256:{f['hashes']['sha256']}" in lock, (ours, f["filename"])
+        got = clients.installed(app / ".venv")
+        assert {n: got.get(n) for n in [name, *deps]} == {name: VERSIONS[name], **{d: VERSIONS[d] for d in deps}}, got
+        assert name == "solo" or got["deal"] == "4.24.4", got
+        # who was asked for what: our projects only of our index, deal only of the stand-in
+        ours_asked = sites.requested(url)[ours_before:]
+        pypi_asked = sites.requested(pypi_url)[pypi_before:]
+        assert f"/{name}/" in ours_asked and any(p.startswith(f"/packages/{name}/") for p in ours_asked), ours_asked
+        assert not any(p.strip("/").split("/")[0] in (name, *deps) for p in pypi_asked), pypi_asked
+        assert not any("deal" in p for p in ours_asked), ours_asked
+        assert name == "solo" or "/deal/" in pypi_asked, pypi_asked
+
+
+# -- the index URL stays: the migrated seed on a plain static server at its old URL ----------------------
+
+
+#: a file whose old URL's folder is not its project's (migrated as an alias)
+OLD_FILE = "packages/kavli-configurables/configurables-1.0.0-py2.py3-none-any.whl"
+
+
+@pytest.fixture(scope="module")
+def old_url_site(tmp_path_factory, static_server) -> str:
+    """The seed index migrated and built, its site served by a plain static server at the root,
+    where the old site was (``https://ORG.github.io/REPO/``): the URL users already have."""
+    from conftest import SEED
+
+    if not (SEED / "packages").is_dir():
+        pytest.skip("../shared/seed-index is absent")
+    root = tmp_path_factory.mktemp("old-url") / "index"
+    run_cli("init", str(root), "--title", "migrated")
+    run_cli("migrate", str(SEED), index=root)
+    run_cli("build", index=root)
+    assert (root / "_site" / OLD_FILE).read_bytes() == (SEED / OLD_FILE).read_bytes()
+    return static_server(root / "_site")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("client", ["pip", "uv", "poetry", "pdm"])
+def test_clients_install_from_a_plain_static_server_at_the_old_url(client, old_url_site, snippet_sites, static_server,
+                                                                    clients, tools, tmp_path):
+    """pip, uv, poetry and pdm install a migrated project from the old index URL (as users have
+    it configured: index URL, explicit source, pdm source) and a file by its old URL (a direct
+    reference, as requirement files and pyproject.toml files written against the old index have
+    it), from a plain static server; nothing else is asked of our server than the project's page
+    and its files."""
+    url = old_url_site
+    old_file = url + OLD_FILE
+    before = len(static_server.requested(url))
+    if client in ("pip", "uv"):
+        install = clients.pip if client == "pip" else clients.uv_pip
+        assert clients.installed(install(url, "kavli-configurables").venv)["kavli-configurables"] == "1.1.0"
+        assert clients.installed(install(url, f"configurables @ {old_file}").venv)["configurables"] == "1.0.0"
+    else:
+        tools.path(client)
+        env = tool_env(tmp_path, clients, snippet_sites.pypi_url)
+        if client == "poetry":
+            app = tool_project(tmp_path / "app", clients, f'[[tool.poetry.source]]\nname = "stand-in"\n'
+                               f'url = "{snippet_sites.pypi_url}"\npriority = "primary"\n')
+            run_tool(tools, f"poetry source add --priority=explicit old {url}", app, env)
+            run_tool(tools, f"poetry add --source old kavli-configurables {old_file}", app, env)
+        else:
+            app = tool_project(tmp_path / "app", clients, f'[[tool.pdm.source]]\nname = "old"\nurl = "{url}"\n'
+                               'include_packages = ["kavli-configurables"]\n')
+            run_tool(tools, f'pdm add kavli-configurables "configurables @ {old_file}"', app, env)
+        got = clients.installed(app / ".venv")
+        assert (got.get("kavli-configurables"), got.get("configurables")) == ("1.1.0", "1.0.0"), got
+    asked = static_server.requested(url)[before:]
+    assert "/kavli-configurables/" in asked and "/" + OLD_FILE in asked, asked
+    assert all(p.startswith(("/kavli-configurables/", "/packages/kavli-configurables/")) for p in asked), asked
 
 
 # -- small things seen on the migrated seed (issue 14, item 7) ------------------------------------------
