@@ -180,6 +180,47 @@ def test_generated_index_api_pages_are_exact(index, wheel, sdist):
     assert check_site(index, index.root / "_site") > 30
 
 
+def test_generated_1000_project_index_api_pages_are_exact(tmp_path, capsys):
+    """The Done-when's generated 1,000-project index (benchmarks/gen.py with ``variety``: real
+    small wheels and sdists, core metadata sidecars, requires-python, pre- and post-releases,
+    yanks with and without reasons, reasons with markup, each PEP 792 status): every API page
+    read from disk by the own parser, mousebender and pypi-simple (HTML and JSON) says exactly
+    what the state says."""
+    import collections
+    import importlib.util
+    import time
+
+    from conftest import REPO
+
+    from pagesindex.state import Index
+
+    spec = importlib.util.spec_from_file_location("pagesindex_bench_gen", REPO / "benchmarks" / "gen.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    started = time.perf_counter()
+    summary = gen.generate_state(tmp_path / "index", projects=1000, files=4000, variety=True)
+    generated = time.perf_counter()
+    index = Index(tmp_path / "index")
+    build_site(index)
+    built = time.perf_counter()
+    checked = check_site(index, index.root / "_site")
+    done = time.perf_counter()
+    projects = index.projects()
+    assert len(projects) == summary["projects"] == 1000
+    statuses = collections.Counter(p.status for p in projects)
+    assert {s for s, _r in statuses} == {"active", "archived", "deprecated", "quarantined"}
+    assert any(r for s, r in statuses if s == "archived") and ("archived", "") in statuses
+    offered = [(r, f) for p in projects if p.status[0] != "quarantined" for r in p.releases.values() for f in r.files]
+    assert checked == len(offered) and checked < summary["files"]
+    yanks = {r.yanked_reason for r, _f in offered if r.yanked}
+    assert "" in yanks and any("<" in y for y in yanks)
+    assert any(f.requires_python for _r, f in offered) and any(not f.requires_python for _r, f in offered)
+    assert any(f.core_metadata_sha256 for _r, f in offered) and any(not f.core_metadata_sha256 for _r, f in offered)
+    with capsys.disabled():
+        print(f"\n1,000 generated projects, {summary['files']} files ({checked} offered): generated in "
+              f"{generated - started:.1f} s, built in {built - generated:.1f} s, checked in {done - built:.1f} s")
+
+
 def test_seed_index_api_pages_are_exact(seed_index, index):
     run_cli("migrate", str(seed_index), index=index.root)
     build_site(index)
