@@ -67,6 +67,7 @@ def check_site(index, site: Path) -> int:
     projects = index.projects()
     root = parse(site / "index.html")
     assert root.meta["pypi:repository-version"] == API_VERSION
+    assert [m for m in root.meta if m.startswith("pypi:")] == ["pypi:repository-version"]
     assert [(a["href"], text) for a, text in root.anchors] == [(f"{p.normalized_name}/", p.name) for p in projects]
     assert all(set(a) == {"href"} for a, _ in root.anchors)
     assert (site / root.forms[0] / "index.html").is_file()  # the button to the pages for people
@@ -87,6 +88,9 @@ def check_site(index, site: Path) -> int:
         status, reason = project.status
         page = parse(site / name / "index.html")
         assert page.meta["pypi:repository-version"] == API_VERSION
+        # API 1.4's fields and none of PEP 708's (rejected): no pypi:tracks, pypi:alternate-locations
+        assert {m for m in page.meta if m.startswith("pypi:")} <= {
+            "pypi:repository-version", "pypi:project-status", "pypi:project-status-reason"}
         assert page.meta["pypi:project-status"] == status
         assert page.meta.get("pypi:project-status-reason", "") == reason
         assert page.forms == [f"../{PEOPLE_DIR}/{name}/"] and (site / PEOPLE_DIR / name / "index.html").is_file()
@@ -113,6 +117,9 @@ def check_site(index, site: Path) -> int:
         checked += len(want)
         data = json.loads((site / name / "index.json").read_text())
         assert data["meta"] == {"api-version": API_VERSION}
+        assert set(data) == {"meta", "name", "project-status", "versions", "files"}  # no tracks, alternate-locations
+        assert data["name"] == name and data["versions"] == ([] if status == "quarantined" else [
+            r.version for r in project.sorted_releases(newest_first=False)])
         assert data["project-status"] == ({"status": status, "reason": reason} if reason else {"status": status})
         assert [(f["url"] + "#sha256=" + f["hashes"]["sha256"], f["filename"]) for f in data["files"]] == [
             (a["href"], t) for a, t in want
@@ -422,7 +429,8 @@ def _snippet(page: str, element_id: str) -> str:
 
 class SnippetSites:
     """Our index (projects ``solo``, ``base-lib`` and ``pdoflow``, which depends on both
-    ``base-lib`` from our index and ``deal`` from PyPI) and a stand-in for PyPI holding ``deal``,
+    ``base-lib`` from our index and ``deal`` from PyPI) and a stand-in for PyPI holding ``deal``
+    and, as a dependency-confusion attack would, a higher version 9.0 of each of our projects;
     both built once and served by plain static servers."""
 
     def __init__(self, tmp: Path, static_server: StaticServers):
@@ -432,7 +440,8 @@ class SnippetSites:
 
         self.tmp = tmp
         pypi = Index.init(tmp / "pypi", title="stand-in")
-        pypi.add_files([inspect_file(make_wheel(tmp / "pypi-dist", "deal", "4.24.4"))])
+        pypi.add_files([inspect_file(make_wheel(tmp / "pypi-dist", name, version))
+                        for name, version in (("deal", "4.24.4"), ("solo", "9.0"), ("base-lib", "9.0"), ("pdoflow", "9.0"))])
         build_site(pypi)
         self.pypi_url = static_server(pypi.root / "_site")
         # our index, its URL the served one (the pages print it)
@@ -524,6 +533,44 @@ def test_every_install_snippet_works_as_printed(snippet_sites, clients, tmp_path
         lock = (app / "uv.lock").read_text()
         assert f'name = "{name}"' in lock and url.rstrip("/") in lock
         assert name == "solo" or pypi_url.rstrip("/") in lock
+
+
+def test_release_pages_show_the_project_pages_commands_for_the_newest_release(snippet_sites):
+    """The release page of the newest release prints the same commands as the project page (so
+    the tests above, which run the project page's, cover both)."""
+    for name, _deps in SNIPPET_PROJECTS:
+        release = (snippet_sites.site / PEOPLE_DIR / name / f"{VERSIONS[name]}.html").read_text()
+        for client in ("pip", "hashes", "uv", "poetry", "pdm"):
+            assert _snippet(release, f"install-{client}") == _snippet(snippet_sites.page(name), f"install-{client}")
+
+
+@pytest.mark.e2e
+def test_demo_install_hints_work_as_printed_and_are_the_safe_forms(snippet_sites, clients, tmp_path):
+    """What ``pagesindex demo`` prints (cli.install_hints), each line as printed in a fresh
+    virtual environment, with the stand-in for PyPI as the default index holding a higher
+    ``solo``: the forms README.md's table calls safe install ours, never PyPI's."""
+    import shlex
+    import subprocess
+    import sys
+
+    from pagesindex.cli import install_hints
+
+    url, pypi_url = snippet_sites.url, snippet_sites.pypi_url
+    lines = install_hints(url, "solo")
+    commands = [line for line in lines if line.startswith(("pip ", "uv "))]
+    assert len(commands) == 2 and not any(c.startswith("pip ") and "--extra-index-url" in c for c in commands)
+    assert lines[-1].endswith(f"{url}{PEOPLE_DIR}/solo/") and snippet_sites.page("solo")
+    for command in commands:
+        venv = clients.venv()
+        argv = shlex.split(command)
+        if argv[0] == "pip":
+            argv = [sys.executable, "-m", "pip", "--python", str(clients.python(venv)), *argv[1:]]
+        else:
+            argv = [clients.uv, *argv[1:]]
+        env = dict(clients.env, PIP_INDEX_URL=pypi_url, UV_DEFAULT_INDEX=pypi_url, VIRTUAL_ENV=str(venv))
+        proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
+        assert clients.installed(venv)["solo"] == "1.0", command
 
 
 def tool_project(tmp: Path, clients, extra: str = "") -> Path:
