@@ -228,7 +228,7 @@ class Tools:
     clash with ours): the command on PATH if it is the pinned version, else a virtual
     environment of its own under :data:`TOOLS_HOME` (made once with ``uv venv`` and
     ``uv pip install`` of :data:`TOOL_REQUIREMENTS` from the package registry, then reused;
-    keyed by the requirement and this Python). ``path(name)`` returns the command or skips the test
+    keyed by the requirement and the base Python of this one). ``path(name)`` returns the command or skips the test
     with the reason."""
 
     def __init__(self, uv: Optional[str]):
@@ -269,7 +269,8 @@ class Tools:
         if on_path and self._version_ok(Path(on_path), version):
             return Path(on_path)
         requirement = TOOL_REQUIREMENTS[name]
-        key = hashlib.sha256(" ".join([os.path.realpath(sys.executable), *requirement]).encode()).hexdigest()[:12]
+        # uv bases the tool's venv on this venv's base Python: a new clone (CI) reuses the tool venv
+        key = hashlib.sha256(" ".join([os.path.realpath(sys.base_prefix), *requirement]).encode()).hexdigest()[:12]
         home = TOOLS_HOME / f"{name}-{version}-py{sys.version_info[0]}.{sys.version_info[1]}-{key}"
         command = home / ("Scripts" if os.name == "nt" else "bin") / name
         if self._version_ok(command, version):
