@@ -253,7 +253,15 @@ class Tools:
 
             start = time.perf_counter()
             try:
-                self.found[name] = self._find_or_install(name)
+                TOOLS_HOME.mkdir(parents=True, exist_ok=True)
+                with open(TOOLS_HOME / ".lock", "w") as lock:  # one session at a time makes a tool venv
+                    try:
+                        import fcntl
+
+                        fcntl.flock(lock, fcntl.LOCK_EX)
+                    except ImportError:  # pragma: no cover (not POSIX)
+                        pass
+                    self.found[name] = self._find_or_install(name)
             except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
                 self.failed[name] = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             self.seconds[name] = time.perf_counter() - start
@@ -279,7 +287,6 @@ class Tools:
             raise RuntimeError("uv is not installed, so it cannot be installed")
         if home.exists():  # a broken one from an earlier session
             shutil.rmtree(home)
-        home.parent.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
         for argv in (
             [self.uv, "venv", "-q", "--python", sys.executable, str(home)],
