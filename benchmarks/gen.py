@@ -12,6 +12,11 @@ the same arguments always give the same state: a mix of pure projects (sdist + `
 wheel per release) and compiled ones (CPython wheels for several platforms), a long tail in the
 number of releases, some pre-releases, post-releases and yanked releases.
 
+With ``variety=True`` the state also carries what the simple API pages must show beyond that
+(the exactness tests use it): PEP 792 project statuses (archived, deprecated, quarantined, with
+and without a reason), yanks without a reason and reasons with markup characters. These are
+drawn from a second generator, so everything else is the same as without them.
+
 The same file list is written as JSON lines for dumb-pypi (``filename``, ``hash``,
 ``requires_python``, ``upload_timestamp``, ``core_metadata``, ``yanked_reason``).
 """
@@ -19,6 +24,7 @@ The same file list is written as JSON lines for dumb-pypi (``filename``, ``hash`
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import json
@@ -30,7 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from pagesindex.model import SDIST, WHEEL, DistributionFile, Project, Release, normalize_name
+from pagesindex.model import SDIST, STATUS_KEY, WHEEL, DistributionFile, Project, Release, normalize_name
 from pagesindex.state import dump_record
 
 PREFIXES = ["", "", "", "py", "django-", "flask-", "pytest-", "sphinx-", "jupyter-", "aws-", "azure-",
@@ -51,6 +57,10 @@ PLATFORMS = ["manylinux_2_17_x86_64.manylinux2014_x86_64", "manylinux_2_17_aarch
 SUMMARIES = ["Tools for {w} pipelines", "A small {w} library", "Client for the {w} service",
              "Fast {w} parsing and writing", "{w} helpers for the institute's pipelines", ""]
 AUTHORS = ["Ada Lovelace", "Grace Hopper", "Vera Rubin", "Henrietta Leavitt", "Carl Sagan", ""]
+#: ``variety=True``: (share of projects, PEP 792 status, reason)
+STATUSES = [(0.03, "archived", 'moved to <https://example.org/new> & "renamed"'), (0.02, "deprecated", ""),
+            (0.01, "quarantined", "malware reported <here>"), (0.01, "archived", "")]
+YANK_REASONS = ["", "broken build", 'broken <b>wheels</b> & "sdists"']
 
 DATE_TIME = (2024, 1, 1, 0, 0, 0)
 START = datetime(2018, 1, 1, tzinfo=timezone.utc).timestamp()
@@ -122,12 +132,14 @@ def wheel_bytes(dist: str, version: str, tag: str, metadata: bytes) -> bytes:
 
 def sdist_bytes(dist: str, version: str, metadata: bytes) -> bytes:
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tf:
-        info = tarfile.TarInfo(f"{dist}-{version}/PKG-INFO")
-        info.size = len(metadata)
-        info.mtime = 1704067200
-        info.mode = 0o644
-        tf.addfile(info, io.BytesIO(metadata))
+    # the gzip header's time is fixed too (tarfile's "w:gz" writes the current time into it)
+    with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=1, mtime=0) as gz:
+        with tarfile.open(fileobj=gz, mode="w") as tf:
+            info = tarfile.TarInfo(f"{dist}-{version}/PKG-INFO")
+            info.size = len(metadata)
+            info.mtime = 1704067200
+            info.mode = 0o644
+            tf.addfile(info, io.BytesIO(metadata))
     return buf.getvalue()
 
 
@@ -167,8 +179,9 @@ def _plan(rng: random.Random, projects: int, files: int) -> Tuple[List[Tuple[int
 
 
 def generate_state(root: Path, *, projects: int = 10_000, files: int = 100_000, seed: int = 8,
-                   title: str = "Benchmark index") -> Dict[str, object]:
-    """Write the state into ``root`` (must not exist); return a summary dict.
+                   title: str = "Benchmark index", variety: bool = False) -> Dict[str, object]:
+    """Write the state into ``root`` (must not exist); return a summary dict. ``variety`` adds
+    project statuses, yanks without a reason and markup in reasons (see the module's docstring).
 
     The summary has ``projects``, ``files``, ``bytes`` (total size of the distribution files),
     ``jsonl`` (path of the dumb-pypi file list) and ``twenty`` (a project with 20 or more
@@ -177,6 +190,7 @@ def generate_state(root: Path, *, projects: int = 10_000, files: int = 100_000, 
     from pagesindex.state import Index
 
     rng = random.Random(seed)
+    more = random.Random(seed + 1_000_003) if variety else None
     Index.init(root, title=title, url="https://example.org/bench/")
     projects_dir = root / "projects"
     packages_dir = root / "packages"
@@ -191,6 +205,13 @@ def generate_state(root: Path, *, projects: int = 10_000, files: int = 100_000, 
         dist = _escape(name)
         word = rng.choice(WORDS)
         project = Project(name=name, summary=rng.choice(SUMMARIES).format(w=word), author=rng.choice(AUTHORS))
+        if more is not None:
+            roll = more.random()
+            for share, status, reason in STATUSES:
+                if roll < share:
+                    project.extra[STATUS_KEY] = {"status": status, "reason": reason} if reason else {"status": status}
+                    break
+                roll -= share
         folder = packages_dir / norm
         folder.mkdir(parents=True, exist_ok=True)
         requires_python = rng.choice(REQUIRES_PYTHON)
@@ -208,6 +229,8 @@ def generate_state(root: Path, *, projects: int = 10_000, files: int = 100_000, 
             release = Release(version=version)
             if rng.random() < 0.01:
                 release.yanked, release.yanked_reason = True, "broken build"
+            if more is not None and (release.yanked or more.random() < 0.03):
+                release.yanked, release.yanked_reason = True, more.choice(YANK_REASONS)
             release_tags = list(tags)
             if excess > 0 and release_tags:
                 cut = min(excess, len(release_tags))

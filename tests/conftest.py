@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List
+from typing import Callable, Dict, Iterator, List, Optional
 
 import pytest
 
@@ -210,3 +210,98 @@ def _private_readme_cache(tmp_path_factory):
         os.environ.pop("PAGESINDEX_CACHE_DIR", None)
     else:
         os.environ["PAGESINDEX_CACHE_DIR"] = old
+
+
+# -- poetry and pdm, each in a tool environment of its own ------------------------------------------
+
+#: Versions of the tool environments the tests make (pinned: a new release changes behaviour).
+TOOL_VERSIONS = {"poetry": "2.5.1", "pdm": "2.29.4"}
+#: What is installed for each (pdm 2.29.4 asks for ``hishel>=1.4.0`` but fails on every command
+#: with hishel 2.0; its ``locked`` extra pins a certifi that the registry does not have).
+TOOL_REQUIREMENTS = {"poetry": ["poetry==2.5.1"], "pdm": ["pdm==2.29.4", "hishel<2"]}
+#: Where tool environments are kept between sessions (PAGESINDEX_TEST_TOOLS overrides it).
+TOOLS_HOME = Path(os.environ.get("PAGESINDEX_TEST_TOOLS") or Path.home() / ".cache" / "pagesindex-tests" / "tools")
+
+
+class Tools:
+    """poetry and pdm for the tests, never in the test environment itself (their dependencies
+    clash with ours): the command on PATH if it is the pinned version, else a virtual
+    environment of its own under :data:`TOOLS_HOME` (made once with ``uv venv`` and
+    ``uv pip install`` of :data:`TOOL_REQUIREMENTS` from the package registry, then reused;
+    keyed by the requirement and the base Python of this one). ``path(name)`` returns the command or skips the test
+    with the reason."""
+
+    def __init__(self, uv: Optional[str]):
+        self.uv = uv
+        self.found: Dict[str, Path] = {}
+        self.failed: Dict[str, str] = {}
+        self.seconds: Dict[str, float] = {}
+
+    @staticmethod
+    def _version_ok(command: Path, version: str) -> bool:
+        try:
+            out = subprocess.run([str(command), "--version"], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return out.returncode == 0 and version in out.stdout
+
+    def path(self, name: str) -> Path:
+        if name in self.found:
+            return self.found[name]
+        if name not in self.failed:
+            import time
+
+            start = time.perf_counter()
+            try:
+                TOOLS_HOME.mkdir(parents=True, exist_ok=True)
+                with open(TOOLS_HOME / ".lock", "w") as lock:  # one session at a time makes a tool venv
+                    try:
+                        import fcntl
+
+                        fcntl.flock(lock, fcntl.LOCK_EX)
+                    except ImportError:  # pragma: no cover (not POSIX)
+                        pass
+                    self.found[name] = self._find_or_install(name)
+            except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+                self.failed[name] = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            self.seconds[name] = time.perf_counter() - start
+        if name in self.failed:
+            pytest.skip(f"{name} {TOOL_VERSIONS[name]} is not available: {self.failed[name]}")
+        return self.found[name]
+
+    def _find_or_install(self, name: str) -> Path:
+        import hashlib
+
+        version = TOOL_VERSIONS[name]
+        on_path = shutil.which(name)
+        if on_path and self._version_ok(Path(on_path), version):
+            return Path(on_path)
+        requirement = TOOL_REQUIREMENTS[name]
+        # uv bases the tool's venv on this venv's base Python: a new clone (CI) reuses the tool venv
+        key = hashlib.sha256(" ".join([os.path.realpath(sys.base_prefix), *requirement]).encode()).hexdigest()[:12]
+        home = TOOLS_HOME / f"{name}-{version}-py{sys.version_info[0]}.{sys.version_info[1]}-{key}"
+        command = home / ("Scripts" if os.name == "nt" else "bin") / name
+        if self._version_ok(command, version):
+            return command
+        if self.uv is None:
+            raise RuntimeError("uv is not installed, so it cannot be installed")
+        if home.exists():  # a broken one from an earlier session
+            shutil.rmtree(home)
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+        for argv in (
+            [self.uv, "venv", "-q", "--python", sys.executable, str(home)],
+            [self.uv, "pip", "install", "-q", "--python", str(Clients.python(home)), *requirement],
+        ):
+            proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+            if proc.returncode != 0:
+                shutil.rmtree(home, ignore_errors=True)
+                raise RuntimeError(f"{' '.join(argv[1:3])} failed: {proc.stderr.strip()}")
+        if not self._version_ok(command, version):
+            raise RuntimeError(f"{command} --version does not say {version}")
+        return command
+
+
+@pytest.fixture(scope="session")
+def tools() -> Tools:
+    """poetry and pdm (see :class:`Tools`): ``tools.path("poetry")``."""
+    return Tools(Clients(Path(os.devnull)).uv)

@@ -67,6 +67,7 @@ def check_site(index, site: Path) -> int:
     projects = index.projects()
     root = parse(site / "index.html")
     assert root.meta["pypi:repository-version"] == API_VERSION
+    assert [m for m in root.meta if m.startswith("pypi:")] == ["pypi:repository-version"]
     assert [(a["href"], text) for a, text in root.anchors] == [(f"{p.normalized_name}/", p.name) for p in projects]
     assert all(set(a) == {"href"} for a, _ in root.anchors)
     assert (site / root.forms[0] / "index.html").is_file()  # the button to the pages for people
@@ -87,6 +88,9 @@ def check_site(index, site: Path) -> int:
         status, reason = project.status
         page = parse(site / name / "index.html")
         assert page.meta["pypi:repository-version"] == API_VERSION
+        # API 1.4's fields and none of PEP 708's (rejected): no pypi:tracks, pypi:alternate-locations
+        assert {m for m in page.meta if m.startswith("pypi:")} <= {
+            "pypi:repository-version", "pypi:project-status", "pypi:project-status-reason"}
         assert page.meta["pypi:project-status"] == status
         assert page.meta.get("pypi:project-status-reason", "") == reason
         assert page.forms == [f"../{PEOPLE_DIR}/{name}/"] and (site / PEOPLE_DIR / name / "index.html").is_file()
@@ -113,6 +117,9 @@ def check_site(index, site: Path) -> int:
         checked += len(want)
         data = json.loads((site / name / "index.json").read_text())
         assert data["meta"] == {"api-version": API_VERSION}
+        assert set(data) == {"meta", "name", "project-status", "versions", "files"}  # no tracks, alternate-locations
+        assert data["name"] == name and data["versions"] == ([] if status == "quarantined" else [
+            r.version for r in project.sorted_releases(newest_first=False)])
         assert data["project-status"] == ({"status": status, "reason": reason} if reason else {"status": status})
         assert [(f["url"] + "#sha256=" + f["hashes"]["sha256"], f["filename"]) for f in data["files"]] == [
             (a["href"], t) for a, t in want
@@ -178,6 +185,47 @@ def test_generated_index_api_pages_are_exact(index, wheel, sdist):
     _generated(index, wheel, sdist)
     build_site(index)
     assert check_site(index, index.root / "_site") > 30
+
+
+def test_generated_1000_project_index_api_pages_are_exact(tmp_path, capsys):
+    """The Done-when's generated 1,000-project index (benchmarks/gen.py with ``variety``: real
+    small wheels and sdists, core metadata sidecars, requires-python, pre- and post-releases,
+    yanks with and without reasons, reasons with markup, each PEP 792 status): every API page
+    read from disk by the own parser, mousebender and pypi-simple (HTML and JSON) says exactly
+    what the state says."""
+    import collections
+    import importlib.util
+    import time
+
+    from conftest import REPO
+
+    from pagesindex.state import Index
+
+    spec = importlib.util.spec_from_file_location("pagesindex_bench_gen", REPO / "benchmarks" / "gen.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    started = time.perf_counter()
+    summary = gen.generate_state(tmp_path / "index", projects=1000, files=4000, variety=True)
+    generated = time.perf_counter()
+    index = Index(tmp_path / "index")
+    build_site(index)
+    built = time.perf_counter()
+    checked = check_site(index, index.root / "_site")
+    done = time.perf_counter()
+    projects = index.projects()
+    assert len(projects) == summary["projects"] == 1000
+    statuses = collections.Counter(p.status for p in projects)
+    assert {s for s, _r in statuses} == {"active", "archived", "deprecated", "quarantined"}
+    assert any(r for s, r in statuses if s == "archived") and ("archived", "") in statuses
+    offered = [(r, f) for p in projects if p.status[0] != "quarantined" for r in p.releases.values() for f in r.files]
+    assert checked == len(offered) and checked < summary["files"]
+    yanks = {r.yanked_reason for r, _f in offered if r.yanked}
+    assert "" in yanks and any("<" in y for y in yanks)
+    assert any(f.requires_python for _r, f in offered) and any(not f.requires_python for _r, f in offered)
+    assert any(f.core_metadata_sha256 for _r, f in offered) and any(not f.core_metadata_sha256 for _r, f in offered)
+    with capsys.disabled():
+        print(f"\n1,000 generated projects, {summary['files']} files ({checked} offered): generated in "
+              f"{generated - started:.1f} s, built in {built - generated:.1f} s, checked in {done - built:.1f} s")
 
 
 def test_seed_index_api_pages_are_exact(seed_index, index):
@@ -287,28 +335,52 @@ def test_api_pages_lead_to_the_pages_for_people_and_old_release_urls_redirect(in
 # -- upload times reach uv from a plain static host -------------------------------------------------
 
 
-@pytest.fixture
-def static_server():
+class StaticServers:
     """``python -m http.server``'s handler on 127.0.0.1: a plain static host, no negotiation
-    (as GitHub Pages); returns a function serving a folder and giving its URL."""
-    import functools
-    import http.server
-    import threading
+    (as GitHub Pages). Calling it serves a folder and returns its URL; ``requested(url)`` is the
+    list of paths asked of that server so far."""
 
-    servers = []
+    def __init__(self) -> None:
+        self.servers: list = []
+        self._paths: Dict[str, List[str]] = {}
 
-    def start(folder: Path) -> str:
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-        handler.log_message = lambda *a: None
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def __call__(self, folder: Path) -> str:
+        import functools
+        import http.server
+        import threading
+
+        paths: List[str] = []
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def send_head(self):
+                paths.append(self.path)
+                return super().send_head()
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
+        self.servers.append(server)
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        self._paths[url] = paths
+        return url
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    def requested(self, url: str) -> List[str]:
+        return self._paths[url]
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture(scope="module")
+def static_server():
+    """A :class:`StaticServers` for the module (its servers stop at the module's end)."""
+    servers = StaticServers()
+    yield servers
+    servers.close()
 
 
 @pytest.mark.e2e
@@ -355,40 +427,66 @@ def _snippet(page: str, element_id: str) -> str:
     return html_lib.unescape(match.group(1))
 
 
+class SnippetSites:
+    """Our index (projects ``solo``, ``base-lib`` and ``pdoflow``, which depends on both
+    ``base-lib`` from our index and ``deal`` from PyPI) and a stand-in for PyPI holding ``deal``
+    and, as a dependency-confusion attack would, a higher version 9.0 of each of our projects;
+    both built once and served by plain static servers."""
+
+    def __init__(self, tmp: Path, static_server: StaticServers):
+        from factory import make_wheel
+
+        from pagesindex.state import Index
+
+        self.tmp = tmp
+        pypi = Index.init(tmp / "pypi", title="stand-in")
+        pypi.add_files([inspect_file(make_wheel(tmp / "pypi-dist", name, version))
+                        for name, version in (("deal", "4.24.4"), ("solo", "9.0"), ("base-lib", "9.0"), ("pdoflow", "9.0"))])
+        build_site(pypi)
+        self.pypi_url = static_server(pypi.root / "_site")
+        # our index, its URL the served one (the pages print it)
+        ours = Index.init(tmp / "ours", title="ours")
+        (ours.root / "_site").mkdir()
+        self.url = static_server(ours.root / "_site")
+        toml = ours.root / "index.toml"
+        toml.write_text(toml.read_text().replace('url = ""', f'url = "{self.url}"'))
+        ours = Index(ours.root)
+        assert ours.config.url == self.url
+        dist = tmp / "dist"
+        ours.add_files([inspect_file(f) for f in (
+            make_wheel(dist, "solo", "1.0"),
+            make_wheel(dist, "base-lib", "1.0", requires_dist=["deal==4.24.4"]),
+            make_wheel(dist, "pdoflow", "2.0", requires_dist=["deal==4.24.4", "base-lib>=1.0", 'rich; extra == "cli"']),
+        )])
+        build_site(ours)
+        self.site = ours.root / "_site"
+        self.requested = static_server.requested
+
+    def page(self, name: str) -> str:
+        return (self.site / PEOPLE_DIR / name / "index.html").read_text()
+
+
+#: (project, projects of our index it depends on)
+SNIPPET_PROJECTS = (("solo", []), ("base-lib", []), ("pdoflow", ["base-lib"]))
+VERSIONS = {"solo": "1.0", "base-lib": "1.0", "pdoflow": "2.0"}
+
+
+@pytest.fixture(scope="module")
+def snippet_sites(tmp_path_factory, static_server) -> SnippetSites:
+    return SnippetSites(tmp_path_factory.mktemp("snippets"), static_server)
+
+
 @pytest.mark.e2e
-def test_every_install_snippet_works_as_printed(tmp_path, wheel, serve, clients):
+def test_every_install_snippet_works_as_printed(snippet_sites, clients, tmp_path):
     """The pages' pip, pip-with-hashes and uv snippets, exactly as printed, against the served
     index plus a local stand-in for PyPI holding the dependencies (pip's and uv's default index
     are pointed at it through PIP_INDEX_URL / UV_DEFAULT_INDEX, so the commands stay as printed;
-    only ``pip`` is run as ``python -m pip --python VENV``). poetry and pdm are not installed here."""
+    only ``pip`` is run as ``python -m pip --python VENV``). poetry and pdm: the test below."""
     import shlex
     import subprocess
     import sys
 
-    from factory import make_wheel
-
-    from pagesindex.state import Index
-
-    # the stand-in for PyPI: another static index with the dependency
-    pypi_root = tmp_path / "pypi"
-    pypi = Index.init(pypi_root, title="stand-in")
-    pypi.add_files([inspect_file(make_wheel(tmp_path / "pypi-dist", "deal", "4.24.4"))])
-    build_site(pypi)
-    pypi_url = serve(pypi_root / "_site")
-    # our index, its URL the served one (the pages print it)
-    ours = Index.init(tmp_path / "ours", title="ours")
-    url = serve(ours.root / "_site")
-    toml = ours.root / "index.toml"
-    toml.write_text(toml.read_text().replace('url = ""', f'url = "{url}"'))
-    ours = Index(ours.root)
-    assert ours.config.url == url
-    ours.add_files([inspect_file(f) for f in (
-        wheel("solo", "1.0"),
-        wheel("base-lib", "1.0", requires_dist=["deal==4.24.4"]),
-        wheel("pdoflow", "2.0", requires_dist=["deal==4.24.4", "base-lib>=1.0", 'rich; extra == "cli"']),
-    )])
-    build_site(ours)
-    site = ours.root / "_site"
+    url, pypi_url, page = snippet_sites.url, snippet_sites.pypi_url, snippet_sites.page
     env = dict(clients.env, PIP_INDEX_URL=pypi_url)
 
     def run(command: str, venv: Path, cwd: Path) -> None:
@@ -398,10 +496,7 @@ def test_every_install_snippet_works_as_printed(tmp_path, wheel, serve, clients)
         proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
 
-    def page(name: str) -> str:
-        return (site / PEOPLE_DIR / name / "index.html").read_text()
-
-    for name, first in (("solo", []), ("base-lib", []), ("pdoflow", ["base-lib"])):
+    for name, first in SNIPPET_PROJECTS:
         text = page(name)
         # pip: the direct URL (the page asks to install dependencies from this index first)
         venv = clients.venv()
@@ -438,6 +533,204 @@ def test_every_install_snippet_works_as_printed(tmp_path, wheel, serve, clients)
         lock = (app / "uv.lock").read_text()
         assert f'name = "{name}"' in lock and url.rstrip("/") in lock
         assert name == "solo" or pypi_url.rstrip("/") in lock
+
+
+def test_release_pages_show_the_project_pages_commands_for_the_newest_release(snippet_sites):
+    """The release page of the newest release prints the same commands as the project page (so
+    the tests above, which run the project page's, cover both)."""
+    for name, _deps in SNIPPET_PROJECTS:
+        release = (snippet_sites.site / PEOPLE_DIR / name / f"{VERSIONS[name]}.html").read_text()
+        for client in ("pip", "hashes", "uv", "poetry", "pdm"):
+            assert _snippet(release, f"install-{client}") == _snippet(snippet_sites.page(name), f"install-{client}")
+
+
+@pytest.mark.e2e
+def test_demo_install_hints_work_as_printed_and_are_the_safe_forms(snippet_sites, clients, tmp_path):
+    """What ``pagesindex demo`` prints (cli.install_hints), each line as printed in a fresh
+    virtual environment, with the stand-in for PyPI as the default index holding a higher
+    ``solo``: the forms README.md's table calls safe install ours, never PyPI's."""
+    import shlex
+    import subprocess
+    import sys
+
+    from pagesindex.cli import install_hints
+
+    url, pypi_url = snippet_sites.url, snippet_sites.pypi_url
+    lines = install_hints(url, "solo")
+    commands = [line for line in lines if line.startswith(("pip ", "uv "))]
+    assert len(commands) == 2 and not any(c.startswith("pip ") and "--extra-index-url" in c for c in commands)
+    assert lines[-1].endswith(f"{url}{PEOPLE_DIR}/solo/") and snippet_sites.page("solo")
+    for command in commands:
+        venv = clients.venv()
+        argv = shlex.split(command)
+        if argv[0] == "pip":
+            argv = [sys.executable, "-m", "pip", "--python", str(clients.python(venv)), *argv[1:]]
+        else:
+            argv = [clients.uv, *argv[1:]]
+        env = dict(clients.env, PIP_INDEX_URL=pypi_url, UV_DEFAULT_INDEX=pypi_url, VIRTUAL_ENV=str(venv))
+        proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
+        assert clients.installed(venv)["solo"] == "1.0", command
+
+
+def tool_project(tmp: Path, clients, extra: str = "") -> Path:
+    """A fresh application project for poetry or pdm: ``pyproject.toml`` (``[project]`` with
+    no dependencies, not a package, then ``extra``) and its own ``.venv`` (no pip in it: poetry
+    and pdm install with their own installers; both take an in-project ``.venv`` as the
+    project's environment)."""
+    import subprocess
+    import sys
+
+    tmp.mkdir(parents=True)
+    (tmp / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0"\nrequires-python = ">=3.9"\ndependencies = []\n\n'
+        "[tool.poetry]\npackage-mode = false\n\n[tool.pdm]\ndistribution = false\n\n" + extra)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp / ".venv")], check=True)
+    return tmp
+
+
+def tool_env(tmp: Path, clients, pypi_url: str) -> Dict[str, str]:
+    """The environment poetry and pdm run in: no configuration, cache, keyring or home of the
+    user (all under ``tmp``), PDM's default PyPI the stand-in (``PDM_PYPI_URL``; poetry's is the
+    project's primary source), no update checks, no prompts."""
+    home = tmp / "home"
+    env = dict(clients.env)
+    env.update(
+        HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        POETRY_CONFIG_DIR=str(tmp / "poetry/config"), POETRY_CACHE_DIR=str(tmp / "poetry/cache"),
+        POETRY_DATA_DIR=str(tmp / "poetry/data"), POETRY_VIRTUALENVS_IN_PROJECT="true",
+        POETRY_KEYRING_ENABLED="false", POETRY_NO_INTERACTION="1",
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+        PDM_HOME=str(tmp / "pdm/home"), PDM_CONFIG_FILE=str(tmp / "pdm/config.toml"),
+        PDM_CACHE_DIR=str(tmp / "pdm/cache"), PDM_CHECK_UPDATE="false", PDM_NON_INTERACTIVE="1",
+        PDM_PYPI_URL=pypi_url,
+    )
+    return env
+
+
+def run_tool(tools, command: str, cwd: Path, env: Dict[str, str]) -> str:
+    """Run one printed ``poetry ...`` / ``pdm ...`` line as printed (the program is the tool's
+    command); returns its output."""
+    import shlex
+    import subprocess
+
+    argv = shlex.split(command)
+    assert argv[0] in ("poetry", "pdm"), command
+    proc = subprocess.run([str(tools.path(argv[0])), *argv[1:]], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("tool", ["poetry", "pdm"])
+def test_poetry_and_pdm_snippets_work_as_printed(tool, snippet_sites, clients, tools, tmp_path):
+    """The pages' poetry and pdm snippets, exactly as printed, in a fresh project whose own
+    default index is the local stand-in for PyPI: for poetry a ``primary`` source in the
+    project's pyproject.toml (a primary source replaces PyPI), for pdm ``PDM_PYPI_URL``. Our
+    projects come from our index only (the stand-in is never asked for them), ``deal`` from the
+    stand-in only, and the lock file names our index for our projects (poetry.lock; pdm.lock
+    names no index by default) and holds our files' hashes."""
+    tools.path(tool)  # skips here, before any work, when the tool cannot be had
+    url, pypi_url, sites = snippet_sites.url, snippet_sites.pypi_url, snippet_sites
+    env = tool_env(tmp_path, clients, pypi_url)
+    for name, deps in SNIPPET_PROJECTS[::2]:  # solo (no dependencies) and pdoflow (both kinds); base-lib's form is solo's
+        ours_before = len(sites.requested(url))
+        pypi_before = len(sites.requested(pypi_url))
+        snippet = _snippet(sites.page(name), f"install-{tool}")
+        if tool == "poetry":
+            app = tool_project(tmp_path / f"app-{name}", clients,
+                               f'[[tool.poetry.source]]\nname = "stand-in"\nurl = "{pypi_url}"\npriority = "primary"\n')
+            lines = snippet.splitlines()
+            assert len(lines) == 2 and lines[0] == f"poetry source add --priority=explicit private {url}"
+            for line in lines:
+                run_tool(tools, line, app, env)
+            lock = (app / "poetry.lock").read_text()
+            packages = {block.split('"')[1]: block for block in lock.split("[[package]]")[1:]}
+            for ours in [name, *deps]:
+                assert f'url = "{url.rstrip("/")}"' in packages[ours] and 'reference = "private"' in packages[ours], packages[ours]
+            if name != "solo":
+                assert f'url = "{pypi_url.rstrip("/")}"' in packages["deal"]
+        else:
+            toml_part, _, then = snippet.partition("# then\n")
+            assert toml_part.startswith("# pyproject.toml\n") and f'url = "{url}"' in toml_part
+            app = tool_project(tmp_path / f"app-{name}", clients, toml_part)
+            run_tool(tools, then.strip(), app, env)
+            lock = (app / "pdm.lock").read_text()  # pdm.lock names files and hashes, not indexes
+            for ours in [name, *deps]:
+                assert f'name = "{ours}"' in lock
+        for ours in [name, *deps]:  # the lock holds the hashes of our files
+            for f in json.loads((sites.site / ours / "index.json").read_text())["files"]:
+                assert f"sha256:{f['hashes']['sha256']}" in lock, (ours, f["filename"])
+        got = clients.installed(app / ".venv")
+        assert {n: got.get(n) for n in [name, *deps]} == {name: VERSIONS[name], **{d: VERSIONS[d] for d in deps}}, got
+        assert name == "solo" or got["deal"] == "4.24.4", got
+        # who was asked for what: our projects only of our index, deal only of the stand-in
+        ours_asked = sites.requested(url)[ours_before:]
+        pypi_asked = sites.requested(pypi_url)[pypi_before:]
+        assert f"/{name}/" in ours_asked and any(p.startswith(f"/packages/{name}/") for p in ours_asked), ours_asked
+        assert not any(p.strip("/").split("/")[0] in (name, *deps) for p in pypi_asked), pypi_asked
+        assert not any("deal" in p for p in ours_asked), ours_asked
+        assert name == "solo" or "/deal/" in pypi_asked, pypi_asked
+
+
+# -- the index URL stays: the migrated seed on a plain static server at its old URL ----------------------
+
+
+#: a file whose old URL's folder is not its project's (migrated as an alias)
+OLD_FILE = "packages/kavli-configurables/configurables-1.0.0-py2.py3-none-any.whl"
+
+
+@pytest.fixture(scope="module")
+def old_url_site(tmp_path_factory, static_server) -> str:
+    """The seed index migrated and built, its site served by a plain static server at the root,
+    where the old site was (``https://ORG.github.io/REPO/``): the URL users already have."""
+    from conftest import SEED
+
+    if not (SEED / "packages").is_dir():
+        pytest.skip("../shared/seed-index is absent")
+    root = tmp_path_factory.mktemp("old-url") / "index"
+    run_cli("init", str(root), "--title", "migrated")
+    run_cli("migrate", str(SEED), index=root)
+    run_cli("build", index=root)
+    assert (root / "_site" / OLD_FILE).read_bytes() == (SEED / OLD_FILE).read_bytes()
+    return static_server(root / "_site")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("client", ["pip", "uv", "poetry", "pdm"])
+def test_clients_install_from_a_plain_static_server_at_the_old_url(client, old_url_site, snippet_sites, static_server,
+                                                                    clients, tools, tmp_path):
+    """pip, uv, poetry and pdm install a migrated project from the old index URL (as users have
+    it configured: index URL, explicit source, pdm source) and a file by its old URL (a direct
+    reference, as requirement files and pyproject.toml files written against the old index have
+    it), from a plain static server; nothing else is asked of our server than the project's page
+    and its files."""
+    url = old_url_site
+    old_file = url + OLD_FILE
+    before = len(static_server.requested(url))
+    if client in ("pip", "uv"):
+        install = clients.pip if client == "pip" else clients.uv_pip
+        assert clients.installed(install(url, "kavli-configurables").venv)["kavli-configurables"] == "1.1.0"
+        assert clients.installed(install(url, f"configurables @ {old_file}").venv)["configurables"] == "1.0.0"
+    else:
+        tools.path(client)
+        env = tool_env(tmp_path, clients, snippet_sites.pypi_url)
+        if client == "poetry":
+            app = tool_project(tmp_path / "app", clients, f'[[tool.poetry.source]]\nname = "stand-in"\n'
+                               f'url = "{snippet_sites.pypi_url}"\npriority = "primary"\n')
+            run_tool(tools, f"poetry source add --priority=explicit old {url}", app, env)
+            run_tool(tools, f"poetry add --source old kavli-configurables {old_file}", app, env)
+        else:
+            app = tool_project(tmp_path / "app", clients, f'[[tool.pdm.source]]\nname = "old"\nurl = "{url}"\n'
+                               'include_packages = ["kavli-configurables"]\n')
+            run_tool(tools, f'pdm add kavli-configurables "configurables @ {old_file}"', app, env)
+        got = clients.installed(app / ".venv")
+        assert (got.get("kavli-configurables"), got.get("configurables")) == ("1.1.0", "1.0.0"), got
+    asked = static_server.requested(url)[before:]
+    assert "/kavli-configurables/" in asked and "/" + OLD_FILE in asked, asked
+    assert all(p.startswith(("/kavli-configurables/", "/packages/kavli-configurables/")) for p in asked), asked
 
 
 # -- small things seen on the migrated seed (issue 14, item 7) ------------------------------------------

@@ -56,3 +56,25 @@ def test_hostile_memory_benchmark_runs():
     lines = [line for line in proc.stdout.splitlines() if line.startswith("sdist-")]
     assert len(lines) == 4, proc.stdout
     assert all("error: abc1-1.0.tar.gz: " in line and "Traceback" not in line for line in lines), proc.stdout
+
+
+def test_generated_state_is_the_same_for_the_same_arguments(tmp_path):
+    """benchmarks/gen.py: the same arguments give the same bytes (sdists' gzip headers carried
+    the time of the run), and ``variety`` changes only what it adds."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pagesindex_bench_gen", REPO / "benchmarks" / "gen.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+
+    def files(root):
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    states = {}
+    for name, variety in (("a", False), ("b", False), ("c", True)):
+        gen.generate_state(tmp_path / name, projects=30, files=150, variety=variety)
+        states[name] = files(tmp_path / name)
+    assert states["a"] == states["b"]
+    assert states["a"].keys() == states["c"].keys()
+    assert {k for k in states["a"] if states["a"][k] != states["c"][k]} <= {k for k in states["a"] if k.startswith("projects/")}
+    assert states["a"] != states["c"]

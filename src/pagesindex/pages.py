@@ -583,7 +583,8 @@ def install_commands(
       requirement for ``--require-hashes``.
     - uv: the index with ``explicit = true`` and the project pinned in ``[tool.uv.sources]``.
     - poetry: a source with ``priority = "explicit"`` and ``--source``.
-    - pdm: a source with ``include_packages``.
+    - pdm: a source with ``include_packages`` (those names come from this source only) and
+      ``exclude_packages = ["*"]`` (no other name is looked for in it; pdm's include wins).
     Returns ``{"pip", "pip_hashes", "uv", "poetry", "pdm", "git", "version": str, "deps": [names]}``
     (empty strings where a form does not apply).
     """
@@ -662,7 +663,8 @@ def install_commands(
         "[[tool.pdm.source]]\n"
         f'name = "{source}"\n'
         f'url = "{base}"\n'
-        f"include_packages = [{included}]\n\n"
+        f"include_packages = [{included}]\n"
+        'exclude_packages = ["*"]\n\n'
         f'# then\npdm add "{pin}"'
     )
     out["deps"] = deps
