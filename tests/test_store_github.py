@@ -38,6 +38,7 @@ def gh_env(gh, monkeypatch):
         monkeypatch.delenv(key, raising=False)
     gh.can_push = True
     gh.faults.clear()
+    gh.requests.clear()
     return gh
 
 
@@ -282,3 +283,57 @@ def test_publish_conflicts_and_staged_bytes_are_checked(gh_index, gh_env, repo, 
     with pytest.raises(FileConflict, match="already holds other bytes"):
         store.publish("abc2", "abc2-1.0-py3-none-any.whl", "0" * 64, 5)
     assert release.assets[0].data == b"other bytes"
+
+
+def test_one_refused_file_stops_the_change_before_any_upload(gh_index, repo, wheel):
+    proc = run_cli("add", str(wheel("abc1", "1.0")), str(wheel("abc1", "1.1+cu12")), index=gh_index.root, check=False)
+    assert proc.returncode == 1 and "GitHub renames asset names with '+'" in proc.stderr
+    assert not repo.releases and not (gh_index.root / "projects/abc1.json").exists()
+
+
+def test_verify_reads_the_release_listing_once_and_hashes_assets_without_digest(gh_index, gh_env, repo, wheel):
+    run_cli("add", *[str(wheel("abc1", v)) for v in ("1.0", "1.1", "1.2")], index=gh_index.root)
+    run_cli("publish", index=gh_index.root)
+    index = Index(gh_index.root)
+    store = _store(gh_env, index.config.storage)
+    project = index.get_project("abc1")
+    for f in project.all_files():
+        assert store.check("abc1", f.filename, f.sha256, f.size) is None
+        assert store.check_bytes(index.config.storage.public_key("abc1", f.filename) + ".metadata", f.core_metadata_sha256) is None
+    assert store.client.requests_sent == 1  # one page listing the releases, their assets embedded
+    for r in repo.releases:
+        for a in r.assets:
+            a.digest = None  # an asset uploaded before GitHub computed digests: its bytes are read
+    f = next(iter(project.all_files()))
+    fresh = _store(gh_env, index.config.storage)
+    assert fresh.check("abc1", f.filename, f.sha256, f.size) is None
+    assert "differ from the record" in fresh.check("abc1", f.filename, "0" * 64, f.size)
+    assert all(r.authorization is None for r in gh_env.storage_requests())
+
+
+def test_an_asset_left_by_a_failed_upload_is_replaced(gh_index, gh_env, repo, wheel):
+    whl = wheel("abc1", "1.0")
+    run_cli("add", str(whl), index=gh_index.root)
+    left = repo.add_release("files-abc1-1.0", {whl.name: b""})
+    left.assets[0].state = "starter"  # "it can be safely deleted"
+    out = run_cli("publish", index=gh_index.root).stdout
+    assert "1 file published" in out
+    assert assets_of(repo, "files-abc1-1.0")[whl.name].data == whl.read_bytes()
+
+
+def test_ghes_layout_uploads_under_api_uploads_and_keeps_the_token_off_storage(index, wheel, monkeypatch):
+    with FakeGitHub(token=TOKEN, ghes=True) as ghes:
+        repo = ghes.add_repo("lab/index")
+        env = ghes.env()
+        del env["PAGESINDEX_GITHUB_UPLOADS_URL"]  # derived: <origin>/api/uploads beside /api/v3
+        assert uploads_base_url(ghes.api_url, env) == ghes.uploads_url
+        config = parse_storage({"kind": "github-release", "repository": "lab/index"}, "index.toml", env)
+        store = GitHubReleaseStore(config, environ=env)
+        data = b"abc1 sdist"
+        sha = hashlib.sha256(data).hexdigest()
+        store.stage_bytes(data, "abc1-1.0.tar.gz", sha)
+        assert store.publish("abc1", "abc1-1.0.tar.gz", sha, len(data)) == "published"
+        uploads = [r for r in ghes.requests if r.server == "uploads"]
+        assert len(uploads) == 2 and all(r.authorization == f"Bearer {TOKEN}" for r in uploads)
+        assert ghes.storage_requests() and all(r.authorization is None for r in ghes.storage_requests())
+        assert [a.data for a in repo.releases[-1].assets] == [data]

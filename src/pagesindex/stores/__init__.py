@@ -299,6 +299,8 @@ class Store:
     """What an object store does with distribution files. Keys are computed by
     :class:`StorageConfig`; ``sha256`` is lower-case hex; sizes are bytes.
 
+    - ``accepts(filename, size)``: raise a one-line error when the store cannot hold that file
+      (called for every file of a change before any upload);
     - ``stage(path, filename, sha256, size)``: upload to the staging key (not public);
     - ``stage_bytes(data, filename, sha256)``: same for small bytes (a PEP 658 sidecar);
     - ``publish(project, filename, sha256, size)``: copy the staged object to the public key;
@@ -309,6 +311,9 @@ class Store:
     - ``check(project, filename, sha256, size)``: None when the public object has these bytes,
       else a one-line problem.
     """
+
+    def accepts(self, filename: str, size: int) -> None:
+        """Every file fits (S3: the size limit is checked when the file is read)."""
 
     def stage(self, path: Any, filename: str, sha256: str, size: int) -> None:  # pragma: no cover - interface
         raise NotImplementedError

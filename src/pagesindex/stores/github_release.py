@@ -259,6 +259,8 @@ class GitHubReleaseStore(Store):
         self._releases: Optional[List[dict]] = None  # every release (drafts with a token), read once
         self._by_tag: Dict[str, Optional[dict]] = {}  # published releases by tag
         self._assets: Dict[int, List[dict]] = {}  # assets by release id
+        self._complete: set = set()  # release ids whose assets were listed in full
+        self._tags_loaded = False
 
     # -- helpers --------------------------------------------------------------------------
     def _where(self, tag: str, name: str) -> str:
@@ -279,9 +281,12 @@ class GitHubReleaseStore(Store):
         detail = f" ({message})" if message else ""
         if resp.status_code == 401:
             return GitHubError(f"{what}: GitHub rejected the token (HTTP 401){detail}; check GITHUB_TOKEN / GH_TOKEN")
-        if resp.status_code in (403, 404):
+        if resp.status_code == 403:
+            return GitHubError(f"{what}: HTTP 403{detail}; the token needs contents: write on {self.config.repository}")
+        if resp.status_code == 404:
             return GitHubError(
-                f"{what}: HTTP {resp.status_code}{detail}; the token needs contents: write on {self.config.repository}"
+                f"{what}: HTTP 404{detail}; no repository {self.config.repository}, or the token cannot write to it "
+                "(it needs contents: write)"
             )
         return GitHubError(f"{what}: HTTP {resp.status_code}{detail}")
 
@@ -291,26 +296,50 @@ class GitHubReleaseStore(Store):
         return self._releases
 
     def _published(self, tag: str) -> Optional[dict]:
-        """The published release with ``tag`` ("Get a release by tag name" returns no drafts)."""
-        if tag not in self._by_tag:
-            from ..sources.github import GitHubNotFound
-            from urllib.parse import quote
+        """The published release with ``tag``, from the listing of all releases (read once: one
+        request per 100 releases, however many files are checked)."""
+        if not self._tags_loaded:
+            self._tags_loaded = True
+            for release in self._all_releases():
+                if not release.get("draft"):
+                    self._by_tag.setdefault(str(release.get("tag_name")), release)
+        return self._by_tag.get(tag)
 
-            try:
-                found = self.client.get_json(f"{self._repo_path}/releases/tags/{quote(tag, safe='')}",
-                                             what=f"release {tag} of {self.config.repository}")
-            except GitHubNotFound:
-                found = None
-            self._by_tag[tag] = found if isinstance(found, dict) and not found.get("draft") else None
-        return self._by_tag[tag]
+    def _get_by_tag(self, tag: str) -> Optional[dict]:
+        """"Get a release by tag name" (which returns published releases only)."""
+        from urllib.parse import quote
 
-    def _list_assets(self, release: dict) -> List[dict]:
+        from ..sources.github import GitHubNotFound
+
+        try:
+            found = self.client.get_json(f"{self._repo_path}/releases/tags/{quote(tag, safe='')}",
+                                         what=f"release {tag} of {self.config.repository}")
+        except GitHubNotFound:
+            return None
+        return found if isinstance(found, dict) and not found.get("draft") else None
+
+    def _list_assets(self, release: dict, *, full: bool = False) -> List[dict]:
+        """The assets of ``release``: those its JSON carries, or (``full``, or none carried) every
+        page of "List release assets"."""
         rid = int(release["id"])
-        if rid not in self._assets:
-            self._assets[rid] = list(self.client.paginate(
-                f"{self._repo_path}/releases/{rid}/assets", what=f"assets of release {release.get('tag_name')}"
-            ))
+        if rid in self._assets and (not full or rid in self._complete):
+            return self._assets[rid]
+        if not full and isinstance(release.get("assets"), list):
+            self._assets[rid] = [a for a in release["assets"] if isinstance(a, dict)]
+            return self._assets[rid]
+        self._assets[rid] = list(self.client.paginate(
+            f"{self._repo_path}/releases/{rid}/assets", what=f"assets of release {release.get('tag_name')}"
+        ))
+        self._complete.add(rid)
         return self._assets[rid]
+
+    def _find_asset(self, release: dict, name: str) -> Optional[dict]:
+        """The asset ``name`` of ``release``; the full list is read when the release's JSON did
+        not carry it (GitHub may not embed every asset)."""
+        found = next((a for a in self._list_assets(release) if a.get("name") == name), None)
+        if found is None and int(release["id"]) not in self._complete:
+            found = next((a for a in self._list_assets(release, full=True) if a.get("name") == name), None)
+        return found
 
     def _create_release(self, tag: str, *, draft: bool, name: str, body: str) -> Optional[dict]:
         """"Create a release"; None on 422 ``already_exists`` (a published release has the tag)."""
@@ -323,6 +352,7 @@ class GitHubReleaseStore(Store):
         if resp.status_code != 201 or not isinstance(decoded, dict):
             raise self._refused(resp, decoded, f"creating release {tag} in {self.config.repository}")
         self._assets[int(decoded["id"])] = []
+        self._complete.add(int(decoded["id"]))
         if self._releases is not None:
             self._releases.append(decoded)
         return decoded
@@ -356,8 +386,7 @@ class GitHubReleaseStore(Store):
             resp, decoded = self.client.send("POST", url, path=path, data=data, content_type=content_type,
                                              what=f"uploading {where}")
             if resp.status_code == 422 and "already_exists" in _error_codes(decoded) and _try == 0:
-                self._assets.pop(int(release["id"]), None)
-                old = next((a for a in self._list_assets(release) if a.get("name") == name), None)
+                old = next((a for a in self._list_assets(release, full=True) if a.get("name") == name), None)
                 if old is not None and (old.get("state") != "uploaded" or _sha256_of(old) is None):
                     self._delete_asset(release, old)
                     continue
@@ -401,9 +430,9 @@ class GitHubReleaseStore(Store):
 
     def _find_staged(self, sha256: str) -> Optional[Tuple[dict, dict]]:
         for draft in self._staging_drafts(sha256):
-            for asset in self._list_assets(draft):
-                if asset.get("name") == sha256:
-                    return draft, asset
+            asset = self._find_asset(draft, sha256)
+            if asset is not None:
+                return draft, asset
         return None
 
     def _stage(self, filename: str, sha256: str, *, path: Optional[Path] = None, data: Optional[bytes] = None) -> None:
@@ -427,13 +456,17 @@ class GitHubReleaseStore(Store):
                 raise PagesIndexError(f"{self.config.repository}: a published release has the staging tag {tag}; delete it")
         self._upload(draft, sha256, sha256, path=path, data=data)
 
-    def stage(self, path: Any, filename: str, sha256: str, size: int) -> None:
-        """Upload a file to a staging draft (asset name: its sha256). Refuses filenames GitHub
-        would rename and files of 2 GiB or more, with one line."""
+    def accepts(self, filename: str, size: int) -> None:
+        """Refuse, with one line, a filename GitHub would rename, one that is no wheel or sdist
+        name (its release tag is derived from it), and a file of 2 GiB or more."""
         check_asset_name(filename)
-        release_tag("x", filename)  # the filename must parse: its tag is derived from it
+        release_tag("x", filename)
         if size > MAX_ASSET_BYTES:
             raise PagesIndexError(f"{filename}: {size} bytes, GitHub release assets must be under 2 GiB")
+
+    def stage(self, path: Any, filename: str, sha256: str, size: int) -> None:
+        """Upload a file to a staging draft (asset name: its sha256), after :meth:`accepts`."""
+        self.accepts(filename, size)
         self._stage(filename, sha256, path=Path(path))
 
     def stage_bytes(self, data: bytes, filename: str, sha256: str) -> None:
@@ -454,8 +487,7 @@ class GitHubReleaseStore(Store):
                 "do not edit: installs check every file's sha256).",
             )
             if release is None:  # created meanwhile: read it
-                self._by_tag.pop(tag, None)
-                release = self._published(tag)
+                release = self._get_by_tag(tag)
                 if release is None:
                     raise PagesIndexError(f"{self.config.repository}: cannot create or read release {tag}")
             self._by_tag[tag] = release
@@ -463,7 +495,7 @@ class GitHubReleaseStore(Store):
 
     def _publish_one(self, release: dict, name: str, sha256: str) -> str:
         where = self._where(release["tag_name"], name)
-        asset = next((a for a in self._list_assets(release) if a.get("name") == name), None)
+        asset = self._find_asset(release, name)
         if asset is not None and asset.get("state") != "uploaded":
             self._delete_asset(release, asset)  # left by a failed upload
             asset = None
@@ -504,6 +536,9 @@ class GitHubReleaseStore(Store):
         releases listed afresh)."""
         self._releases = None
         self._assets.clear()
+        self._complete.clear()
+        self._by_tag.clear()
+        self._tags_loaded = False
         keys = []
         for release in self._all_releases():
             tag = str(release.get("tag_name") or "")
@@ -522,7 +557,7 @@ class GitHubReleaseStore(Store):
         release = self._published(tag)
         if release is None:
             return
-        asset = next((a for a in self._list_assets(release) if a.get("name") == name), None)
+        asset = self._find_asset(release, name)
         if asset is not None:
             self._delete_asset(release, asset)
         if not self._list_assets(release):
@@ -530,7 +565,9 @@ class GitHubReleaseStore(Store):
                                              what=f"deleting release {tag} of {self.config.repository}")
             if resp.status_code not in (204, 404):
                 raise self._refused(resp, decoded, f"deleting release {tag} of {self.config.repository}")
-            self._by_tag[tag] = None
+            self._by_tag.pop(tag, None)
+            if self._releases is not None:
+                self._releases = [r for r in self._releases if r.get("id") != release.get("id")]
 
     # -- verification ------------------------------------------------------------------------
     def _check_key(self, tag: str, name: str, sha256: str, size: Optional[int]) -> Optional[str]:
@@ -538,8 +575,8 @@ class GitHubReleaseStore(Store):
         release = self._published(tag)
         asset = None
         if release is not None:
-            asset = next((a for a in self._list_assets(release) if a.get("name") == name and a.get("state") == "uploaded"), None)
-        if asset is None:
+            asset = self._find_asset(release, name)
+        if asset is None or asset.get("state") != "uploaded":
             return f"{where}: missing from the store (run 'pagesindex publish')"
         found = self._asset_sha256(asset, where)
         if found != sha256 or (size is not None and int(asset.get("size") or 0) != size):
