@@ -844,7 +844,7 @@ class FakeGitHub:
         if not rest:
             handler._json(200, repo.repo_json())
             return
-        can_see_drafts = auth or self.token is None
+        can_see_drafts = (auth and self.can_push) or self.token is None  # drafts: push access only
         releases = [r for r in repo.releases if can_see_drafts or not r.draft]
         if rest == ["releases"]:
             self._page(handler, record, [repo.release_json(r) for r in reversed(releases)])

@@ -74,7 +74,10 @@ def test_the_stand_in_speaks_the_releases_write_api(gh_env, repo):
         assert draft["upload_url"].startswith(gh_env.uploads_url + "/")  # a separate host
         assert http.get(f"{api}/releases/tags/v1", headers=auth).status_code == 404  # drafts not found by tag
         assert [r["tag_name"] for r in http.get(f"{api}/releases", headers=auth).json()] == ["v1"]
-        assert http.get(f"{api}/releases").json() == []  # drafts only listed to a token
+        assert http.get(f"{api}/releases").json() == []  # drafts only listed to a token that can push
+        gh_env.can_push = False
+        assert http.get(f"{api}/releases", headers=auth).json() == []
+        gh_env.can_push = True
         assert http.post(f"{api}/releases", json={"tag_name": "v1"}).status_code == 401
 
         upload = f"{gh_env.uploads_url}/repos/{repo.full_name}/releases/{draft['id']}/assets"
@@ -337,3 +340,17 @@ def test_ghes_layout_uploads_under_api_uploads_and_keeps_the_token_off_storage(i
         assert len(uploads) == 2 and all(r.authorization == f"Bearer {TOKEN}" for r in uploads)
         assert ghes.storage_requests() and all(r.authorization is None for r in ghes.storage_requests())
         assert [a.data for a in repo.releases[-1].assets] == [data]
+
+
+def test_the_store_follows_the_pagination_of_releases_and_assets(gh_index, gh_env, repo):
+    for n in range(3):
+        repo.add_release(f"v{n}", {"notes.txt": b"not the index's"})
+    data = b"abc1 sdist"
+    sha = hashlib.sha256(data).hexdigest()
+    store = _store(gh_env, gh_index.config.storage, per_page=1)
+    store.stage_bytes(data, "abc1-1.0.tar.gz", sha)
+    assert _store(gh_env, gh_index.config.storage, per_page=1).publish("abc1", "abc1-1.0.tar.gz", sha, len(data)) == "published"
+    later = _store(gh_env, gh_index.config.storage, per_page=1)
+    assert later.check("abc1", "abc1-1.0.tar.gz", sha, len(data)) is None
+    assert later.client.requests_sent >= 5  # every page of the listing: five releases, one a page
+    assert later.public_keys() == ["files-abc1-1.0/abc1-1.0.tar.gz"]  # other releases are not the index's
