@@ -154,7 +154,7 @@ def test_stage_publish_install_and_a_changed_file(gh_index, gh_env, repo, wheel,
     # Staged in drafts, by content: nothing published, nothing in git, nothing downloadable.
     staged = {a.name for r in repo.releases if r.draft for a in r.assets}
     assert staged == {wf["sha256"], files[tar.name]["sha256"], wf["core-metadata-sha256"]}
-    assert all(r.draft and r.tag_name.startswith("pagesindex-staging-") for r in repo.releases)
+    assert all(r.draft and r.tag_name == "pagesindex-staging" for r in repo.releases)
     assert not any(p.is_file() and p.name != ".gitkeep" for p in (gh_index.root / "packages").rglob("*"))
     url = file_url(gh_index.config.storage, "abc1", whl.name)
     assert url == f"{gh_env.web_url}/{repo.full_name}/releases/download/files-abc1-1.0/{whl.name}"
@@ -354,3 +354,18 @@ def test_the_store_follows_the_pagination_of_releases_and_assets(gh_index, gh_en
     assert later.check("abc1", "abc1-1.0.tar.gz", sha, len(data)) is None
     assert later.client.requests_sent >= 5  # every page of the listing: five releases, one a page
     assert later.public_keys() == ["files-abc1-1.0/abc1-1.0.tar.gz"]  # other releases are not the index's
+
+
+def test_a_full_staging_draft_overflows_into_another_with_the_same_tag(gh_index, gh_env, repo, monkeypatch):
+    import pagesindex.stores.github_release as module
+
+    monkeypatch.setattr(module, "MAX_ASSETS_PER_RELEASE", 2)
+    blobs = [f"abc1 {n}".encode() for n in range(3)]
+    store = _store(gh_env, gh_index.config.storage)
+    for n, data in enumerate(blobs):
+        store.stage_bytes(data, f"abc1-1.{n}.tar.gz", hashlib.sha256(data).hexdigest())
+    drafts = [r for r in repo.releases if r.draft]
+    assert [r.tag_name for r in drafts] == ["pagesindex-staging"] * 2 and [len(r.assets) for r in drafts] == [2, 1]
+    fresh = _store(gh_env, gh_index.config.storage)
+    for n, data in enumerate(blobs):  # found in either draft
+        assert fresh.publish("abc1", f"abc1-1.{n}.tar.gz", hashlib.sha256(data).hexdigest(), len(data)) == "published"

@@ -27,8 +27,9 @@ Staging (review before publication)
     anonymous users, becomes public as a whole when published. Publishing the draft itself would
     make a file public as soon as it is added to an existing release, and two pull requests
     staging the same release would share one draft. So ``add`` uploads each file, by content, to
-    a *staging draft*: the draft release(s) with tag ``pagesindex-staging-<xx>`` (``xx``: the first
-    two hex digits of the sha256, so 256 drafts of 1,000 assets), asset name = the sha256 hex.
+    a *staging draft*: the draft release with tag ``pagesindex-staging`` (one draft on the
+    repository's Releases page; when it holds 1,000 assets another draft with the same tag is
+    made, drafts having no tag yet), asset name = the sha256 hex.
     ``pagesindex publish`` (after the merge) downloads each staged asset through the API (its
     ``digest`` checked) and uploads it to the published release under its filename: the bytes go
     through the runner twice, and nothing is ever public before the merge. Staged assets stay
@@ -82,8 +83,8 @@ from ..sources.github import (
 )
 from . import MAX_ASSET_BYTES, RELEASE_TAG_PREFIX, StorageConfig, Store, release_tag
 
-#: Tag of the staging drafts: ``pagesindex-staging-<first two hex digits of the sha256>``.
-STAGING_TAG_PREFIX = "pagesindex-staging-"
+#: Tag of the staging drafts (never created as a git tag: drafts stay drafts).
+STAGING_TAG = "pagesindex-staging"
 #: Most assets GitHub takes in one release.
 MAX_ASSETS_PER_RELEASE = 1000
 #: Asset names GitHub keeps as they are (see the module docstring).
@@ -425,7 +426,7 @@ class GitHubReleaseStore(Store):
 
     # -- staging ---------------------------------------------------------------------------
     def _staging_drafts(self, sha256: str) -> List[dict]:
-        tag = STAGING_TAG_PREFIX + sha256[:2]
+        tag = STAGING_TAG
         return [r for r in self._all_releases() if r.get("draft") and r.get("tag_name") == tag]
 
     def _find_staged(self, sha256: str) -> Optional[Tuple[dict, dict]]:
@@ -446,9 +447,9 @@ class GitHubReleaseStore(Store):
         drafts = [d for d in self._staging_drafts(sha256) if len(self._list_assets(d)) < MAX_ASSETS_PER_RELEASE]
         draft = drafts[0] if drafts else None
         if draft is None:
-            tag = STAGING_TAG_PREFIX + sha256[:2]
+            tag = STAGING_TAG
             draft = self._create_release(
-                tag, draft=True, name=f"pagesindex staging {sha256[:2]}",
+                tag, draft=True, name="pagesindex staging",
                 body="Distribution files under review (pagesindex). Assets are named by their sha256; "
                 "'pagesindex publish' copies them to their release after the merge.",
             )
@@ -600,4 +601,4 @@ class GitHubReleaseStore(Store):
         return problem
 
 
-__all__ = ["GitHubReleaseStore", "GitHubWriteClient", "STAGING_TAG_PREFIX", "check_asset_name", "uploads_base_url"]
+__all__ = ["GitHubReleaseStore", "GitHubWriteClient", "STAGING_TAG", "check_asset_name", "uploads_base_url"]
