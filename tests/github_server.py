@@ -66,7 +66,8 @@ Faults, for retry tests: ``fake.fail(times, status, headers=..., path=..., serve
 makes the next ``times`` matching requests answer ``status`` (after ``delay`` seconds, to provoke
 client timeouts); helpers :meth:`FakeGitHub.rate_limit`
 (403 with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset``), :meth:`FakeGitHub.too_many`
-(429 with ``Retry-After``) and :meth:`FakeGitHub.server_error` (5xx).
+(429 with ``Retry-After``), :meth:`FakeGitHub.server_error` (5xx) and
+:meth:`FakeGitHub.upstream_failure` (an upload answering 502 after leaving a ``starter`` asset).
 
 ``FakeGitHub(ghes=True)`` lays the hosts out as GitHub Enterprise Server does: the API under
 ``http://127.0.0.1:PORT/api/v3`` and the storage on the same host under ``/storage/`` (still
@@ -473,6 +474,7 @@ class FakeGitHub:
         self.can_push = can_push
         #: Most assets a release takes (GitHub: 1000).
         self.max_assets = 1000
+        self.upstream_failures = 0
         self.web_url = web_url.rstrip("/")
         self.default_per_page = default_per_page
         self.repos: Dict[str, FakeRepo] = {}
@@ -585,6 +587,12 @@ class FakeGitHub:
         """Secondary rate limit: 429 with ``Retry-After`` seconds."""
         self.fail(times, 429, path=path, message="You have exceeded a secondary rate limit",
                   headers={"Retry-After": str(retry_after)})
+
+    def upstream_failure(self, times: int = 1) -> None:
+        """The next ``times`` uploads answer 502 after leaving an empty asset in state ``starter``
+        ("Upload a release asset": "When an upstream failure occurs, you will receive a 502 Bad
+        Gateway status. This may leave an empty asset with a state of starter.")."""
+        self.upstream_failures += times
 
     def server_error(self, times: int = 1, *, status: int = 502, path: Optional[str] = None, server: str = "api") -> None:
         self.fail(times, status, path=path, server=server, message="Server Error")
@@ -800,6 +808,11 @@ class FakeGitHub:
             handler._json(422, {"message": "Validation Failed", "errors": [
                 {"resource": "ReleaseAsset", "code": "custom", "message": f"a release takes at most {self.max_assets} assets"}
             ], "status": "422"})
+            return
+        if self.upstream_failures > 0:
+            self.upstream_failures -= 1
+            release.assets.append(FakeAsset(id=next(_ids), name=name, data=b"", digest=None, state="starter"))
+            handler._json(502, {"message": "Server Error", "status": "502"})
             return
         asset = FakeAsset(id=next(_ids), name=name, data=record.body,
                           digest="sha256:" + hashlib.sha256(record.body).hexdigest(),

@@ -369,3 +369,14 @@ def test_a_full_staging_draft_overflows_into_another_with_the_same_tag(gh_index,
     fresh = _store(gh_env, gh_index.config.storage)
     for n, data in enumerate(blobs):  # found in either draft
         assert fresh.publish("abc1", f"abc1-1.{n}.tar.gz", hashlib.sha256(data).hexdigest(), len(data)) == "published"
+
+
+def test_an_upload_failing_upstream_leaves_a_starter_asset_that_is_replaced(gh_index, gh_env, repo):
+    data = b"abc1 sdist"
+    sha = hashlib.sha256(data).hexdigest()
+    gh_env.upstream_failure(1)  # 502, and an empty asset in state "starter" under the name
+    _store(gh_env, gh_index.config.storage).stage_bytes(data, "abc1-1.0.tar.gz", sha)
+    [draft] = repo.releases
+    assert [(a.name, a.state, a.data) for a in draft.assets] == [(sha, "uploaded", data)]
+    uploads = [r.method for r in gh_env.requests if r.server == "uploads"]
+    assert uploads == ["POST", "POST", "POST"]  # 502, 422 already_exists, then the upload after the delete

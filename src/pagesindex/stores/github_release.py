@@ -387,11 +387,13 @@ class GitHubReleaseStore(Store):
             resp, decoded = self.client.send("POST", url, path=path, data=data, content_type=content_type,
                                              what=f"uploading {where}")
             if resp.status_code == 422 and "already_exists" in _error_codes(decoded) and _try == 0:
+                # Uploaded meanwhile, or by an attempt whose answer was lost: read the list afresh.
+                self._complete.discard(int(release["id"]))
                 old = next((a for a in self._list_assets(release, full=True) if a.get("name") == name), None)
-                if old is not None and (old.get("state") != "uploaded" or _sha256_of(old) is None):
-                    self._delete_asset(release, old)
+                if old is not None and old.get("state") != "uploaded":
+                    self._delete_asset(release, old)  # left by a failed upload
                     continue
-                if old is not None and _sha256_of(old) == sha256:
+                if old is not None and self._asset_sha256(old, where) == sha256:
                     return old
                 raise FileConflict(f"{where} already holds other bytes; a published file is never changed")
             break
