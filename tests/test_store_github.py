@@ -173,6 +173,8 @@ def test_stage_publish_install_and_a_changed_file(gh_index, gh_env, repo, wheel,
     entry = next(f for f in json.loads((site / "abc1/index.json").read_text())["files"] if f["filename"] == whl.name)
     assert entry["url"] == url and entry["hashes"]["sha256"] == wf["sha256"]
     assert httpx.get(url + ".metadata", follow_redirects=True).content == (gh_index.root / "metadata" / wf["core-metadata-sha256"]).read_bytes()
+    page = (site / "_pages/abc1/1.0.html").read_text()  # the release page for people: the pip snippet
+    assert f"abc1 @ {url}#sha256={wf['sha256']}" in page.replace("&#34;", '"')
     assert run_cli("verify", index=gh_index.root).stdout.startswith("ok: 1 project verified")
 
     index_url = serve(site)
