@@ -382,3 +382,17 @@ def test_an_upload_failing_upstream_leaves_a_starter_asset_that_is_replaced(gh_i
     assert [(a.name, a.state, a.data) for a in draft.assets] == [(sha, "uploaded", data)]
     uploads = [r.method for r in gh_env.requests if r.server == "uploads"]
     assert uploads == ["POST", "POST", "POST"]  # 502, 422 already_exists, then the upload after the delete
+
+
+def test_verify_says_a_private_repository_cannot_serve_the_files(index, gh_env, wheel):
+    repo = gh_env.add_repo(f"lab/private-{next(_REPOS)}", visibility="private")
+    config = index.root / "index.toml"
+    config.write_text(config.read_text() + f'\n[storage]\nkind = "github-release"\nrepository = "{repo.full_name}"\n')
+    run_cli("add", str(wheel("abc1", "1.0")), index=index.root)
+    run_cli("publish", index=index.root)
+    proc = run_cli("verify", index=index.root, check=False)
+    assert proc.returncode == 1
+    assert [line for line in proc.stderr.splitlines() if line.startswith("problem:")] == [
+        f"problem: {repo.full_name} is private: its release assets answer 404 to anonymous downloads, so pip and uv "
+        "cannot install from the index (make the repository public, or use storage.kind 's3')"
+    ], proc.stderr

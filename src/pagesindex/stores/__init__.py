@@ -309,11 +309,16 @@ class Store:
     - ``public_keys()``: every key under the public prefix;
     - ``unpublish(key)``: delete one public object (refuses a key outside the public prefix);
     - ``check(project, filename, sha256, size)``: None when the public object has these bytes,
-      else a one-line problem.
+      else a one-line problem;
+    - ``store_problems()``: one-line problems of the store as a whole (verify).
     """
 
     def accepts(self, filename: str, size: int) -> None:
         """Every file fits (S3: the size limit is checked when the file is read)."""
+
+    def store_problems(self) -> "list[str]":
+        """Problems of the store as a whole, one line each with its remedy (verify); none here."""
+        return []
 
     def stage(self, path: Any, filename: str, sha256: str, size: int) -> None:  # pragma: no cover - interface
         raise NotImplementedError

@@ -573,6 +573,17 @@ class GitHubReleaseStore(Store):
                 self._releases = [r for r in self._releases if r.get("id") != release.get("id")]
 
     # -- verification ------------------------------------------------------------------------
+    def store_problems(self) -> List[str]:
+        """The repository must be public: GitHub serves the assets of a private or internal
+        repository to nobody without access, so pip and uv would get 404 for every file."""
+        repository = self.client.repository(self.config.repository)
+        if repository.is_public:
+            return []
+        return [
+            f"{self.config.repository} is {repository.visibility}: its release assets answer 404 to anonymous downloads, "
+            "so pip and uv cannot install from the index (make the repository public, or use storage.kind 's3')"
+        ]
+
     def _check_key(self, tag: str, name: str, sha256: str, size: Optional[int]) -> Optional[str]:
         where = self._where(tag, name)
         release = self._published(tag)
