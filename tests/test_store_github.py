@@ -396,3 +396,13 @@ def test_verify_says_a_private_repository_cannot_serve_the_files(index, gh_env, 
         f"problem: {repo.full_name} is private: its release assets answer 404 to anonymous downloads, so pip and uv "
         "cannot install from the index (make the repository public, or use storage.kind 's3')"
     ], proc.stderr
+
+
+def test_publish_without_the_staged_file_is_one_line_and_makes_no_release(gh_index, gh_env, repo, wheel):
+    run_cli("add", str(wheel("abc1", "1.0")), index=gh_index.root)
+    for release in repo.releases:
+        release.assets.clear()  # the staged copies are gone (a cleanup ran too early)
+    proc = run_cli("publish", index=gh_index.root, check=False)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
+    assert "staged file sha256" in proc.stderr and "missing, cannot publish it (run 'pagesindex add' again" in proc.stderr
+    assert not any(r.tag_name.startswith("files-") for r in repo.releases)

@@ -529,6 +529,14 @@ class GitHubReleaseStore(Store):
         given (a client never sees a wheel without its ``.metadata``). Returns "published" or
         "unchanged" (the file's own result)."""
         check_asset_name(filename)
+        if self._published(release_tag(project, filename)) is None:
+            # A new release: every file must be staged before the release is made public.
+            for name, digest in ((filename + ".metadata", metadata_sha256), (filename, sha256)):
+                if digest and self._find_staged(digest) is None:
+                    raise PagesIndexError(
+                        f"{self._where(release_tag(project, filename), name)}: staged file sha256 {digest[:12]}… missing, "
+                        "cannot publish it (run 'pagesindex add' again with the file)"
+                    )
         release = self._release_for(project, filename)
         if metadata_sha256:
             self._publish_one(release, filename + ".metadata", metadata_sha256)
