@@ -61,7 +61,6 @@ release by tag name, Create a release, Delete a release, List release assets, Ge
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
