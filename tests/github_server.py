@@ -1,12 +1,18 @@
 """A local stand-in for the GitHub REST API (and its asset storage host), for tests.
 
-:class:`FakeGitHub` runs two HTTP servers on 127.0.0.1 (any free port), each in a thread:
+:class:`FakeGitHub` runs three (or four) HTTP servers on 127.0.0.1 (any free port), each in a thread:
 
 * the **API host** (``fake.api_url``; use it as ``GITHUB_API_URL``), answering the endpoints
   below with the shapes and status codes of the GitHub REST API docs (version 2022-11-28);
 * the **storage host** (``fake.storage_url``), where asset downloads are redirected (302), as
   GitHub does to its object storage. It rejects (400) any request carrying an ``Authorization``
-  header, as the real storage does, so a client that leaks the token there fails.
+  header, as the real storage does, so a client that leaks the token there fails;
+* the **uploads host** (``fake.uploads_url``), where release assets are uploaded, as GitHub's
+  ``uploads.github.com`` (the ``upload_url`` of a release points there);
+* with ``serve_web=True``, the **web host** (``fake.web_url`` becomes ``http://127.0.0.1:PORT``),
+  serving ``/{o}/{r}/releases/download/{tag}/{name}`` (a release's ``browser_download_url``):
+  302 to the storage host for an asset of a published release of a public repository, 404 for
+  anything else (drafts included), with or without a token.
 
 ``fake.web_url`` (default ``https://github.example``; use it as ``GITHUB_SERVER_URL``) is only a
 name: repository ``html_url`` values live under it, nothing is served there. ``fake.env()`` gives
@@ -25,6 +31,27 @@ Endpoints (``{o}/{r}`` is case-insensitive, as on GitHub):
 ``GET /repos/{o}/{r}/tags``                    List repository tags (paginated)
 ``GET /repos/{o}/{r}/readme[?ref=TAG]``        Get a repository README (base64 ``content``)
 
+Writes (GitHub REST API, "Releases" and "Release assets"; a token is required: 401 "Requires
+authentication" without one, 403 "Resource not accessible by integration" with
+``can_push=False``, as a ``GITHUB_TOKEN`` without ``contents: write`` gets):
+
+``POST /repos/{o}/{r}/releases``               Create a release: 201; 422 ``already_exists`` (field
+                                               ``tag_name``) when a published release has the tag
+``PATCH /repos/{o}/{r}/releases/{id}``         Update a release (``draft: false`` publishes it): 200
+``DELETE /repos/{o}/{r}/releases/{id}``        Delete a release: 204 (the tag stays)
+``DELETE /repos/{o}/{r}/releases/assets/{id}`` Delete a release asset: 204
+``POST {uploads}/repos/{o}/{r}/releases/{id}/assets?name=NAME``  Upload a release asset: the raw
+                                               bytes with ``Content-Type`` (400 without) and
+                                               ``Content-Length`` (411 without); 201 with the asset
+                                               (``digest: "sha256:<hex>"``); 422 ``already_exists``
+                                               (field ``name``) on a name the release has; the name
+                                               renamed as GitHub does (:func:`github_asset_name`);
+                                               at most ``fake.max_assets`` (1000) per release
+
+Drafts: listed only to a token, 404 by tag (``releases/tags/{tag}`` returns published releases
+only), 404 to anonymous asset requests and on the web host. ``fake.repo(name)`` gives a
+repository to inspect or change (``releases``, each with ``assets``: ``data``, ``digest``, ``state``).
+
 Pagination follows "Using pagination in the REST API": ``per_page`` (default
 ``fake.default_per_page`` = 30, at most 100) and ``page``, with a ``Link`` header carrying
 ``rel="next"``, ``"last"``, ``"first"``, ``"prev"`` as absolute URLs. Every API response carries
@@ -39,7 +66,8 @@ Faults, for retry tests: ``fake.fail(times, status, headers=..., path=..., serve
 makes the next ``times`` matching requests answer ``status`` (after ``delay`` seconds, to provoke
 client timeouts); helpers :meth:`FakeGitHub.rate_limit`
 (403 with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset``), :meth:`FakeGitHub.too_many`
-(429 with ``Retry-After``) and :meth:`FakeGitHub.server_error` (5xx).
+(429 with ``Retry-After``), :meth:`FakeGitHub.server_error` (5xx) and
+:meth:`FakeGitHub.upstream_failure` (an upload answering 502 after leaving a ``starter`` asset).
 
 ``FakeGitHub(ghes=True)`` lays the hosts out as GitHub Enterprise Server does: the API under
 ``http://127.0.0.1:PORT/api/v3`` and the storage on the same host under ``/storage/`` (still
@@ -104,18 +132,36 @@ def server_path(raw: str) -> str:
             continue
         out.append(segment)
     return "/" + "/".join(out) + ("/" if out and path.endswith("/") else "")
+def github_asset_name(name: str) -> str:
+    """The name GitHub gives an uploaded asset: "GitHub renames asset filenames that have special
+    characters, non-alphanumeric characters, and leading or trailing periods" ("Upload a release
+    asset"). As observed (issues of release-upload actions): each character other than ASCII
+    letters, digits, ``-``, ``_`` and ``.`` becomes ``.`` (``+``, ``~``, ``:``, spaces,
+    parentheses), and a leading ``.`` gets ``default`` before it.
+
+    >>> github_asset_name("foo-1.0+cu12-py3-none-any.whl")
+    'foo-1.0.cu12-py3-none-any.whl'
+    """
+    out = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "." for c in name)
+    if out.startswith("."):
+        out = "default" + out
+    return out
+
+
 NOW = "2026-11-30T00:00:00Z"
 
 
 @dataclass
 class Recorded:
-    """One request the fake got: ``server`` is ``"api"`` or ``"storage"``."""
+    """One request the fake got: ``server`` is ``"api"``, ``"uploads"``, ``"web"`` or ``"storage"``;
+    ``body`` holds the request body (uploads, JSON of writes)."""
 
     server: str
     method: str
     path: str
     query: Dict[str, List[str]]
     headers: Dict[str, str]
+    body: bytes = b""
 
     @property
     def authorization(self) -> Optional[str]:
@@ -129,6 +175,8 @@ class FakeAsset:
     data: bytes
     digest: Optional[str]
     content_type: str = "application/octet-stream"
+    #: "uploaded", or "starter" for an upload that failed upstream (GitHub leaves those behind).
+    state: str = "uploaded"
 
 
 @dataclass
@@ -138,6 +186,8 @@ class FakeRelease:
     draft: bool = False
     prerelease: bool = False
     assets: List[FakeAsset] = field(default_factory=list)
+    name: Optional[str] = None
+    body: str = ""
 
 
 @dataclass
@@ -231,7 +281,7 @@ class FakeRepo:
             "node_id": f"RA_{asset.id}",
             "name": asset.name,
             "label": "",
-            "state": "uploaded",
+            "state": asset.state,
             "content_type": asset.content_type,
             "size": len(asset.data),
             "digest": asset.digest,
@@ -247,15 +297,15 @@ class FakeRepo:
             "url": api,
             "html_url": f"{self.html_url}/releases/tag/{quote(release.tag_name)}",
             "assets_url": f"{api}/assets",
-            "upload_url": f"{api}/assets{{?name,label}}",
+            "upload_url": f"{self.owner.uploads_url}/repos/{self.full_name}/releases/{release.id}/assets{{?name,label}}",
             "tarball_url": f"{self.owner.api_url}/repos/{self.full_name}/tarball/{quote(release.tag_name)}",
             "zipball_url": f"{self.owner.api_url}/repos/{self.full_name}/zipball/{quote(release.tag_name)}",
             "id": release.id,
             "node_id": f"RE_{release.id}",
             "tag_name": release.tag_name,
             "target_commitish": self.default_branch,
-            "name": release.tag_name,
-            "body": "",
+            "name": release.name if release.name is not None else release.tag_name,
+            "body": release.body,
             "draft": release.draft,
             "prerelease": release.prerelease,
             "created_at": NOW,
@@ -294,22 +344,52 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:  # noqa: N802
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")
+
+    def _handle(self, method: str) -> None:
         fake = self.server.fake
         parts = urlsplit(self.path)
         role, path = self.server.role, server_path(parts.path)
         if fake.ghes and role == "api":
             if path.startswith("/storage/"):
                 role, path = "storage", path[len("/storage"):]
+            elif path.startswith("/api/uploads/"):
+                role, path = "uploads", path[len("/api/uploads"):]
             elif path.startswith("/api/v3/"):
                 path = path[len("/api/v3"):]
             else:
                 path = "/not-the-api" + path
+        length = self.headers.get("Content-Length")
+        body = b""
+        if length is not None and length.isdigit():
+            body = self.rfile.read(int(length))
+        elif self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if not size:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            body = b"".join(chunks)
+            length = None
         record = Recorded(
             server=role,
-            method="GET",
+            method=method,
             path=path,
             query=parse_qs(parts.query),
             headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
         )
         with fake.lock:
             fake.requests.append(record)
@@ -323,9 +403,20 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return
         if record.server == "storage":
+            if method != "GET":
+                self._send(405, b"<Error><Code>MethodNotAllowed</Code></Error>", "application/xml")
+                return
             self._storage(record)
-        else:
+        elif record.server == "web":
+            fake._web(self, record)
+        elif record.server == "uploads":
+            with fake.lock:
+                fake._upload(self, record, length)
+        elif method == "GET":
             fake._api(self, record, parts.query)
+        else:
+            with fake.lock:
+                fake._write(self, record)
 
     def _send(self, status: int, body: bytes, content_type: str, headers: Optional[Dict[str, str]] = None) -> None:
         self.send_response(status)
@@ -372,9 +463,18 @@ class FakeGitHub:
         web_url: str = "https://github.example",
         default_per_page: int = 30,
         ghes: bool = False,
+        serve_web: bool = False,
+        can_push: bool = True,
     ):
         self.token = token
         self.ghes = ghes
+        self.serve_web = serve_web
+        #: Whether the token may write (False: writes answer 403 "Resource not accessible by integration",
+        #: as for a GITHUB_TOKEN without ``contents: write``).
+        self.can_push = can_push
+        #: Most assets a release takes (GitHub: 1000).
+        self.max_assets = 1000
+        self.upstream_failures = 0
         self.web_url = web_url.rstrip("/")
         self.default_per_page = default_per_page
         self.repos: Dict[str, FakeRepo] = {}
@@ -386,6 +486,7 @@ class FakeGitHub:
         self._threads: List[threading.Thread] = []
         self.api_url = ""
         self.storage_url = ""
+        self.uploads_url = ""
         self.origin = ""
         #: ``str.format`` templates for hostile spellings (see the module docstring).
         self.asset_redirect: Optional[str] = None
@@ -393,7 +494,7 @@ class FakeGitHub:
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "FakeGitHub":
-        for role in ("api", "storage"):
+        for role in ("api", "storage", "uploads") + (("web",) if self.serve_web else ()):
             server = _Server(self, role)
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-github-{role}", daemon=True)
             thread.start()
@@ -402,8 +503,12 @@ class FakeGitHub:
         self.api_url = f"http://127.0.0.1:{self._servers[0].server_address[1]}"
         self.origin = self.api_url
         self.storage_url = f"http://127.0.0.1:{self._servers[1].server_address[1]}"
+        self.uploads_url = f"http://127.0.0.1:{self._servers[2].server_address[1]}"
+        if self.serve_web:
+            self.web_url = f"http://127.0.0.1:{self._servers[3].server_address[1]}"
         if self.ghes:
             self.storage_url = self.api_url + "/storage"
+            self.uploads_url = self.api_url + "/api/uploads"
             self.api_url += "/api/v3"
         return self
 
@@ -423,8 +528,10 @@ class FakeGitHub:
         self.stop()
 
     def env(self, token: Optional[str] = "default") -> Dict[str, str]:
-        """``GITHUB_API_URL``, ``GITHUB_SERVER_URL`` and (unless ``token`` is None) ``GITHUB_TOKEN``."""
-        env = {"GITHUB_API_URL": self.api_url, "GITHUB_SERVER_URL": self.web_url}
+        """``GITHUB_API_URL``, ``GITHUB_SERVER_URL``, ``PAGESINDEX_GITHUB_UPLOADS_URL`` (the uploads
+        host, which GitHub derives from the API host) and (unless ``token`` is None) ``GITHUB_TOKEN``."""
+        env = {"GITHUB_API_URL": self.api_url, "GITHUB_SERVER_URL": self.web_url,
+               "PAGESINDEX_GITHUB_UPLOADS_URL": self.uploads_url}
         token = self.token if token == "default" else token
         if token is not None:
             env["GITHUB_TOKEN"] = token
@@ -481,6 +588,12 @@ class FakeGitHub:
         self.fail(times, 429, path=path, message="You have exceeded a secondary rate limit",
                   headers={"Retry-After": str(retry_after)})
 
+    def upstream_failure(self, times: int = 1) -> None:
+        """The next ``times`` uploads answer 502 after leaving an empty asset in state ``starter``
+        ("Upload a release asset": "When an upstream failure occurs, you will receive a 502 Bad
+        Gateway status. This may leave an empty asset with a state of starter.")."""
+        self.upstream_failures += times
+
     def server_error(self, times: int = 1, *, status: int = 502, path: Optional[str] = None, server: str = "api") -> None:
         self.fail(times, status, path=path, server=server, message="Server Error")
 
@@ -490,6 +603,9 @@ class FakeGitHub:
 
     def storage_requests(self) -> List[Recorded]:
         return [r for r in self.requests if r.server == "storage"]
+
+    def repo(self, full_name: str) -> FakeRepo:
+        return self.repos[full_name.lower()]
 
     # -- internals --------------------------------------------------------------------------
     def rate_headers(self) -> Dict[str, str]:
@@ -558,6 +674,171 @@ class FakeGitHub:
             links.append(link(page - 1, "prev"))
         handler._json(200, chunk, {"Link": ", ".join(links)} if links else None)
 
+    # -- the releases write API, the uploads host and the web host ---------------------------
+    def _write_denied(self, handler: _Handler, record: Recorded) -> bool:
+        auth = self._auth(record)
+        if auth is None:
+            handler._json(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"})
+        elif not auth:
+            handler._json(401, {"message": "Requires authentication", "documentation_url": "https://docs.github.com/rest", "status": "401"})
+        elif not self.can_push:
+            handler._json(403, {"message": "Resource not accessible by integration", "status": "403"})
+        else:
+            return False
+        return True
+
+    @staticmethod
+    def _validation(handler: _Handler, resource: str, field_name: str, code: str = "already_exists") -> None:
+        handler._json(422, {
+            "message": "Validation Failed",
+            "errors": [{"resource": resource, "code": code, "field": field_name}],
+            "documentation_url": "https://docs.github.com/rest/releases",
+            "status": "422",
+        })
+
+    def _write(self, handler: _Handler, record: Recorded) -> None:
+        """POST, PATCH and DELETE on the API host (called with ``self.lock`` held)."""
+        not_found = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
+        pieces = record.path.strip("/").split("/")
+        repo = self.repos.get(f"{pieces[1]}/{pieces[2]}".lower()) if len(pieces) >= 3 and pieces[0] == "repos" else None
+        if repo is None:
+            handler._json(404, not_found)
+            return
+        if self._write_denied(handler, record):
+            return
+        rest = pieces[3:]
+        try:
+            data = json.loads(record.body or b"{}") if record.method != "DELETE" else {}
+        except ValueError:
+            handler._json(400, {"message": "Problems parsing JSON", "status": "400"})
+            return
+        if not isinstance(data, dict):
+            handler._json(400, {"message": "Problems parsing JSON", "status": "400"})
+            return
+
+        def published_with(tag: str, other_than: Optional[FakeRelease] = None) -> bool:
+            return any(r.tag_name == tag and not r.draft and r is not other_than for r in repo.releases)
+
+        if record.method == "POST" and rest == ["releases"]:
+            # "Create a release": 201; 422 when a published release has the tag already.
+            tag = data.get("tag_name")
+            if not isinstance(tag, str) or not tag:
+                self._validation(handler, "Release", "tag_name", "missing_field")
+                return
+            draft = bool(data.get("draft", False))
+            if published_with(tag):
+                self._validation(handler, "Release", "tag_name")
+                return
+            release = FakeRelease(id=next(_ids), tag_name=tag, draft=draft, prerelease=bool(data.get("prerelease", False)),
+                                  name=data.get("name"), body=str(data.get("body") or ""))
+            repo.releases.append(release)
+            if not draft:
+                repo.add_tag(tag)
+            handler._json(201, repo.release_json(release), {"Location": f"{self.api_url}/repos/{repo.full_name}/releases/{release.id}"})
+            return
+        if len(rest) == 2 and rest[0] == "releases" and rest[1].isdigit():
+            release = next((r for r in repo.releases if r.id == int(rest[1])), None)
+            if release is None:
+                handler._json(404, not_found)
+                return
+            if record.method == "DELETE":  # "Delete a release": 204 (its tag stays)
+                repo.releases.remove(release)
+                handler._send(204, b"", "application/json")
+                return
+            if record.method == "PATCH":  # "Update a release" (draft: false publishes it)
+                tag = data.get("tag_name", release.tag_name)
+                draft = bool(data.get("draft", release.draft))
+                if not draft and published_with(tag, release):
+                    self._validation(handler, "Release", "tag_name")
+                    return
+                release.tag_name, release.draft = tag, draft
+                for key in ("name", "body", "prerelease"):
+                    if key in data:
+                        setattr(release, key, data[key])
+                if not draft:
+                    repo.add_tag(tag)
+                handler._json(200, repo.release_json(release))
+                return
+        if record.method == "DELETE" and len(rest) == 3 and rest[:2] == ["releases", "assets"] and rest[2].isdigit():
+            found = self._asset_by_id(int(rest[2]))  # "Delete a release asset": 204
+            if found is None or found[0] is not repo:
+                handler._json(404, not_found)
+                return
+            found[2].assets.remove(found[1])
+            handler._send(204, b"", "application/json")
+            return
+        handler._json(404, not_found)
+
+    def _upload(self, handler: _Handler, record: Recorded, length: Optional[str]) -> None:
+        """"Upload a release asset" on the uploads host (called with ``self.lock`` held):
+        ``POST /repos/{o}/{r}/releases/{id}/assets?name=NAME[&label=]``, the raw bytes as the body
+        with ``Content-Type`` and ``Content-Length``; 201 with the asset, 422 ``already_exists``
+        when the release has an asset of that (renamed) name."""
+        not_found = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
+        pieces = record.path.strip("/").split("/")
+        if record.method != "POST" or len(pieces) != 6 or pieces[0] != "repos" or pieces[3] != "releases" \
+                or not pieces[4].isdigit() or pieces[5] != "assets":
+            handler._json(404, not_found)
+            return
+        repo = self.repos.get(f"{pieces[1]}/{pieces[2]}".lower())
+        release = next((r for r in repo.releases if r.id == int(pieces[4])), None) if repo else None
+        if repo is None:
+            handler._json(404, not_found)
+            return
+        if self._write_denied(handler, record):
+            return
+        if release is None:
+            handler._json(404, not_found)
+            return
+        if length is None:
+            handler._json(411, {"message": "Content-Length required", "status": "411"})
+            return
+        if not record.headers.get("content-type"):
+            handler._json(400, {"message": "Missing Content-Type header", "status": "400"})
+            return
+        name = record.query.get("name", [""])[0]
+        if not name:
+            self._validation(handler, "ReleaseAsset", "name", "missing_field")
+            return
+        name = github_asset_name(name)
+        if any(a.name == name for a in release.assets):
+            self._validation(handler, "ReleaseAsset", "name")
+            return
+        if len(release.assets) >= self.max_assets:
+            handler._json(422, {"message": "Validation Failed", "errors": [
+                {"resource": "ReleaseAsset", "code": "custom", "message": f"a release takes at most {self.max_assets} assets"}
+            ], "status": "422"})
+            return
+        if self.upstream_failures > 0:
+            self.upstream_failures -= 1
+            release.assets.append(FakeAsset(id=next(_ids), name=name, data=b"", digest=None, state="starter"))
+            handler._json(502, {"message": "Server Error", "status": "502"})
+            return
+        asset = FakeAsset(id=next(_ids), name=name, data=record.body,
+                          digest="sha256:" + hashlib.sha256(record.body).hexdigest(),
+                          content_type=record.headers["content-type"])
+        release.assets.append(asset)
+        handler._json(201, repo.asset_json(asset, release))
+
+    def _web(self, handler: _Handler, record: Recorded) -> None:
+        """The web host: ``GET /{o}/{r}/releases/download/{tag}/{name}`` redirects (302) to the
+        storage host for an uploaded asset of a published release of a repository anyone may
+        see; everything else (drafts included: they are untagged) is 404."""
+        pieces = record.path.strip("/").split("/")
+        with self.lock:
+            repo = self.repos.get(f"{pieces[0]}/{pieces[1]}".lower()) if len(pieces) == 6 else None
+            found = None
+            if repo is not None and repo.visibility == "public" and pieces[2:4] == ["releases", "download"]:
+                for release in repo.releases:
+                    if release.tag_name == pieces[4] and not release.draft:
+                        found = next((a for a in release.assets if a.name == pieces[5] and a.state == "uploaded"), None)
+        if record.method != "GET" or found is None:
+            handler._send(404, b"Not Found", "text/plain; charset=utf-8")
+            return
+        location = f"{self.storage_url}/blobs/{found.id}/{quote(found.name)}?sig={self.signature}&X-Amz-Expires=300"
+        handler._send(302, b"", "text/html", {"Location": location})
+
+
     def _api(self, handler: _Handler, record: Recorded, raw_query: str) -> None:
         not_found = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
         auth = self._auth(record)
@@ -576,7 +857,7 @@ class FakeGitHub:
         if not rest:
             handler._json(200, repo.repo_json())
             return
-        can_see_drafts = auth or self.token is None
+        can_see_drafts = (auth and self.can_push) or self.token is None  # drafts: push access only
         releases = [r for r in repo.releases if can_see_drafts or not r.draft]
         if rest == ["releases"]:
             self._page(handler, record, [repo.release_json(r) for r in reversed(releases)])
@@ -594,6 +875,9 @@ class FakeGitHub:
                 handler._json(404, not_found)
                 return
             _repo, asset, release = found
+            if release.draft and not can_see_drafts:
+                handler._json(404, not_found)
+                return
             if "application/octet-stream" in record.headers.get("accept", ""):
                 blob = f"blobs/{asset.id}/{quote(asset.name)}?sig={self.signature}&X-Amz-Expires=300"
                 location = f"{self.storage_url}/{blob}"
@@ -667,4 +951,4 @@ class FakeGitHub:
         handler._json(404, not_found)
 
 
-__all__ = ["FakeGitHub", "FakeRepo", "FakeRelease", "Recorded", "server_path"]
+__all__ = ["FakeGitHub", "FakeRepo", "FakeRelease", "Recorded", "github_asset_name", "server_path"]

@@ -109,7 +109,7 @@ S3 = {"kind": "s3", "bucket": "lab-packages", "public-url": "https://cdn.example
         ({**S3, "token": "x"}, "storage.token: credentials are never read"),
         ({**S3, "buckets": "x"}, "storage.buckets is not a setting of kind 's3'"),
         ({"kind": "git", "bucket": "x"}, "storage.bucket is not a setting of kind 'git'"),
-        ({"kind": "github-release"}, "storage.kind 'github-release' is not yet supported"),
+        ({"kind": "github-release", "repository": "lab"}, "storage.repository must be a GitHub repository 'ORG/REPO'"),
         ({**S3, "bucket": "Lab_Packages"}, "storage.bucket must be an S3 bucket name"),
         ({**S3, "prefix": "../up/"}, "storage.prefix must be folder names"),
         ({**S3, "prefix": ""}, "must be two separate, non-empty folders"),

@@ -867,6 +867,10 @@ class Index:
             plans.append((existing, project, to_copy))
 
         self._check_site_size(plans)
+        if self.config.storage.is_object_store:  # every file the store would refuse, before any upload
+            for _existing, _project, to_copy in plans:
+                for f, _dist in to_copy:
+                    self.store.accepts(f.filename, f.size)
 
         # Then write: files first, records last, undoing the copies on any failure. Each file
         # is copied (hashed on the way) into a temporary file, or was already copied by

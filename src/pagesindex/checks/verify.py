@@ -75,6 +75,11 @@ def _check_state(index: Index, problems: List[str]) -> None:
             "(the next add, remove or yank deletes it; or delete it)"
         )
     problems.extend(index_asset_problems(index))
+    if index.config.storage.is_object_store:
+        try:
+            problems.extend(index.store.store_problems())  # the store as a whole (who can read it)
+        except PagesIndexError as exc:
+            problems.append(str(exc))
     for name in index.project_names():
         try:
             project = index.get_project(name)

@@ -12,16 +12,22 @@ Kinds:
     the staged files of the committed state to ``<prefix><normalized-name>/<filename>``, which
     users download from ``public-url`` (:mod:`pagesindex.stores.s3`).
 ``github-release``
-    accepted as a name, refused as "not yet supported".
+    files are assets of GitHub releases of ``repository`` (default: the index's own,
+    ``GITHUB_REPOSITORY`` in Actions): ``add`` uploads them to draft releases, which GitHub does
+    not serve to anonymous users; ``pagesindex publish`` uploads each to the published release
+    ``files-<normalized-name>-<version>``, which users download from
+    ``<GITHUB_SERVER_URL>/<ORG>/<REPO>/releases/download/<tag>/<filename>``
+    (:mod:`pagesindex.stores.github_release`).
 
 Credentials are never read from ``index.toml``: boto3 takes them from the environment
 (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_PROFILE``) or the
-standard AWS configuration files. Every bad setting raises
+standard AWS configuration files; the GitHub store takes ``GITHUB_TOKEN`` or ``GH_TOKEN``. Every bad setting raises
 :class:`~pagesindex.errors.IndexStateError` with one line naming the key.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
@@ -47,12 +53,22 @@ _PREFIX = re.compile(r"^(?:[A-Za-z0-9_.-]+/)*$")
 
 #: Largest file an object store takes in one upload (S3 PutObject: 5 GiB), in bytes.
 MAX_OBJECT_BYTES = 5 * 1024**3
+#: Largest release asset: "Each file included in a release must be under 2 GiB" (GitHub Docs,
+#: "About releases", storage and bandwidth quotas), in bytes.
+MAX_ASSET_BYTES = 2 * 1024**3 - 1
+#: Tag of the published release that holds the files of one release of a project:
+#: ``files-<normalized-name>-<version>`` (the version as PEP 440 normalizes it, so it holds no ``-``).
+RELEASE_TAG_PREFIX = "files-"
+#: ``ORG/REPO`` as GitHub allows them (owner: 1-39 of letters, digits, '-'; repository: 1-100 of letters, digits, '.', '_', '-').
+_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$")
 
 
 @dataclass(frozen=True)
 class StorageConfig:
     """The parsed ``[storage]`` table. ``kind`` is one of :data:`KINDS`; the other fields are
-    those of ``s3`` (``prefix`` and ``staging_prefix`` end in ``/``; ``public_url`` ends in ``/``)."""
+    those of ``s3`` (``prefix`` and ``staging_prefix`` end in ``/``; ``public_url`` ends in ``/``),
+    and for ``github-release`` ``repository`` (``ORG/REPO``) and ``public_url``
+    (``<server>/<ORG>/<REPO>/releases/download/``)."""
 
     kind: str = "git"
     bucket: str = ""
@@ -61,11 +77,15 @@ class StorageConfig:
     endpoint_url: str = ""
     public_url: str = ""
     region: str = ""
+    repository: str = ""
 
     @property
     def max_file_bytes(self) -> Optional[int]:
         """The per-file limit of this store: None with ``git`` (GitHub's, :mod:`pagesindex.limits`),
-        :data:`MAX_OBJECT_BYTES` with an object store (the site and git never hold the file)."""
+        :data:`MAX_ASSET_BYTES` with ``github-release``, :data:`MAX_OBJECT_BYTES` with ``s3`` (the
+        site and git never hold the file)."""
+        if self.kind == "github-release":
+            return MAX_ASSET_BYTES
         return MAX_OBJECT_BYTES if self.is_object_store else None
 
     @property
@@ -74,7 +94,12 @@ class StorageConfig:
         return self.kind != "git"
 
     def public_key(self, project: str, filename: str) -> str:
-        """The object key a published file has: ``<prefix><normalized-name>/<filename>``."""
+        """The object key a published file has: ``<prefix><normalized-name>/<filename>``; with
+        ``github-release`` ``<tag>/<filename>``, the tag being :func:`release_tag`. Raises
+        :class:`~pagesindex.errors.InvalidDistribution` (github-release) for a filename that does
+        not parse as a wheel or sdist name."""
+        if self.kind == "github-release":
+            return f"{release_tag(project, filename)}/{filename}"
         return f"{self.prefix}{normalize_name(project)}/{filename}"
 
     def staging_key(self, sha256: str, filename: str) -> str:
@@ -115,12 +140,63 @@ def _prefix(value: Any, key: str, source: str) -> str:
     return value
 
 
-def parse_storage(raw: Any, source: str = "index.toml") -> StorageConfig:
+def release_tag(project: str, filename: str) -> str:
+    """The tag of the GitHub release that holds a published distribution file:
+    ``files-<normalized-name>-<version>``, the version parsed from the filename and normalized
+    (PEP 440), so the files of one release of a project share one GitHub release (at most 1,000
+    assets, sidecars included). Raises :class:`~pagesindex.errors.InvalidDistribution` for a
+    filename that is no wheel or sdist name.
+
+    >>> release_tag("Foo.Bar", "foo_bar-1.0.0rc1-py3-none-any.whl")
+    'files-foo-bar-1.0.0rc1'
+    """
+    from ..inspect import parse_filename
+
+    version = parse_filename(filename)[2]
+    return f"{RELEASE_TAG_PREFIX}{normalize_name(project)}-{version}"
+
+
+def _github_release(raw: dict, source: str, environ: Optional[Dict[str, str]]) -> StorageConfig:
+    env = os.environ if environ is None else environ
+    repository = raw.get("repository")
+    if repository is None:
+        repository = env.get("GITHUB_REPOSITORY", "")
+        if not repository:
+            raise IndexStateError(
+                f"{source}: storage.repository is required with kind 'github-release' outside GitHub Actions "
+                "(set it to 'ORG/REPO'; in Actions it defaults to GITHUB_REPOSITORY)"
+            )
+        what = "GITHUB_REPOSITORY"
+    else:
+        what = "storage.repository"
+    if not isinstance(repository, str) or not _REPOSITORY.match(repository):
+        raise IndexStateError(f"{source}: {what} must be a GitHub repository 'ORG/REPO', not {repository!r}")
+    server = env.get("GITHUB_SERVER_URL") or "https://github.com"
+    parts = urlsplit(server)
+    loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if (
+        (parts.scheme != "https" and not loopback) or not parts.hostname or parts.username or parts.password
+        or parts.path not in ("", "/") or parts.query or parts.fragment
+        or any(c in server for c in "\"'<> \\`$") or any(ord(c) < 33 or ord(c) == 127 for c in server)
+    ):
+        raise IndexStateError(f"{source}: GITHUB_SERVER_URL must be https://HOST for kind 'github-release', not {server!r}")
+    org, repo = repository.split("/")
+    return StorageConfig(
+        kind="github-release",
+        repository=repository,
+        public_url=f"{server.rstrip('/')}/{quote(org, safe='')}/{quote(repo, safe='')}/releases/download/",
+    )
+
+
+def parse_storage(raw: Any, source: str = "index.toml", environ: Optional[Dict[str, str]] = None) -> StorageConfig:
     """Parse the ``[storage]`` table (``raw``: the parsed TOML table, or None when absent).
 
     Raises :class:`~pagesindex.errors.IndexStateError` naming the key: an unknown kind, an
     unknown key, a key that would hold a credential, a missing ``bucket`` or ``public-url`` (s3),
-    a malformed value, or a staging prefix that overlaps the public prefix.
+    a malformed value, or a staging prefix that overlaps the public prefix. With
+    ``github-release``, ``repository`` defaults to ``GITHUB_REPOSITORY`` and the public URL's host
+    is ``GITHUB_SERVER_URL`` (default ``https://github.com``), read from ``environ`` (default
+    :data:`os.environ`); an error names the key or variable.
     """
     if raw is None:
         return StorageConfig()
@@ -135,7 +211,10 @@ def parse_storage(raw: Any, source: str = "index.toml") -> StorageConfig:
         if any(word in str(key).lower() for word in _SECRET_WORDS):
             raise IndexStateError(
                 f"{source}: storage.{key}: credentials are never read from index.toml "
-                "(set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE in the environment)"
+                + (
+                    "(set GITHUB_TOKEN or GH_TOKEN in the environment)" if kind == "github-release"
+                    else "(set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE in the environment)"
+                )
             )
         if key not in _KEYS[kind]:
             allowed = ", ".join(sorted(_KEYS[kind])) or "none"
@@ -143,7 +222,7 @@ def parse_storage(raw: Any, source: str = "index.toml") -> StorageConfig:
     if kind == "git":
         return StorageConfig()
     if kind == "github-release":
-        raise IndexStateError(f"{source}: storage.kind 'github-release' is not yet supported (use 'git' or 's3')")
+        return _github_release(raw, source, environ)
     for key in ("bucket", "public-url"):
         if key not in raw:
             raise IndexStateError(f"{source}: storage.{key} is required with kind 's3'")
@@ -186,18 +265,31 @@ def file_url(storage: StorageConfig, project: str, filename: str) -> str:
     >>> s3 = StorageConfig(kind="s3", public_url="https://cdn.example.org/files/")
     >>> file_url(s3, "foo", "foo-1.0+local-py3-none-any.whl")
     'https://cdn.example.org/files/foo/foo-1.0%2Blocal-py3-none-any.whl'
+
+    ``github-release``: ``<server>/<ORG>/<REPO>/releases/download/<tag>/<filename>`` (the URL
+    that redirects to GitHub's storage host; :func:`release_tag`).
+
+    >>> gh = StorageConfig(kind="github-release", public_url="https://github.com/lab/index/releases/download/")
+    >>> file_url(gh, "Foo", "foo-1.0.tar.gz")
+    'https://github.com/lab/index/releases/download/files-foo-1.0/foo-1.0.tar.gz'
     """
     name = normalize_name(project)
     if not storage.is_object_store:
         return f"../packages/{name}/{filename}"
-    return f"{storage.public_url}{quote(name, safe='')}/{quote(filename, safe='')}"
+    key = storage.public_key(name, filename)[len(storage.prefix):]
+    return storage.public_url + "/".join(quote(segment, safe="") for segment in key.split("/"))
 
 
 def open_store(storage: StorageConfig) -> Optional["Store"]:
     """The store client for ``storage``: None for ``git`` (files are in the repository), an
-    :class:`~pagesindex.stores.s3.S3Store` for ``s3`` (boto3 imported only then)."""
+    :class:`~pagesindex.stores.s3.S3Store` for ``s3`` (boto3 imported only then), a
+    :class:`~pagesindex.stores.github_release.GitHubReleaseStore` for ``github-release``."""
     if not storage.is_object_store:
         return None
+    if storage.kind == "github-release":
+        from .github_release import GitHubReleaseStore
+
+        return GitHubReleaseStore(storage)
     from .s3 import S3Store
 
     return S3Store(storage)
@@ -207,6 +299,8 @@ class Store:
     """What an object store does with distribution files. Keys are computed by
     :class:`StorageConfig`; ``sha256`` is lower-case hex; sizes are bytes.
 
+    - ``accepts(filename, size)``: raise a one-line error when the store cannot hold that file
+      (called for every file of a change before any upload);
     - ``stage(path, filename, sha256, size)``: upload to the staging key (not public);
     - ``stage_bytes(data, filename, sha256)``: same for small bytes (a PEP 658 sidecar);
     - ``publish(project, filename, sha256, size)``: copy the staged object to the public key;
@@ -215,8 +309,16 @@ class Store:
     - ``public_keys()``: every key under the public prefix;
     - ``unpublish(key)``: delete one public object (refuses a key outside the public prefix);
     - ``check(project, filename, sha256, size)``: None when the public object has these bytes,
-      else a one-line problem.
+      else a one-line problem;
+    - ``store_problems()``: one-line problems of the store as a whole (verify).
     """
+
+    def accepts(self, filename: str, size: int) -> None:
+        """Every file fits (S3: the size limit is checked when the file is read)."""
+
+    def store_problems(self) -> "list[str]":
+        """Problems of the store as a whole, one line each with its remedy (verify); none here."""
+        return []
 
     def stage(self, path: Any, filename: str, sha256: str, size: int) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -237,4 +339,4 @@ class Store:
         raise NotImplementedError
 
 
-__all__ = ["KINDS", "Store", "StorageConfig", "file_url", "open_store", "parse_storage"]
+__all__ = ["KINDS", "Store", "StorageConfig", "file_url", "open_store", "parse_storage", "release_tag"]
