@@ -43,8 +43,10 @@ def verify(index: Index, *args: str):
 
 def problems(proc) -> list:
     lines = proc.stderr.splitlines()
-    assert proc.returncode == 1 and lines and lines[-1].endswith("problems found"), proc.stderr
-    return [line[len("problem: "):] for line in lines[:-1]]
+    assert proc.returncode == 1 and lines and lines[-1].endswith(" found"), proc.stderr
+    found = [line[len("problem: "):] for line in lines[:-1]]
+    assert lines[-1] == (f"{len(found)} problems found" if len(found) != 1 else "1 problem found"), proc.stderr
+    return found
 
 
 @pytest.fixture

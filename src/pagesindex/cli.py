@@ -497,7 +497,7 @@ def verify(ctx: click.Context, out: Optional[str], require_projects: bool) -> No
     if problems:
         for problem in problems:
             err_console.print(f"problem: {problem}", soft_wrap=True, markup=False)
-        err_console.print(f"{len(problems)} problems found", markup=False)
+        err_console.print(f"{_plural(len(problems), 'problem')} found", markup=False)
         sys.exit(1)
     site = Path(out) if out else index.root / "_site"
     checked = "state and built site" if site.is_dir() else f"state only: no built site at {site}"
