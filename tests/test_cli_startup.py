@@ -24,7 +24,7 @@ from pagesindex.cli import LazyConsole, main
 
 #: Modules a command must not import unless it uses them.
 HEAVY = ["rich", "httpx", "readme_renderer", "docutils", "jinja2", "zipfile", "tarfile", "pagesindex.cli_github",
-         "pagesindex.cli_migrate", "pagesindex.cli_checks", "pagesindex.cli_workflows", "pagesindex.sources.github"]
+         "pagesindex.cli_migrate", "pagesindex.cli_checks", "pagesindex.cli_workflows", "pagesindex.github_api"]
 
 _PROBE = r"""
 import json, os, sys
@@ -75,7 +75,7 @@ def test_delete_does_not_import_the_github_client(tmp_path, index, wheel):
     run_cli("add", str(wheel("alpha", "1.0")), index=index.root)
     modules = loaded_by(tmp_path, "--index", str(index.root), "delete", "alpha")
     assert "pagesindex.cli_github" in modules
-    assert "httpx" not in modules and "pagesindex.sources.github" not in modules and "rich" not in modules
+    assert "httpx" not in modules and "pagesindex.github_api" not in modules and "rich" not in modules
     assert not (index.root / "projects" / "alpha.json").exists()
 
 

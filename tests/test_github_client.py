@@ -7,7 +7,7 @@ from factory import make_wheel
 from ghhelpers import TOKEN
 from github_server import FakeGitHub
 
-from pagesindex.sources.github import (
+from pagesindex.github_api import (
     GitHubClient,
     GitHubConfig,
     GitHubConfigError,

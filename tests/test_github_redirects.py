@@ -22,7 +22,7 @@ from factory import make_wheel
 from ghhelpers import TOKEN
 from github_server import FakeGitHub, server_path
 
-from pagesindex.sources.github import Asset, GitHubClient, GitHubConfig, GitHubError
+from pagesindex.github_api import Asset, GitHubClient, GitHubConfig, GitHubError
 
 #: Hostile Location spellings that a lenient server routes to /storage/<blob> (fake GitHub fields).
 STORAGE_REDIRECTS = [

@@ -14,7 +14,7 @@ from conftest import run_cli, state_snapshot
 from github_server import FakeGitHub
 
 from pagesindex.errors import FileConflict, IndexStateError, PagesIndexError
-from pagesindex.sources.github import GitHubConfig, GitHubError
+from pagesindex.github_api import GitHubConfig, GitHubError
 from pagesindex.state import Index
 from pagesindex.stores import file_url, parse_storage
 from pagesindex.stores.github_release import GitHubReleaseStore, GitHubWriteClient, uploads_base_url

@@ -11,7 +11,7 @@ token) clones at the tag only when a build is needed; ``build-source TREE --out 
 no token and no permissions) builds; ``register``/``update --dist DIST`` take those files and
 check them as release assets, and never build.
 
-Settings come from the environment (:mod:`pagesindex.sources.github`): ``GITHUB_API_URL``,
+Settings come from the environment (:mod:`pagesindex.github_api`): ``GITHUB_API_URL``,
 ``GITHUB_SERVER_URL``, ``GITHUB_TOKEN`` / ``GH_TOKEN``; ``PAGESINDEX_GITHUB_RETRIES`` (default
 4) and ``PAGESINDEX_GITHUB_MAX_WAIT`` (seconds, default 300) bound the retries.
 """
@@ -31,7 +31,7 @@ from .model import normalize_name, version_from_tag
 
 if TYPE_CHECKING:  # the GitHub client (httpx) is imported by the commands that fetch: not by `delete`
     from .sources.collect import Collected
-    from .sources.github import GitHubClient, GitHubConfig
+    from .github_api import GitHubClient, GitHubConfig
     from .state import Index
 
 #: Normalized names refused for projects. Empty: the site layout keeps every path that is not a
@@ -70,7 +70,7 @@ def check_tag(version: str) -> str:
 
 
 def make_client(config: GitHubConfig) -> GitHubClient:
-    from .sources.github import GitHubClient
+    from .github_api import GitHubClient
 
     return GitHubClient(
         config,
@@ -372,7 +372,7 @@ def register(
     check_tag(version)
     author = _one_line(author, "--author")
     summary = _one_line(summary, "--summary")
-    from .sources.github import GitHubConfig
+    from .github_api import GitHubConfig
 
     config = GitHubConfig.from_env()
     full_name = config.repository_from_url(homepage)
@@ -414,7 +414,7 @@ def update(ctx: click.Context, name: str, version: str, pypi_url: Optional[str],
     A release already on the index gets only the files that are new in the GitHub release;
     existing files and their hashes stay as they are.
     """
-    from .sources.github import GitHubConfig
+    from .github_api import GitHubConfig
 
     normalize_name(name)
     check_tag(version)
@@ -498,7 +498,7 @@ def source_tree(ctx: click.Context, name: str, version: str, out: Path, homepage
     When the release has files, or is only a git link, --out is left absent.
     """
     from .sources.collect import BUILT_FROM_TAG
-    from .sources.github import GitHubConfig
+    from .github_api import GitHubConfig
 
     files_name = normalize_name(name)
     check_tag(version)

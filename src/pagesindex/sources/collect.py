@@ -22,7 +22,7 @@ from ..attestations import MAX_ATTESTATION_BYTES, ProvenanceError, sidecar_names
 from ..errors import InvalidDistribution, PagesIndexError
 from ..inspect import InspectedFile, inspect_file, parse_filename
 from ..model import SDIST, WHEEL, normalize_name, version_from_tag
-from .github import GitHubClient, Repository, tag_candidates
+from ..github_api import GitHubClient, Repository, tag_candidates
 from .rename import RenameError, rename_wheel
 from .source_build import build_from_tag
 
@@ -120,7 +120,7 @@ def collect_release(
     on a public index) assets are still downloaded and checked, but not kept, and nothing is
     built: the release becomes a git link. ``known`` maps filenames the index already has to
     their sha256: an asset whose API digest equals it is not downloaded again. Raises :class:`NoRelease`, :class:`VersionMismatch`,
-    :class:`~pagesindex.sources.github.GitHubError`,
+    :class:`~pagesindex.github_api.GitHubError`,
     :class:`~pagesindex.sources.source_build.SourceBuildError`, :class:`RenameError` or
     :class:`~pagesindex.errors.InvalidDistribution` (nothing is written in any case).
     """

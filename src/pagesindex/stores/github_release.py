@@ -49,10 +49,9 @@ Hosts and token
     (``uploads.github.com`` for ``api.github.com``, ``uploads.<x>`` for ``api.<x>``, ``/api/uploads``
     beside ``/api/v3`` on GitHub Enterprise Server) or ``PAGESINDEX_GITHUB_UPLOADS_URL``. The token
     (``GITHUB_TOKEN`` or ``GH_TOKEN``, needing ``contents: write``) is sent only to URLs under the
-    API or uploads base URL, judged as :meth:`pagesindex.sources.github.GitHubClient.is_api_url`
+    API or uploads base URL, judged as :meth:`pagesindex.github_api.GitHubClient.is_api_url`
     judges them; never to the storage host that downloads redirect to. Retries and rate limits are
-    those of that client (the HTTP client lives in ``sources.github``, a layer below this one in
-    the list: it is reused rather than copied).
+    those of that client (:mod:`pagesindex.github_api`, which the GitHub release source uses too).
 
 Endpoints (GitHub REST API 2022-11-28, "Releases" and "Release assets"): List releases, Get a
 release by tag name, Create a release, Delete a release, List release assets, Get a release asset
@@ -70,7 +69,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import httpx
 
 from ..errors import FileConflict, InvalidDistribution, PagesIndexError
-from ..sources.github import (
+from ..github_api import (
     JSON_ACCEPT,
     API_VERSION,
     Asset,
@@ -118,7 +117,7 @@ def uploads_base_url(api_url: str, environ: Optional[Mapping[str, str]] = None) 
     ``PAGESINDEX_GITHUB_UPLOADS_URL`` when set, else ``https://uploads.github.com`` for
     ``https://api.github.com``, ``uploads.<x>`` for ``api.<x>`` (GHE.com), ``<origin>/api/uploads``
     for a GitHub Enterprise Server API ``<origin>/api/v3``. Raises
-    :class:`~pagesindex.sources.github.GitHubConfigError` when none applies.
+    :class:`~pagesindex.github_api.GitHubConfigError` when none applies.
 
     >>> uploads_base_url("https://ghe.example.org/api/v3", {})
     'https://ghe.example.org/api/uploads'
@@ -143,7 +142,7 @@ def uploads_base_url(api_url: str, environ: Optional[Mapping[str, str]] = None) 
 
 
 class GitHubWriteClient(GitHubClient):
-    """:class:`~pagesindex.sources.github.GitHubClient` that also writes: :meth:`send` does
+    """:class:`~pagesindex.github_api.GitHubClient` that also writes: :meth:`send` does
     POST / PATCH / DELETE with the same retries, and sends the token to the uploads base URL
     too (judged with the same strictness as the API's)."""
 
@@ -180,7 +179,7 @@ class GitHubWriteClient(GitHubClient):
         """Send ``method`` to ``url`` (absolute) with a JSON body, bytes, or a file's bytes
         (``Content-Length`` set, read again on each retry). Transient failures are retried as GETs
         are; returns ``(response, decoded JSON or None)`` for any other status. Raises
-        :class:`~pagesindex.sources.github.GitHubError` (one line) after the last retry."""
+        :class:`~pagesindex.github_api.GitHubError` (one line) after the last retry."""
         import json
 
         attempts = self.retries + 1
@@ -309,7 +308,7 @@ class GitHubReleaseStore(Store):
         """"Get a release by tag name" (which returns published releases only)."""
         from urllib.parse import quote
 
-        from ..sources.github import GitHubNotFound
+        from ..github_api import GitHubNotFound
 
         try:
             found = self.client.get_json(f"{self._repo_path}/releases/tags/{quote(tag, safe='')}",

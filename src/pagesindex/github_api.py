@@ -1,5 +1,9 @@
 """A small GitHub REST API client (httpx): repositories, releases, assets, tags and READMEs.
 
+It sits below both layers that talk to GitHub, the ``github-release`` store
+(:mod:`pagesindex.stores.github_release`) and the release source (:mod:`pagesindex.sources.collect`),
+and imports only :mod:`pagesindex.errors` and :mod:`pagesindex.inspect`.
+
 Configuration comes from the environment, as in GitHub Actions, so GitHub Enterprise Server works:
 
 ``GITHUB_API_URL``
@@ -44,9 +48,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
-from .. import __version__
-from ..errors import PagesIndexError
-from ..inspect import check_filename
+from . import __version__
+from .errors import PagesIndexError
+from .inspect import check_filename
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
