@@ -626,6 +626,7 @@ main.lazy_commands = {
     "workflows": "cli_workflows",
     "pr-describe": "cli_workflows",
     "publish": "cli_stores",
+    "storage": "cli_stores",
 }
 
 

@@ -25,3 +25,46 @@ def publish(ctx: click.Context) -> None:
         f"{counts['removed']} removed from the store",
         markup=False,
     )
+
+
+@main.group()
+def storage() -> None:
+    """Move the index's files to an object store, and clean its staged files (see README.md,
+    "Where the files live")."""
+
+
+@storage.command("migrate")
+@click.option("--to", "kind", required=True, help="the object store kind: s3 (github-release once it is supported)")
+@click.option("--bucket", default=None, help="s3: the bucket")
+@click.option("--public-url", default=None, help="s3: where users download what is under --prefix")
+@click.option("--prefix", default=None, help="s3: key prefix of the public files (default files/)")
+@click.option("--staging-prefix", default=None, help="s3: key prefix of staged files, never public (default staging/)")
+@click.option("--endpoint-url", default=None, help="s3: the S3 API endpoint (default AWS)")
+@click.option("--region", default=None, help="s3: the region")
+@click.option("--repository", default=None, help="github-release: ORG/REPO (default the index's own)")
+@click.pass_context
+def storage_migrate(ctx: click.Context, kind: str, **options: str) -> None:
+    """Move the files of a git-store index to an object store, keeping every old file URL.
+
+    Every file under packages/ is staged in the store and stays committed there as the frozen
+    legacy set (extra.legacy-files of each record), which the site keeps serving at its old
+    packages/<name>/<file> URL; the API pages link the store for every file. index.toml's
+    [storage] is written last. Then commit, and run 'pagesindex publish' (the deploy workflow
+    does after the merge). Running it again changes nothing; a killed run resumes.
+    """
+    from .storage_move import migrate_storage, target_table
+
+    index = open_index(ctx)
+    with index.lock():
+        table = target_table(index, kind, {k.replace("_", "-"): v for k, v in options.items()})
+        counts = migrate_storage(index, table, lambda filename, result: console.print(f"{result:<10}{filename}", markup=False))
+    if not counts["records"] and not counts["config"]:
+        console.print(f"nothing to change: the index already uses storage.kind {kind!r} "
+                      f"({_plural(counts['staged'], 'legacy file')} checked in the store)", markup=False)
+        return
+    console.print(
+        f"{_plural(counts['staged'], 'file')} staged, {_plural(counts['records'], 'record')} changed, index.toml "
+        f"{'written' if counts['config'] else 'unchanged'}; commit the change (index.toml, projects/, metadata/), "
+        "then run 'pagesindex publish' (the deploy workflow does after the merge)",
+        markup=False,
+    )

@@ -52,6 +52,7 @@ from ..render import (
     read_regular,
 )
 from ..state import TMP_PREFIX, Index
+from ..storage_move import legacy_files
 
 
 class _Links(HTMLParser):
@@ -85,6 +86,11 @@ def _check_state(index: Index, problems: List[str]) -> None:
             project_aliases(project)
         except PagesIndexError as exc:
             problems.append(str(exc))
+        try:
+            legacy = set(legacy_files(project)) if index.config.storage.is_object_store else set()
+        except PagesIndexError as exc:
+            problems.append(str(exc))
+            legacy = set()
         for release in project.releases.values():
             git = release.extra.get("git")
             if git is not None:
@@ -95,7 +101,8 @@ def _check_state(index: Index, problems: List[str]) -> None:
             for f in release.files:
                 if index.config.storage.is_object_store:
                     _check_stored(index, name, f, problems)
-                    continue
+                    if f.filename not in legacy:
+                        continue  # else also kept in git, served at its old URL: checked below
                 try:
                     path = index.file_path(name, f.filename)
                 except PagesIndexError as exc:

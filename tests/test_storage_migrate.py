@@ -1,0 +1,216 @@
+"""``pagesindex storage migrate --to s3`` (issue 15, item 5): a git-store index moves to an object
+store, old ``packages/<name>/<file>`` URLs keep serving the same bytes, a second run changes
+nothing, a run killed between uploads resumes, and bad input writes nothing.
+
+S3 is moto's server on 127.0.0.1 (fixtures of tests/test_stores.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, state_snapshot
+from test_stores import aws_env, bucket, get, keys, s3_url  # noqa: F401 (fixtures)
+
+from pagesindex.state import Index
+
+HERE = Path(__file__).parent
+
+
+def snapshot(root):
+    """The state's files, without what a killed command leaves for the next one to sweep
+    (temporary files, the writing marker of :meth:`Index.lock`)."""
+    return {k: v for k, v in state_snapshot(root).items() if ".tmp-" not in k and k != ".pagesindex-writing"}
+
+
+def migrate_args(bucket, s3_url):
+    return ["storage", "migrate", "--to", "s3", "--bucket", bucket.name, "--public-url", bucket.public_url,
+            "--endpoint-url", s3_url]
+
+
+@pytest.fixture
+def git_index(index, wheel, sdist):
+    """A git-store index with a wheel and an sdist of one project and a wheel of another, and
+    an old-folder alias (as ``pagesindex migrate`` of an old template index records)."""
+    index.add_paths([wheel("abc1", "1.0"), sdist("abc1", "1.0"), wheel("xyz2", "0.1")])
+    project = index.get_project("abc1")
+    project.extra["aliases"] = {"packages/old-abc/abc1-1.0-py3-none-any.whl": "abc1-1.0-py3-none-any.whl"}
+    index.save_project(project)
+    return index
+
+
+def test_migrate_stages_every_file_keeps_old_urls_and_a_second_run_changes_nothing(git_index, bucket, s3_url, wheel, serve):
+    root = git_index.root
+    old = {p.relative_to(root).as_posix(): p.read_bytes() for p in (root / "packages").rglob("*.*") if p.name != ".gitkeep"}
+    proc = run_cli(*migrate_args(bucket, s3_url), index=root)
+    assert "3 files staged, 2 records changed, index.toml written" in proc.stdout
+    index = Index(root)
+    assert index.config.storage.kind == "s3" and index.config.storage.public_url == bucket.public_url
+    abc = index.get_project("abc1")
+    assert abc.extra["legacy-files"] == ["abc1-1.0-py3-none-any.whl", "abc1-1.0.tar.gz"]
+    staged = [k for k in keys(bucket) if k.startswith("staging/")]
+    assert len(staged) == 5  # 3 files, 2 sidecars
+    assert not any(k.startswith("files/") for k in keys(bucket))  # public only after publish
+    for f in abc.all_files():  # the bytes staged are the recorded ones
+        body = bucket.get_object(Bucket=bucket.name, Key=f"staging/{f.sha256}/{f.filename}")["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == f.sha256
+        if f.core_metadata_sha256:
+            assert (root / "metadata" / f.core_metadata_sha256).is_file()
+
+    before = state_snapshot(root)
+    again = run_cli(*migrate_args(bucket, s3_url), index=root)
+    assert "nothing to change: the index already uses storage.kind 's3' (3 legacy files checked in the store)" in again.stdout
+    assert run_cli("storage", "migrate", "--to", "s3", index=root).returncode == 0  # settings from index.toml
+    assert state_snapshot(root) == before
+
+    run_cli("publish", index=root)
+    run_cli("build", index=root)
+    site = root / "_site"
+    for rel, data in old.items():  # old URLs: the same bytes at the same paths
+        assert (site / rel).read_bytes() == data
+    assert (site / "packages/old-abc/abc1-1.0-py3-none-any.whl").read_bytes() == old["packages/abc1/abc1-1.0-py3-none-any.whl"]
+    page = json.loads((site / "abc1/index.json").read_text())
+    assert {f["url"] for f in page["files"]} == {f"{bucket.public_url}abc1/abc1-1.0-py3-none-any.whl",
+                                                f"{bucket.public_url}abc1/abc1-1.0.tar.gz"}
+    assert run_cli("verify", index=root).stdout.startswith("ok: 2 projects verified")
+
+    # A new file after the move goes only to the store: the legacy set is frozen.
+    run_cli("add", str(wheel("abc1", "2.0")), index=root)
+    assert not (root / "packages/abc1/abc1-2.0-py3-none-any.whl").exists()
+    assert Index(root).get_project("abc1").extra["legacy-files"] == ["abc1-1.0-py3-none-any.whl", "abc1-1.0.tar.gz"]
+    run_cli("publish", index=root)
+    run_cli("build", index=root)
+    assert not (site / "packages/abc1/abc1-2.0-py3-none-any.whl").exists()
+    assert run_cli("verify", index=root).stdout.startswith("ok: 2 projects verified")
+    url = serve(site)
+    assert get(f"{url}packages/abc1/abc1-1.0.tar.gz") == old["packages/abc1/abc1-1.0.tar.gz"]
+
+    # A legacy file changed in git is a problem verify names, with its remedy.
+    (root / "packages/abc1/abc1-1.0.tar.gz").write_bytes(b"changed")
+    proc = run_cli("verify", index=root, check=False)
+    assert proc.returncode == 1 and "packages/abc1/abc1-1.0.tar.gz: size 7" in proc.stderr and "git checkout" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--to", "git"], "--to must be an object store kind (github-release, s3), not 'git'"),
+        (["--to", "ftp", "--bucket", "b"], "not 'ftp'"),
+        (["--to", "s3"], "storage migrate --to s3: no settings given and index.toml has storage.kind 'git'"),
+        (["--to", "s3", "--bucket", "lab-packages"], "storage migrate: storage.public-url is required with kind 's3'"),
+        (["--to", "s3", "--bucket", "Bad_Name", "--public-url", "https://cdn.example.org/"], "storage.bucket must be an S3 bucket name"),
+    ],
+)
+def test_bad_options_are_one_line_errors_and_write_nothing(git_index, args, message):
+    before = state_snapshot(git_index.root)
+    proc = run_cli("storage", "migrate", *args, index=git_index.root, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert state_snapshot(git_index.root) == before
+
+
+def test_a_file_that_differs_from_its_record_stops_the_move_before_any_upload(git_index, bucket, s3_url):
+    (git_index.root / "packages/xyz2/xyz2-0.1-py3-none-any.whl").write_bytes(b"not the recorded bytes")
+    before = state_snapshot(git_index.root)
+    proc = run_cli(*migrate_args(bucket, s3_url), index=git_index.root, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        proc.stderr.strip().splitlines()[0]
+    ] and "packages/xyz2/xyz2-0.1-py3-none-any.whl: size 22" in proc.stderr and "differ from the record" in proc.stderr
+    assert state_snapshot(git_index.root) == before
+    assert keys(bucket) == []
+
+
+def test_a_move_killed_between_uploads_resumes(git_index, bucket, s3_url):
+    root = git_index.root
+    before = snapshot(root)
+    uploaded = []
+    for kill_at in (1, 2, 3):  # killed before the 1st, 2nd, 3rd file's upload
+        proc = subprocess.run([sys.executable, str(HERE / "stagehook.py"), str(kill_at), "--index", str(root),
+                               *migrate_args(bucket, s3_url)], capture_output=True, text=True)
+        assert proc.returncode == -9, proc.stderr
+        assert snapshot(root) == before  # nothing of the state changes before every file is in the store
+        uploaded.append(len([k for k in keys(bucket) if not k.endswith(".metadata")]))
+    assert uploaded == [0, 1, 2]
+    proc = run_cli(*migrate_args(bucket, s3_url), index=root)
+    assert "3 files staged" in proc.stdout
+    assert len(keys(bucket)) == 5
+    run_cli("publish", index=root)
+    run_cli("build", index=root)
+    assert run_cli("verify", index=root).stdout.startswith("ok: 2 projects verified")
+
+
+def test_a_move_killed_while_writing_the_state_resumes(git_index, bucket, s3_url, tmp_path):
+    """Killed at write steps of the state (tests/crashhook.py): until index.toml is renamed the
+    index stays a valid git index (verify passes), after it a moved one whose files are staged
+    (verify says to publish); the next run completes the move, to the same state."""
+    import shutil
+
+    from pagesindex.checks.verify import verify
+    from pagesindex.storage_move import migrate_storage, target_table
+
+    root = git_index.root
+    pristine = tmp_path / "pristine"
+    shutil.copytree(root, pristine)
+    counter = tmp_path / "steps"
+    subprocess.run([sys.executable, str(HERE / "crashhook.py"), "0", str(counter), "--index", str(root),
+                    *migrate_args(bucket, s3_url)], check=True, capture_output=True)
+    steps = int(counter.read_text())
+    table = target_table(Index(root), "s3", {})
+    done = snapshot(root)
+    assert steps > 4
+    # The first steps (lock), a spread, and the last ones (records, index.toml, unlock).
+    for kill_at in sorted({1, 2, steps // 3, steps // 2, steps - 6, steps - 4, steps - 3, steps - 2, steps - 1}):
+        shutil.rmtree(root)
+        shutil.copytree(pristine, root)
+        proc = subprocess.run([sys.executable, str(HERE / "crashhook.py"), str(kill_at), str(counter), "--index", str(root),
+                               *migrate_args(bucket, s3_url)], capture_output=True, text=True)
+        assert proc.returncode == -9, (kill_at, proc.stderr)
+        moved = Index(root).config.storage.is_object_store
+        for problem in verify(Index(root)):
+            assert "temporary file left by an interrupted command" in problem or (
+                moved and "missing from the store (run 'pagesindex publish')" in problem), (kill_at, problem)
+        index = Index(root)
+        with index.lock():
+            migrate_storage(index, table)
+        assert snapshot(root) == done, kill_at
+
+
+@pytest.mark.e2e
+def test_the_migrated_seed_moved_to_s3_installs_and_keeps_every_old_url(seed_index, index, bucket, s3_url, serve, clients, capsys):
+    """The institute's index: old template -> pagesindex (``migrate``) -> S3 (``storage migrate``).
+    Every old file URL (including the old-folder aliases) serves the old bytes from the site; pip
+    and uv install through the API pages, whose links go to the bucket."""
+    from test_migrate import old_hrefs
+
+    import time
+
+    root = index.root
+    run_cli("migrate", str(seed_index), index=root)
+    started = time.perf_counter()
+    out = run_cli(*migrate_args(bucket, s3_url), index=root).stdout
+    took = time.perf_counter() - started
+    assert "26 files staged" in out
+    run_cli("publish", index=root)
+    run_cli("build", index=root)
+    assert "verified" in run_cli("verify", index=root).stdout
+    url = serve(root / "_site")
+    old_paths = {p.relative_to(seed_index).as_posix() for p in (seed_index / "packages").rglob("*") if p.is_file()}
+    old_paths.update(old_hrefs(seed_index))
+    assert "packages/kavli-configurables/configurables-1.0.0-py2.py3-none-any.whl" in old_paths
+    for rel in sorted(old_paths):
+        assert get(url + rel) == (seed_index / rel).read_bytes(), rel
+    page = json.loads((root / "_site/lightcurvedb/index.json").read_text())
+    assert page["files"] and all(f["url"].startswith(bucket.public_url) for f in page["files"])
+    for spec in ("configurables==1.0.0", "lightcurvedb==3.0.0b4", "pyticdb"):
+        name, _, version = spec.partition("==")
+        for install in (clients.pip, clients.uv_pip):
+            got = clients.installed(install(url, "--no-deps", spec).venv)
+            assert name in got and (not version or got[name] == version), (spec, got)
+    with capsys.disabled():
+        print(f"\nseed moved to S3: 26 files staged in {took:.2f} s (wall, incl. process start); {len(old_paths)} old URLs served")
