@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli, state_snapshot
-from test_stores import aws_env, bucket, get, keys, s3_url  # noqa: F401 (fixtures)
+from test_stores import aws_env, bucket, get, keys, s3_index, s3_url  # noqa: F401 (fixtures)
 
 from pagesindex.state import Index
 
@@ -214,3 +214,62 @@ def test_the_migrated_seed_moved_to_s3_installs_and_keeps_every_old_url(seed_ind
             assert name in got and (not version or got[name] == version), (spec, got)
     with capsys.disabled():
         print(f"\nseed moved to S3: 26 files staged in {took:.2f} s (wall, incl. process start); {len(old_paths)} old URLs served")
+
+
+# -- staged files of pull requests: verify --staged, storage cleanup ---------------------------------
+def test_cleanup_deletes_only_the_staged_files_that_no_state_names(s3_index, bucket, wheel, tmp_path):
+    """main has abc1 1.0 (published); an open pull request stages abc1 2.0; a closed one staged
+    abc1 3.0 and xyz2 1.0, and another open one stages the same xyz2 1.0 bytes (content-addressed
+    keys: shared)."""
+    import shutil
+    import time
+
+    from pagesindex.storage_move import orphaned_staged
+
+    main = s3_index.root
+    run_cli("add", str(wheel("abc1", "1.0")), index=main)
+    run_cli("publish", index=main)
+    xyz = wheel("xyz2", "1.0")
+    heads = {}
+    for pr, files in {"open1": [wheel("abc1", "2.0")], "closed": [wheel("abc1", "3.0"), xyz], "open2": [xyz]}.items():
+        heads[pr] = tmp_path / pr
+        shutil.copytree(main, heads[pr])
+        run_cli("add", *map(str, files), index=heads[pr])
+
+    # A pull request's own check: its files are staged, not public; only --staged accepts that.
+    proc = run_cli("verify", index=heads["open1"], check=False)
+    assert proc.returncode == 1 and "abc1-2.0-py3-none-any.whl: missing from the store" in proc.stderr
+    assert run_cli("verify", "--staged", index=heads["open1"]).stdout.startswith("ok: 1 project verified")
+
+    staged_before = [k for k in keys(bucket) if k.startswith("staging/")]
+    assert len(staged_before) == 8  # 4 wheels and their sidecars
+    later = time.time() + 7200
+    assert {s.filename for s in orphaned_staged(Index(main), older_than=3600, now=later)} == {
+        "abc1-2.0-py3-none-any.whl", "abc1-2.0-py3-none-any.whl.metadata", "abc1-3.0-py3-none-any.whl",
+        "abc1-3.0-py3-none-any.whl.metadata", "xyz2-1.0-py3-none-any.whl", "xyz2-1.0-py3-none-any.whl.metadata"}
+    assert orphaned_staged(Index(main), older_than=3600) == []  # staged within the hour: maybe a change being prepared
+
+    keep = ["--keep-state", str(heads["open1"]), "--keep-state", str(heads["open2"] / "projects")]
+    dry = run_cli("storage", "cleanup", "--older-than", "0", "--dry-run", *keep, index=main).stdout
+    assert "2 staged files would delete" in dry and "abc1-3.0-py3-none-any.whl " in dry
+    assert [k for k in keys(bucket) if k.startswith("staging/")] == staged_before
+    out = run_cli("storage", "cleanup", "--older-than", "0", *keep, index=main).stdout
+    assert "2 staged files deleted" in out
+    left = {k.rsplit("/", 1)[1] for k in keys(bucket) if k.startswith("staging/")}
+    assert left == {"abc1-1.0-py3-none-any.whl", "abc1-1.0-py3-none-any.whl.metadata", "abc1-2.0-py3-none-any.whl",
+                    "abc1-2.0-py3-none-any.whl.metadata", "xyz2-1.0-py3-none-any.whl", "xyz2-1.0-py3-none-any.whl.metadata"}
+    assert "0 staged files deleted" in run_cli("storage", "cleanup", "--older-than", "0", *keep, index=main).stdout
+    assert run_cli("verify", index=heads["open1"], check=False).returncode == 1
+    assert run_cli("verify", "--staged", index=heads["open1"]).returncode == 0  # still publishable
+
+
+def test_cleanup_refuses_a_bad_state_folder_and_deletes_nothing(s3_index, bucket, wheel, tmp_path):
+    run_cli("add", str(wheel("abc1", "1.0")), index=s3_index.root)
+    bad = tmp_path / "bad" / "projects"
+    bad.mkdir(parents=True)
+    (bad / "abc1.json").write_text('{"name": "abc1", "releases": {"1.0": {"files": [{"filename": "../x.whl"}]}}}')
+    before = keys(bucket)
+    for folder, message in ((bad.parent, "abc1.json"), (tmp_path / "absent", "not a folder of project records")):
+        proc = run_cli("storage", "cleanup", "--older-than", "0", "--keep-state", str(folder), index=s3_index.root, check=False)
+        assert proc.returncode == 1 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert keys(bucket) == before

@@ -68,3 +68,29 @@ def storage_migrate(ctx: click.Context, kind: str, **options: str) -> None:
         "then run 'pagesindex publish' (the deploy workflow does after the merge)",
         markup=False,
     )
+
+
+@storage.command("cleanup")
+@click.option("--keep-state", "keep_states", multiple=True, type=click.Path(file_okay=False),
+              help="another state whose staged files stay (an open pull request's checkout, or its projects/ folder); repeatable")
+@click.option("--older-than", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="only files staged more than this many hours ago (a change being prepared now is not in any pull request yet)")
+@click.option("--dry-run", is_flag=True, help="list what would be deleted; delete nothing")
+@click.pass_context
+def storage_cleanup(ctx: click.Context, keep_states: "tuple[str, ...]", older_than: float, dry_run: bool) -> None:
+    """Delete staged files that no record names: those of a pull request closed without merging,
+    or of an interrupted add. Files named by the committed state or by any --keep-state stay.
+    The cleanup workflow runs it when a pull request is closed without merging."""
+    from pathlib import Path
+
+    from .storage_move import cleanup_staged
+
+    index = open_index(ctx)
+    if not index.config.storage.is_object_store:
+        console.print("nothing to clean: storage.kind is 'git' (nothing is staged)", markup=False)
+        return
+    verb = "would delete" if dry_run else "deleted"
+    with index.lock(write=False):
+        gone = cleanup_staged(index, [Path(p) for p in keep_states], older_than * 3600, dry_run=dry_run,
+                              progress=lambda s: console.print(f"{verb:<13}{s.where} ({s.size} bytes)", markup=False))
+    console.print(f"{_plural(len(gone), 'staged file')} {verb}", markup=False)

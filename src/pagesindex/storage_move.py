@@ -225,4 +225,71 @@ def migrate_storage(
     return counts
 
 
-__all__ = ["LEGACY_KEY", "MovePlan", "legacy_files", "migrate_storage", "plan_move", "replace_storage_table", "target_table"]
+def staged_names(projects: Sequence[Project]) -> "set[tuple]":
+    """``(sha256, filename)`` of every staged object that ``projects`` need: each recorded file,
+    and each wheel's PEP 658 sidecar (``<filename>.metadata`` under its core-metadata hash)."""
+    names = set()
+    for project in projects:
+        for f in project.all_files():
+            names.add((f.sha256, f.filename))
+            if f.kind == WHEEL and f.core_metadata_sha256:
+                names.add((f.core_metadata_sha256, f.filename + ".metadata"))
+    return names
+
+
+def read_other_state(folder: Path) -> List[Project]:
+    """The records of another state of the index (an open pull request's ``projects/``):
+    ``folder`` is an index folder holding ``projects/``, or that ``projects/`` folder itself.
+    Each record is checked as the index's own are; raises
+    :class:`~pagesindex.errors.IndexStateError` naming a bad one or a missing folder."""
+    folder = Path(folder)
+    records = folder / "projects" if (folder / "projects").is_dir() else folder
+    if not records.is_dir():
+        raise IndexStateError(f"--keep-state {str(folder)!r}: not a folder of project records (projects/*.json)")
+    projects = []
+    for path in sorted(records.glob("*.json")):
+        if path.is_symlink() or not path.is_file():
+            raise IndexStateError(f"--keep-state: {str(path)!r} is not a regular file")
+        projects.append(Index._parse_record(path, path.read_bytes()))
+    return projects
+
+
+def orphaned_staged(index: Index, keep_states: Sequence[Path] = (), older_than: float = 0.0,
+                    now: Optional[float] = None) -> List[Any]:
+    """The staged objects (:class:`~pagesindex.stores.StagedFile`) that no record of the index's
+    state, nor of any ``keep_states`` folder (:func:`read_other_state`), names, and that were
+    staged more than ``older_than`` seconds ago (a change being prepared right now has staged
+    files that no pull request names yet). Sorted by filename. Raises what the store raises."""
+    import time
+
+    if not index.config.storage.is_object_store:
+        return []
+    wanted = staged_names(index.projects())
+    for folder in keep_states:
+        wanted |= staged_names(read_other_state(folder))
+    now = time.time() if now is None else now
+    return sorted(
+        (s for s in index.store.staged() if (s.sha256, s.filename) not in wanted and now - s.modified >= older_than),
+        key=lambda s: (s.filename, s.sha256),
+    )
+
+
+def cleanup_staged(index: Index, keep_states: Sequence[Path] = (), older_than: float = 0.0, *,
+                   dry_run: bool = False, progress: Optional[Callable[[Any], None]] = None) -> List[Any]:
+    """Delete the orphaned staged objects (:func:`orphaned_staged`): those of a pull request
+    closed without merging, or of an interrupted ``add``. Staged keys are by content
+    (``<sha256>/<filename>``), so an object is kept whenever any state given still names those
+    bytes under that name: the committed state, and each open pull request's (``keep_states``).
+    Every record is read before anything is deleted. Returns the objects deleted (or, with
+    ``dry_run``, that would be)."""
+    orphans = orphaned_staged(index, keep_states, older_than)
+    for staged in orphans:
+        if not dry_run:
+            index.store.unstage(staged.sha256, staged.filename)
+        if progress is not None:
+            progress(staged)
+    return orphans
+
+
+__all__ = ["LEGACY_KEY", "MovePlan", "legacy_files", "migrate_storage", "plan_move", "replace_storage_table", "target_table",
+           "cleanup_staged", "orphaned_staged", "read_other_state", "staged_names"]
