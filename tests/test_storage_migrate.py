@@ -273,3 +273,83 @@ def test_cleanup_refuses_a_bad_state_folder_and_deletes_nothing(s3_index, bucket
         proc = run_cli("storage", "cleanup", "--older-than", "0", "--keep-state", str(folder), index=s3_index.root, check=False)
         assert proc.returncode == 1 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert keys(bucket) == before
+
+
+class _PullsAPI:
+    """The three GitHub REST endpoints that --keep-open-pull-requests reads, on 127.0.0.1: open
+    pull requests (``pulls?state=open``), a pull request's changed files, and a file's content
+    at a commit (``contents/PATH?ref=SHA``, base64). ``pulls`` maps a number to ``(head sha,
+    {path: bytes or None for a removed file})``."""
+
+    def __init__(self, pulls):
+        import base64
+        import http.server
+        import threading
+        from urllib.parse import parse_qs, urlsplit
+
+        api = self
+        self.pulls = pulls
+        self.tokens = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                parts = urlsplit(self.path)
+                query = parse_qs(parts.query)
+                api.tokens.append(self.headers.get("Authorization"))
+                path = parts.path.split("/")[4:]  # after /repos/lab/index
+                body = None
+                if not parts.path.startswith("/repos/lab/index/"):
+                    pass
+                elif path == ["pulls"] and query.get("state") == ["open"]:
+                    body = [{"number": n, "head": {"sha": sha}} for n, (sha, _files) in sorted(api.pulls.items())]
+                elif len(path) == 3 and path[0] == "pulls" and path[2] == "files":
+                    _sha, files = api.pulls[int(path[1])]
+                    body = [{"filename": p, "status": "removed" if d is None else "modified"} for p, d in files.items()]
+                elif path[:1] == ["contents"]:
+                    rel = "/".join(path[1:])
+                    for sha, files in api.pulls.values():
+                        if query.get("ref") == [sha] and files.get(rel) is not None:
+                            body = {"encoding": "base64", "content": base64.b64encode(files[rel]).decode()}
+                data = json.dumps(body).encode()
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def test_cleanup_keeps_what_open_pull_requests_name_through_the_github_api(s3_index, bucket, wheel, tmp_path, monkeypatch):
+    import shutil
+
+    main = s3_index.root
+    heads = {}
+    for pr, version in (("open", "2.0"), ("closed", "3.0")):
+        heads[pr] = tmp_path / pr
+        shutil.copytree(main, heads[pr])
+        run_cli("add", str(wheel("abc1", version)), index=heads[pr])
+    record = (heads["open"] / "projects/abc1.json").read_bytes()
+    api = _PullsAPI({7: ("a" * 40, {"projects/abc1.json": record, "README.md": b"x", "projects/gone.json": None})})
+    monkeypatch.setenv("GITHUB_API_URL", api.url)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "lab/index")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_cleanuptoken")
+    out = run_cli("storage", "cleanup", "--older-than", "0", "--keep-open-pull-requests", index=main).stdout
+    assert "2 staged files deleted" in out and "abc1-3.0-py3-none-any.whl" in out and "abc1-2.0" not in out
+    assert {k.rsplit("/", 1)[1] for k in keys(bucket)} == {"abc1-2.0-py3-none-any.whl", "abc1-2.0-py3-none-any.whl.metadata"}
+    assert set(api.tokens) == {"Bearer ghs_cleanuptoken"} or set(api.tokens) == {"token ghs_cleanuptoken"}
+
+    # GitHub refusing, or a record of an open pull request that is not one: nothing deleted.
+    before = keys(bucket)
+    api.pulls[7] = ("a" * 40, {"projects/abc1.json": b'{"name": "other"}'})
+    proc = run_cli("storage", "cleanup", "--older-than", "0", "--keep-open-pull-requests", index=main, check=False)
+    assert proc.returncode == 1 and "pull request #7: projects/abc1.json" in proc.stderr, proc.stderr
+    monkeypatch.setenv("GITHUB_REPOSITORY", "lab/no-such-repository")
+    proc = run_cli("storage", "cleanup", "--older-than", "0", "--keep-open-pull-requests", index=main, check=False)
+    assert proc.returncode == 1 and "HTTP 404" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert keys(bucket) == before

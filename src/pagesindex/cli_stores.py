@@ -75,12 +75,17 @@ def storage_migrate(ctx: click.Context, kind: str, **options: str) -> None:
               help="another state whose staged files stay (an open pull request's checkout, or its projects/ folder); repeatable")
 @click.option("--older-than", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="only files staged more than this many hours ago (a change being prepared now is not in any pull request yet)")
+@click.option("--keep-open-pull-requests", "keep_open", is_flag=True,
+              help="also keep what the open pull requests of $GITHUB_REPOSITORY name (GitHub API; GITHUB_TOKEN)")
 @click.option("--dry-run", is_flag=True, help="list what would be deleted; delete nothing")
 @click.pass_context
-def storage_cleanup(ctx: click.Context, keep_states: "tuple[str, ...]", older_than: float, dry_run: bool) -> None:
+def storage_cleanup(ctx: click.Context, keep_states: "tuple[str, ...]", older_than: float, keep_open: bool, dry_run: bool) -> None:
     """Delete staged files that no record names: those of a pull request closed without merging,
-    or of an interrupted add. Files named by the committed state or by any --keep-state stay.
-    The cleanup workflow runs it when a pull request is closed without merging."""
+    or of an interrupted add. Files named by the committed state, by any --keep-state, or (with
+    --keep-open-pull-requests) by an open pull request stay: staged files are stored by content,
+    so two pull requests with the same bytes share one. Everything is read before anything is
+    deleted. The cleanup workflow runs it when a pull request is closed without merging."""
+    import os
     from pathlib import Path
 
     from .storage_move import cleanup_staged
@@ -89,8 +94,16 @@ def storage_cleanup(ctx: click.Context, keep_states: "tuple[str, ...]", older_th
     if not index.config.storage.is_object_store:
         console.print("nothing to clean: storage.kind is 'git' (nothing is staged)", markup=False)
         return
+    keep_projects = []
+    if keep_open:
+        from .sources.github import GitHubClient, GitHubConfig
+        from .sources.pull_requests import open_pull_request_records
+
+        with GitHubClient(GitHubConfig.from_env()) as client:
+            keep_projects = open_pull_request_records(client, os.environ.get("GITHUB_REPOSITORY", ""))
     verb = "would delete" if dry_run else "deleted"
     with index.lock(write=False):
         gone = cleanup_staged(index, [Path(p) for p in keep_states], older_than * 3600, dry_run=dry_run,
-                              progress=lambda s: console.print(f"{verb:<13}{s.where} ({s.size} bytes)", markup=False))
+                              progress=lambda s: console.print(f"{verb:<13}{s.where} ({s.size} bytes)", markup=False),
+                              keep_projects=keep_projects)
     console.print(f"{_plural(len(gone), 'staged file')} {verb}", markup=False)

@@ -255,16 +255,17 @@ def read_other_state(folder: Path) -> List[Project]:
 
 
 def orphaned_staged(index: Index, keep_states: Sequence[Path] = (), older_than: float = 0.0,
-                    now: Optional[float] = None) -> List[Any]:
+                    now: Optional[float] = None, keep_projects: Sequence[Project] = ()) -> List[Any]:
     """The staged objects (:class:`~pagesindex.stores.StagedFile`) that no record of the index's
-    state, nor of any ``keep_states`` folder (:func:`read_other_state`), names, and that were
+    state, nor of any ``keep_states`` folder (:func:`read_other_state`), nor any of
+    ``keep_projects`` (the records open pull requests change), names, and that were
     staged more than ``older_than`` seconds ago (a change being prepared right now has staged
     files that no pull request names yet). Sorted by filename. Raises what the store raises."""
     import time
 
     if not index.config.storage.is_object_store:
         return []
-    wanted = staged_names(index.projects())
+    wanted = staged_names(index.projects()) | staged_names(keep_projects)
     for folder in keep_states:
         wanted |= staged_names(read_other_state(folder))
     now = time.time() if now is None else now
@@ -275,14 +276,15 @@ def orphaned_staged(index: Index, keep_states: Sequence[Path] = (), older_than: 
 
 
 def cleanup_staged(index: Index, keep_states: Sequence[Path] = (), older_than: float = 0.0, *,
-                   dry_run: bool = False, progress: Optional[Callable[[Any], None]] = None) -> List[Any]:
+                   dry_run: bool = False, progress: Optional[Callable[[Any], None]] = None,
+                   keep_projects: Sequence[Project] = ()) -> List[Any]:
     """Delete the orphaned staged objects (:func:`orphaned_staged`): those of a pull request
     closed without merging, or of an interrupted ``add``. Staged keys are by content
     (``<sha256>/<filename>``), so an object is kept whenever any state given still names those
     bytes under that name: the committed state, and each open pull request's (``keep_states``).
     Every record is read before anything is deleted. Returns the objects deleted (or, with
     ``dry_run``, that would be)."""
-    orphans = orphaned_staged(index, keep_states, older_than)
+    orphans = orphaned_staged(index, keep_states, older_than, keep_projects=keep_projects)
     for staged in orphans:
         if not dry_run:
             index.store.unstage(staged.sha256, staged.filename)
