@@ -46,7 +46,7 @@ CHANGE_WORKFLOWS = {
 PIN = re.compile(r"^\s*(?:-\s+)?uses:\s+([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+\s*$")
 ALLOWED_PERMISSIONS = {
     "contents": {"read", "write"},
-    "pull-requests": {"write"},
+    "pull-requests": {"read", "write"},
     "pages": {"write"},
     "id-token": {"write"},
     "actions": {"read"},
@@ -210,7 +210,12 @@ def test_change_workflow_shape(name):
     assert with_["branch"] == "${{ steps.change.outputs.branch }}"
     assert with_["title"] == "${{ steps.change.outputs.title }}"
     assert with_["body-path"] == "${{ steps.change.outputs.body-path }}"
-    assert set(with_["add-paths"].split()) == {"projects/", "packages/", "provenance/"}
+    # metadata/: the wheels' core metadata, committed with an object store (the files are in the store)
+    assert set(with_["add-paths"].split()) == {"projects/", "packages/", "provenance/", "metadata/"}
+    assert "pagesindex verify --staged" in script, "with an object store the change's files are staged, not public yet"
+    keys = {"register": "STAGING", "update": "STAGING"}.get(action, "READ")
+    assert command[0]["env"]["AWS_ACCESS_KEY_ID"] == f"${{{{ secrets.PAGESINDEX_S3_{keys}_ACCESS_KEY_ID }}}}"
+    assert command[0]["env"]["AWS_SECRET_ACCESS_KEY"] == f"${{{{ secrets.PAGESINDEX_S3_{keys}_SECRET_ACCESS_KEY }}}}"
     assert pr[0]["if"] == "steps.change.outputs.changed == 'true'"
     assert job["steps"][0]["uses"].startswith("actions/checkout@"), "every run starts from the committed state"
 
@@ -230,6 +235,20 @@ def test_deploy_workflow_shape():
     upload = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
     assert upload["with"]["path"] == "_site"
     assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in deploy["steps"])
+
+
+def test_cleanup_workflow_shape():
+    wf = load(BUNDLED / "cleanup.yml")
+    assert wf["on"]["pull_request"] == {"types": ["closed"]} and "schedule" in wf["on"]
+    job = wf["jobs"]["cleanup"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "read"}
+    assert "!github.event.pull_request.merged" in job["if"] and "head.repo.full_name == github.repository" in job["if"]
+    checkout = job["steps"][0]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}", "never the pull request's code"
+    step = next(s for s in job["steps"] if s.get("id") == "cleanup")
+    assert step["run"].strip() == "pagesindex storage cleanup --keep-open-pull-requests"
+    assert step["env"]["AWS_ACCESS_KEY_ID"] == "${{ secrets.PAGESINDEX_S3_ACCESS_KEY_ID }}"
 
 
 def test_ci_workflow_shape():
@@ -1120,6 +1139,8 @@ def test_every_run_script_of_a_freshly_initialised_index_runs(fresh, workspace, 
         proc = steps("pypi-check.yml", "report", "#1", needs={"check": {"outputs": {"report": report, "code": "2"}}})
         assert "issue create" in (proc.temp / "gh.log").read_text()
 
+        proc = steps("cleanup.yml", "cleanup", "cleanup")  # the git store: nothing staged, and no error
+        assert "nothing to clean: storage.kind is 'git'" in proc.stdout
         steps("delete.yml", "delete", "change", {"package_name": "kavli-hello", "version": ""})
         assert not (workspace / "projects" / "kavli-hello.json").exists()
     finally:
