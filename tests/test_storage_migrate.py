@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli, state_snapshot
-from test_stores import aws_env, bucket, get, keys, s3_index, s3_url  # noqa: F401 (fixtures)
+from test_stores import aws_env, bucket, commit, get, git, keys, s3_index, s3_url  # noqa: F401 (fixtures)
 
 from pagesindex.state import Index
 
@@ -353,3 +353,48 @@ def test_cleanup_keeps_what_open_pull_requests_name_through_the_github_api(s3_in
     proc = run_cli("storage", "cleanup", "--older-than", "0", "--keep-open-pull-requests", index=main, check=False)
     assert proc.returncode == 1 and "HTTP 404" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert keys(bucket) == before
+
+
+# -- publish on a stale checkout ---------------------------------------------------------------------
+def test_publish_on_a_stale_checkout_neither_unpublishes_nor_publishes_again(s3_index, bucket, wheel, tmp_path):
+    """Two checkouts of one index: ``new`` adds abc1 2.0 and removes 1.0, and publishes; ``old``
+    (still at the first commit) then runs publish, as a re-run of an old deploy would."""
+    import shutil
+
+    new = s3_index.root
+    run_cli("add", str(wheel("abc1", "1.0")), index=new)
+    commit(new, "add abc1 1.0")
+    run_cli("publish", index=new)
+    old = tmp_path / "old"
+    shutil.copytree(new, old)
+    run_cli("add", str(wheel("abc1", "2.0")), index=new)
+    commit(new, "add abc1 2.0")
+    run_cli("publish", index=new)
+    mid = tmp_path / "mid"  # a checkout at 'add abc1 2.0'
+    shutil.copytree(new, mid)
+
+    # The old checkout never recorded 2.0: the store is newer than its state. Nothing happens.
+    published = keys(bucket)
+    proc = run_cli("publish", index=old, check=False)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "files/abc1/abc1-2.0-py3-none-any.whl" in proc.stderr and "older than what is published (update it: git pull)" in proc.stderr
+    assert keys(bucket) == published
+
+    # The newer state removes 1.0. A shallow checkout of it (one commit) cannot tell that its own
+    # state removed 1.0: it says so, and removes nothing.
+    run_cli("remove", "abc1", "1.0", index=new)
+    commit(new, "remove abc1 1.0")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{new}", str(shallow))
+    proc = run_cli("publish", index=shallow, check=False)
+    assert proc.returncode == 1 and "fetch-depth: 0" in proc.stderr, proc.stderr
+    assert keys(bucket) == published
+
+    # The full checkout publishes the removal: the checkout at 'add abc1 2.0' still records 1.0,
+    # but its staged copy is gone, so publishing that older state cannot bring 1.0 back.
+    assert "2 removed from the store" in run_cli("publish", index=new).stdout
+    published = keys(bucket)
+    assert not any(k.startswith("files/abc1/abc1-1.0") for k in published)
+    proc = run_cli("publish", index=mid, check=False)
+    assert proc.returncode == 1 and "staged file missing" in proc.stderr and "abc1-1.0-py3-none-any.whl" in proc.stderr, proc.stderr
+    assert keys(bucket) == published

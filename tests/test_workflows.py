@@ -232,6 +232,7 @@ def test_deploy_workflow_shape():
     assert script.index("pagesindex build") < script.index("pagesindex verify --require-projects")
     ids = [s.get("id") for s in build["steps"]]
     assert ids.index("publish") < ids.index("site"), "staged files are public before the site links them"
+    assert build["steps"][0]["with"]["fetch-depth"] == 0, "publish proves each removal from the checkout's history"
     upload = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
     assert upload["with"]["path"] == "_site"
     assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in deploy["steps"])
