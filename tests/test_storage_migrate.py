@@ -398,3 +398,32 @@ def test_publish_on_a_stale_checkout_neither_unpublishes_nor_publishes_again(s3_
     proc = run_cli("publish", index=mid, check=False)
     assert proc.returncode == 1 and "staged file missing" in proc.stderr and "abc1-1.0-py3-none-any.whl" in proc.stderr, proc.stderr
     assert keys(bucket) == published
+
+
+# -- per-file limits where sources/ inspect files ----------------------------------------------------
+def test_register_applies_the_store_limit_and_refuses_an_oversized_asset_before_downloading(index, s3_index, tmp_path):
+    """GitHub's per-file limit lowered to 2000 bytes (PAGESINDEX_MAX_FILE_BYTES): a git-store index
+    refuses a larger release asset from the size the API announces, before any download; an S3
+    index takes it (the store's limit: 5 GiB)."""
+    from factory import make_wheel
+    from ghhelpers import TOKEN, gh_cli
+    from github_server import FakeGitHub
+
+    import os as _os
+
+    big = make_wheel(tmp_path / "big", "lightcurvedb", "1.0.0", extra_files={"data.bin": _os.urandom(4000)})
+    git_index = Index.init(tmp_path / "git-index")
+    with FakeGitHub(token=TOKEN) as gh:
+        gh.add_repo("kavli/lightcurvedb").add_release("v1.0.0", {big.name: big})
+        args = ("register", "lightcurvedb", "v1.0.0", "--author", "A", "--summary", "S",
+                "--homepage", f"{gh.web_url}/kavli/lightcurvedb")
+        env = {"PAGESINDEX_MAX_FILE_BYTES": "2000"}
+        before = state_snapshot(git_index.root)
+        proc = gh_cli(gh, *args, index=git_index.root, env=env, check=False)
+        assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert f"{big.name}: " in proc.stderr and "(release asset size) is over the per-file limit of 2000 bytes" in proc.stderr
+        assert "GitHub refuses larger files); not downloaded" in proc.stderr
+        assert not gh.storage_requests() and state_snapshot(git_index.root) == before
+        gh_cli(gh, *args, index=s3_index.root, env=env)
+        assert [f.filename for f in Index(s3_index.root).get_project("lightcurvedb").all_files()] == [big.name]
+        assert len(gh.storage_requests()) == 1

@@ -62,7 +62,7 @@ def migrate(ctx: click.Context, path: str, dry_run: bool, as_json: bool) -> None
     """
     index = open_index(ctx)
     old = read_old_index(Path(path))
-    plan = plan_migration(old)
+    plan = plan_migration(old, index.config.storage.max_file_bytes)
     if dry_run:
         changes = describe_changes(index, plan)
     else:
