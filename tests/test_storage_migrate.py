@@ -427,3 +427,12 @@ def test_register_applies_the_store_limit_and_refuses_an_oversized_asset_before_
         gh_cli(gh, *args, index=s3_index.root, env=env)
         assert [f.filename for f in Index(s3_index.root).get_project("lightcurvedb").all_files()] == [big.name]
         assert len(gh.storage_requests()) == 1
+
+
+def test_migrate_from_the_old_template_into_an_s3_index_is_refused(s3_index, seed_index):
+    """Old file URLs survive only as the legacy set of a move (migrate into git, then storage migrate)."""
+    before = state_snapshot(s3_index.root)
+    proc = run_cli("migrate", str(seed_index), index=s3_index.root, check=False)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "then run 'pagesindex storage migrate --to s3'" in proc.stderr
+    assert state_snapshot(s3_index.root) == before
