@@ -249,12 +249,18 @@ def test_cleanup_deletes_only_the_staged_files_that_no_state_names(s3_index, buc
         "abc1-3.0-py3-none-any.whl.metadata", "xyz2-1.0-py3-none-any.whl", "xyz2-1.0-py3-none-any.whl.metadata"}
     assert orphaned_staged(Index(main), older_than=3600) == []  # staged within the hour: maybe a change being prepared
 
+    # Keys of other shapes under the staging prefix are not the index's: never listed or deleted.
+    foreign = ["staging/README", f"staging/{'0' * 64}/x.whl ::error::forged"]
+    for key in foreign:
+        bucket.put_object(Bucket=bucket.name, Key=key, Body=b"x")
     keep = ["--keep-state", str(heads["open1"]), "--keep-state", str(heads["open2"] / "projects")]
     dry = run_cli("storage", "cleanup", "--older-than", "0", "--dry-run", *keep, index=main).stdout
     assert "2 staged files would delete" in dry and "abc1-3.0-py3-none-any.whl " in dry
-    assert [k for k in keys(bucket) if k.startswith("staging/")] == staged_before
+    assert [k for k in keys(bucket) if k.startswith("staging/") and k not in foreign] == staged_before
     out = run_cli("storage", "cleanup", "--older-than", "0", *keep, index=main).stdout
-    assert "2 staged files deleted" in out
+    assert "2 staged files deleted" in out and "forged" not in out and "README" not in out
+    for key in foreign:
+        bucket.delete_object(Bucket=bucket.name, Key=key)
     left = {k.rsplit("/", 1)[1] for k in keys(bucket) if k.startswith("staging/")}
     assert left == {"abc1-1.0-py3-none-any.whl", "abc1-1.0-py3-none-any.whl.metadata", "abc1-2.0-py3-none-any.whl",
                     "abc1-2.0-py3-none-any.whl.metadata", "xyz2-1.0-py3-none-any.whl", "xyz2-1.0-py3-none-any.whl.metadata"}

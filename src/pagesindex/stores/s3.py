@@ -21,8 +21,10 @@ from ..errors import FileConflict, PagesIndexError
 from . import StagedFile, StorageConfig, Store
 
 
-#: The part of a staged key after the staging prefix: ``<sha256>/<filename>``.
-_STAGED = re.compile(r"^([0-9a-f]{64})/([^/]+)$")
+#: The part of a staged key after the staging prefix: ``<sha256>/<filename>``, with the characters
+#: a distribution filename (or its ``.metadata``) may have; any other key there is not the index's
+#: (and is never printed: a key can hold control characters).
+_STAGED = re.compile(r"^([0-9a-f]{64})/([A-Za-z0-9_.+!-]+)$")
 
 
 def b64_sha256(hex_digest: str) -> str:
