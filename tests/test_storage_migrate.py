@@ -126,6 +126,15 @@ def test_a_file_that_differs_from_its_record_stops_the_move_before_any_upload(gi
     assert keys(bucket) == []
 
 
+def test_a_missing_file_stops_the_move_before_any_upload(git_index, bucket, s3_url):
+    (git_index.root / "packages/abc1/abc1-1.0.tar.gz").unlink()
+    before = state_snapshot(git_index.root)
+    proc = run_cli(*migrate_args(bucket, s3_url), index=git_index.root, check=False)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "packages/abc1/abc1-1.0.tar.gz: missing, but recorded in projects/abc1.json" in proc.stderr
+    assert state_snapshot(git_index.root) == before and keys(bucket) == []
+
+
 def test_a_move_killed_between_uploads_resumes(git_index, bucket, s3_url):
     root = git_index.root
     before = snapshot(root)

@@ -147,10 +147,11 @@ def plan_move(index: Index, table: Dict[str, Any]) -> MovePlan:
         for f in project.all_files():
             path = index.file_path(name, f.filename)
             if not path.is_file():
-                if f.filename in legacy:
+                if f.filename in legacy or not current.is_object_store:
+                    why = f"listed in extra.{LEGACY_KEY}" if f.filename in legacy else f"recorded in projects/{name}.json"
                     raise IndexStateError(
-                        f"packages/{name}/{f.filename}: missing, but listed in extra.{LEGACY_KEY} "
-                        f"(restore it with 'git checkout -- packages/{name}/{f.filename}')"
+                        f"packages/{name}/{f.filename}: missing, but {why} "
+                        f"(restore it with 'git checkout -- packages/{name}/{f.filename}', then migrate)"
                     )
                 continue  # added with the object store: already there
             if bound is not None and f.size > bound:
