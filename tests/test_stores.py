@@ -243,16 +243,36 @@ def test_add_with_an_unreachable_bucket_leaves_the_state_as_it_was(index, aws_en
     assert state_snapshot(index.root) == before
 
 
+def git(root, *args):
+    """git in ``root`` with a fixed identity (the index is a git checkout, as in the workflows)."""
+    import subprocess
+
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.org")
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True, env=env).stdout
+
+
+def commit(root, message):
+    if not (root / ".git").exists():
+        git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+
+
 def test_remove_changes_the_record_and_publish_deletes_the_files_from_the_store(s3_index, bucket, wheel):
     run_cli("add", str(wheel("abc1", "1.0")), str(wheel("abc1", "2.0")), index=s3_index.root)
+    commit(s3_index.root, "add abc1 1.0 and 2.0")
     run_cli("publish", index=s3_index.root)
     before = keys(bucket)
     run_cli("remove", "abc1", "1.0", index=s3_index.root)
     assert keys(bucket) == before  # a removal under review deletes nothing yet
+    commit(s3_index.root, "remove abc1 1.0")
     out = run_cli("publish", index=s3_index.root).stdout
     assert "0 files published, 1 already public, 2 removed from the store" in out
     public = [k for k in keys(bucket) if k.startswith("files/")]
     assert public == ["files/abc1/abc1-2.0-py3-none-any.whl", "files/abc1/abc1-2.0-py3-none-any.whl.metadata"]
+    # ... and their staged copies, so that no older checkout can publish them again
+    assert not any(k.endswith("abc1-1.0-py3-none-any.whl") or k.endswith("abc1-1.0-py3-none-any.whl.metadata") for k in keys(bucket))
 
 
 # -- installs -------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ CHANGE_WORKFLOWS = {
 PIN = re.compile(r"^\s*(?:-\s+)?uses:\s+([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+\s*$")
 ALLOWED_PERMISSIONS = {
     "contents": {"read", "write"},
-    "pull-requests": {"write"},
+    "pull-requests": {"read", "write"},
     "pages": {"write"},
     "id-token": {"write"},
     "actions": {"read"},
@@ -213,7 +213,12 @@ def test_change_workflow_shape(name):
     assert with_["branch"] == "${{ steps.change.outputs.branch }}"
     assert with_["title"] == "${{ steps.change.outputs.title }}"
     assert with_["body-path"] == "${{ steps.change.outputs.body-path }}"
-    assert set(with_["add-paths"].split()) == {"projects/", "packages/", "provenance/"}
+    # metadata/: the wheels' core metadata, committed with an object store (the files are in the store)
+    assert set(with_["add-paths"].split()) == {"projects/", "packages/", "provenance/", "metadata/"}
+    assert "pagesindex verify --staged" in script, "with an object store the change's files are staged, not public yet"
+    keys = {"register": "STAGING", "update": "STAGING"}.get(action, "READ")
+    assert command[0]["env"]["AWS_ACCESS_KEY_ID"] == f"${{{{ secrets.PAGESINDEX_S3_{keys}_ACCESS_KEY_ID }}}}"
+    assert command[0]["env"]["AWS_SECRET_ACCESS_KEY"] == f"${{{{ secrets.PAGESINDEX_S3_{keys}_SECRET_ACCESS_KEY }}}}"
     assert pr[0]["if"] == "steps.change.outputs.changed == 'true'"
     assert job["steps"][0]["uses"].startswith("actions/checkout@"), "every run starts from the committed state"
 
@@ -230,9 +235,24 @@ def test_deploy_workflow_shape():
     assert script.index("pagesindex build") < script.index("pagesindex verify --require-projects")
     ids = [s.get("id") for s in build["steps"]]
     assert ids.index("publish") < ids.index("site"), "staged files are public before the site links them"
+    assert build["steps"][0]["with"]["fetch-depth"] == 0, "publish proves each removal from the checkout's history"
     upload = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
     assert upload["with"]["path"] == "_site"
     assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in deploy["steps"])
+
+
+def test_cleanup_workflow_shape():
+    wf = load(BUNDLED / "cleanup.yml")
+    assert wf["on"]["pull_request"] == {"types": ["closed"]} and "schedule" in wf["on"]
+    job = wf["jobs"]["cleanup"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "read"}
+    assert "!github.event.pull_request.merged" in job["if"] and "head.repo.full_name == github.repository" in job["if"]
+    checkout = job["steps"][0]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}", "never the pull request's code"
+    step = next(s for s in job["steps"] if s.get("id") == "cleanup")
+    assert step["run"].strip() == 'pagesindex storage cleanup --keep-open-pull-requests --older-than "$MIN_AGE_HOURS"'
+    assert step["env"]["AWS_ACCESS_KEY_ID"] == "${{ secrets.PAGESINDEX_S3_ACCESS_KEY_ID }}"
 
 
 def test_ci_workflow_shape():
@@ -761,6 +781,8 @@ class FakeGitHub:
             return send(200, {"id": 1, "name": self.repo, "full_name": f"{self.owner}/{self.repo}", "private": False, "visibility": "public", "html_url": f"{self.base}/{self.owner}/{self.repo}", "default_branch": "main"})
         if path == prefix + "/releases":
             return send(200, list(reversed(self.releases)))
+        if path == "/api/v3/repos/lab/index/pulls" and "state=open" in h.path:  # the index's: none open
+            return send(200, [])
         for rel in self.releases:
             if path in (f"{prefix}/releases/tags/{rel['tag_name']}", f"{prefix}/releases/{rel['id']}"):
                 return send(200, rel)
@@ -796,6 +818,86 @@ def register_inputs(github: FakeGitHub, **changes: str) -> Dict[str, str]:
     }
     inputs.update(changes)
     return inputs
+
+
+@pytest.fixture
+def s3_store(workspace):
+    """moto's S3 server on 127.0.0.1 with a bucket whose files/ prefix anyone may read, and the
+    workspace's index.toml set to it (committed, as a maintainer would)."""
+    boto3 = pytest.importorskip("boto3")
+    moto_server = pytest.importorskip("moto.server")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client.create_bucket(Bucket="lab-packages")
+    client.put_bucket_policy(Bucket="lab-packages", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lab-packages/files/*"}]}))
+    config = workspace / "index.toml"
+    config.write_text(config.read_text() + f'\n[storage]\nkind = "s3"\nbucket = "lab-packages"\nregion = "us-east-1"\n'
+                      f'endpoint-url = "{endpoint}"\npublic-url = "{endpoint}/lab-packages/files/"\n')
+    git(workspace, "commit", "-q", "-am", "files in S3")
+    client.keys = lambda: sorted(o["Key"] for o in client.list_objects_v2(Bucket="lab-packages").get("Contents", []))
+    client.public_url = f"{endpoint}/lab-packages/files/"
+    yield client
+    server.stop()
+
+
+#: The repository secrets of README.md's table ("Where the files live"); moto takes any key.
+S3_SECRETS = {f"PAGESINDEX_S3_{kind}{part}": f"{kind or 'PUBLISH_'}{part}".lower()
+              for kind in ("", "STAGING_", "READ_") for part in ("ACCESS_KEY_ID", "SECRET_ACCESS_KEY")}
+
+
+@needs_register
+def test_register_merge_deploy_and_cleanup_with_an_s3_store(gh_runner, workspace, github, s3_store, tmp_path):
+    """Issue 15 items 3 and 5 through the workflows' run: scripts: register stages the files (no
+    distribution file in git), the merged state is published by deploy before build, the site
+    links the bucket; an update whose pull request is closed unmerged is cleaned up."""
+    v1 = make_wheel(tmp_path / "r1", "kavli-hello", "1.0.0")
+    github.add_release("v1.0.0", [v1])
+    pypi = {"PAGESINDEX_PYPI_URL": github.base}
+    proc = gh_runner.run(workflow_path(workspace, "register.yml"), "register", "change", register_inputs(github),
+                         variables=pypi, secrets=S3_SECRETS)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.outputs["changed"] == "true"
+    assert not (workspace / "packages" / "kavli-hello").exists(), "with S3 git holds no distribution file"
+    sha = hashlib.sha256(v1.read_bytes()).hexdigest()
+    assert f"staging/{sha}/{v1.name}" in s3_store.keys() and not any(k.startswith("files/") for k in s3_store.keys())
+    changed = set(git(workspace, "status", "--porcelain", "--untracked-files=all").split())
+    assert {"projects/kavli-hello.json"} < changed and any(p.startswith("metadata/") for p in changed)
+    add_paths = next(s for s in load(workflow_path(workspace, "register.yml"))["jobs"]["register"]["steps"]
+                     if "with" in s and "add-paths" in s["with"])["with"]["add-paths"].split()
+    assert all(any(p.startswith(a) for a in add_paths) for p in changed if p.endswith(".json") or "/" in p)
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "register")  # the pull request is merged
+
+    deploy = workflow_path(workspace, "deploy.yml")
+    proc = gh_runner.run(deploy, "build", "publish", {}, secrets=S3_SECRETS)
+    assert proc.returncode == 0 and "1 file published" in proc.stdout, proc.stdout + proc.stderr
+    assert f"files/kavli-hello/{v1.name}.metadata" in s3_store.keys()
+    proc = gh_runner.run(deploy, "build", "site", {}, secrets=S3_SECRETS)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    page = json.loads((workspace / "_site" / "kavli-hello" / "index.json").read_text())
+    assert [f["url"] for f in page["files"]] == [f"{s3_store.public_url}kavli-hello/{v1.name}"]
+    assert not (workspace / "_site" / "packages").exists()
+    shutil.rmtree(workspace / "_site")
+
+    # An update whose pull request is closed without merging: its staged files go, v1's stay.
+    v2 = make_wheel(tmp_path / "r2", "kavli-hello", "2.0.0")
+    github.add_release("v2.0.0", [v2])
+    proc = gh_runner.run(workflow_path(workspace, "update.yml"), "update", "change",
+                         {"package_name": "kavli-hello", "version": "v2.0.0"}, variables=pypi, secrets=S3_SECRETS)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert any(k.endswith(v2.name) for k in s3_store.keys())
+    git(workspace, "checkout", "-q", "--", ".")
+    git(workspace, "clean", "-qfd")
+    proc = gh_runner.run(workflow_path(workspace, "cleanup.yml"), "cleanup", "cleanup", {}, secrets=S3_SECRETS,
+                         variables={"PAGESINDEX_CLEANUP_MIN_AGE_HOURS": "0"})
+    assert proc.returncode == 0 and "2 staged files deleted" in proc.stdout, proc.stdout + proc.stderr
+    assert not any("2.0.0" in k for k in s3_store.keys())
+    assert f"staging/{sha}/{v1.name}" in s3_store.keys() and f"files/kavli-hello/{v1.name}" in s3_store.keys()
 
 
 @needs_register
@@ -1123,6 +1225,8 @@ def test_every_run_script_of_a_freshly_initialised_index_runs(fresh, workspace, 
         proc = steps("pypi-check.yml", "report", "#1", needs={"check": {"outputs": {"report": report, "code": "2"}}})
         assert "issue create" in (proc.temp / "gh.log").read_text()
 
+        proc = steps("cleanup.yml", "cleanup", "cleanup")  # the git store: nothing staged, and no error
+        assert "nothing to clean: storage.kind is 'git'" in proc.stdout
         steps("delete.yml", "delete", "change", {"package_name": "kavli-hello", "version": ""})
         assert not (workspace / "projects" / "kavli-hello.json").exists()
     finally:

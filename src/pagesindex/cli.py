@@ -485,13 +485,26 @@ def build(ctx: click.Context, out: Optional[str], full: bool, copy: bool) -> Non
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Built site to check (default: _site/ in the index).")
 @click.option("--require-projects", is_flag=True, help="Also a problem: an index with no project, or no built site (refuse to publish an empty site).")
+@click.option("--staged", is_flag=True, help="Object stores: a file not public yet is fine when it is staged (a change under review; the workflows use it).")
 @click.pass_context
-def verify(ctx: click.Context, out: Optional[str], require_projects: bool) -> None:
-    """Check the state, and that the built site is exactly the state's; exit 1 listing the problems."""
+def verify(ctx: click.Context, out: Optional[str], require_projects: bool, staged: bool) -> None:
+    """Check the state, and that the built site is exactly the state's; exit 1 listing the problems.
+
+    With an object store, staged files that no record names are listed as notes (they may
+    belong to an open pull request; the state alone cannot tell)."""
     from .checks.verify import verify as run_verify
 
     index = open_index(ctx)
-    problems = run_verify(index, Path(out) if out else None, require_projects=require_projects)
+    problems = run_verify(index, Path(out) if out else None, require_projects=require_projects, staged=staged)
+    if index.config.storage.is_object_store and not problems:
+        from .storage_move import orphaned_staged
+
+        for orphan in orphaned_staged(index, older_than=3600):
+            console.print(
+                f"note: {orphan.where}: staged and named by no record: unless an open pull request adds it, "
+                "run 'pagesindex storage cleanup' (the cleanup workflow does when a pull request is closed)",
+                soft_wrap=True, markup=False,
+            )
     if out and not Path(out).is_dir() and not require_projects:  # with it, verify says so
         problems.append(f"no built site at {out!r} (run 'pagesindex build --out {out}')")
     if problems:
@@ -633,6 +646,7 @@ main.lazy_commands = {
     "workflows": "cli_workflows",
     "pr-describe": "cli_workflows",
     "publish": "cli_stores",
+    "storage": "cli_stores",
 }
 
 

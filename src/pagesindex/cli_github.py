@@ -255,7 +255,7 @@ def _run(
             known = {f.filename: f.sha256 for f in existing.all_files()}
         collected = collect_release(
             client, repo, files_name, version, Path(tmp), host_files=host, rename_to=rename_to, log=_log, known=known,
-            build=_builder(index, dist, tree),
+            build=_builder(index, dist, tree), max_file_bytes=index.config.storage.max_file_bytes,
         )
         if tree is not None:
             return collected

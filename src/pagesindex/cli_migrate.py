@@ -61,8 +61,18 @@ def migrate(ctx: click.Context, path: str, dry_run: bool, as_json: bool) -> None
     the old pages; old file URLs keep working; disagreements are reported.
     """
     index = open_index(ctx)
+    if index.config.storage.is_object_store:
+        from .errors import IndexStateError
+
+        # Old file URLs are kept by serving the same bytes at the same paths, which only the git
+        # store does; 'storage migrate' then keeps them as the legacy set (README.md).
+        raise IndexStateError(
+            f"migrate imports into a git-store index only (this one has storage.kind {index.config.storage.kind!r}, "
+            "which would drop the old file URLs): migrate into a new index with the default [storage], "
+            f"then run 'pagesindex storage migrate --to {index.config.storage.kind}'"
+        )
     old = read_old_index(Path(path))
-    plan = plan_migration(old)
+    plan = plan_migration(old, index.config.storage.max_file_bytes)
     if dry_run:
         changes = describe_changes(index, plan)
     else:

@@ -50,6 +50,7 @@ from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
 from .simple_api import API_VERSION, PEOPLE_DIR, SITE_PACKAGES, STATIC_DIR, project_json, provenance_url  # noqa: F401 (re-exported)
 from .state import TMP_PREFIX, Index, cached_core_metadata, copy_to_temporary
+from .storage_move import legacy_files
 from .stores import StorageConfig
 from .stores import file_url as store_file_url
 
@@ -604,6 +605,8 @@ class Renderer:
         storage = self.index.config.storage
         # With an object store the files and sidecars are in the store, not in the site.
         in_site = not storage.is_object_store
+        # ... except the legacy set of an index moved to one: served at its old URLs too.
+        legacy = set() if in_site else set(legacy_files(project))
         package_dir = self.package_dir(name)
         outputs: Set[str] = set()
         sidecars: Dict[str, bytes] = {}
@@ -643,7 +646,7 @@ class Renderer:
                         raise IndexStateError(f"{f.filename}: its provenance object is missing or does not match its record; run 'pagesindex verify'")
                     self.write(prov_rel, data)
                     outputs.add(prov_rel)
-                if not in_site:
+                if not in_site and f.filename not in legacy:
                     if f.kind == WHEEL and f.core_metadata_sha256:
                         metadata = cached_core_metadata(self.index.root, f.core_metadata_sha256)
                         if metadata is None:
@@ -689,7 +692,9 @@ class Renderer:
                     "_release": release,
                 }
             )
-        for rel, f in project_aliases(project).items() if in_site else ():
+        for rel, f in project_aliases(project).items():
+            if not in_site and f.filename not in legacy:
+                continue
             self.place_file(rel, f"{package_dir}/{f.filename}", f.sha256, f.size)
             outputs.add(rel)
         context = self._page_context(project)

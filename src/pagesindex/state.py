@@ -1108,23 +1108,75 @@ class Index:
         wanted = set()
         storage = self.config.storage
         projects = [self.get_project(name) for name in self.project_names()]  # all records read first
+        recorded = set()
+        for project in projects:
+            for f in project.all_files():
+                key = storage.public_key(project.normalized_name, f.filename)
+                wanted.update({key, key + ".metadata"} if f.kind == "wheel" and f.core_metadata_sha256 else {key})
+                recorded.add((f.sha256, f.filename))
+                if f.kind == "wheel" and f.core_metadata_sha256:
+                    recorded.add((f.core_metadata_sha256, f.filename + ".metadata"))
+        # Before anything is written: every public file that no record names must be one that this
+        # checkout's history recorded and then removed. A file it never recorded was published from
+        # a newer state: this checkout is stale, and publishing it would unpublish that file.
+        removed = [key for key in store.public_keys() if key not in wanted]
+        for key in removed:
+            self._check_removed_here(key)
         for project in projects:
             for f in project.all_files():
                 meta = f.core_metadata_sha256 if f.kind == "wheel" else None
-                key = storage.public_key(project.normalized_name, f.filename)
-                wanted.update({key, key + ".metadata"} if meta else {key})
                 result = store.publish(project.normalized_name, f.filename, f.sha256, f.size, meta)
                 counts[result] += 1
                 if progress is not None:
                     progress(f.filename, result)
-        # Files whose release was removed (remove / the delete workflow, merged): deleted now.
-        for key in store.public_keys():
-            if key not in wanted:
-                store.unpublish(key)
-                counts["removed"] += 1
-                if progress is not None:
-                    progress(key[len(storage.prefix):], "removed")
+        # Files whose release was removed (remove / the delete workflow, merged): deleted now, with
+        # their staged copies, so that no older checkout can publish them again.
+        staged = store.staged() if removed else []
+        for key in removed:
+            store.unpublish(key)
+            filename = key.rsplit("/", 1)[1]
+            for copy in staged:
+                if copy.filename == filename and (copy.sha256, copy.filename) not in recorded:
+                    store.unstage(copy.sha256, copy.filename)
+            counts["removed"] += 1
+            if progress is not None:
+                progress(key[len(storage.prefix):], "removed")
         return counts
+
+    def _check_removed_here(self, key: str) -> None:
+        """Raise :class:`~pagesindex.errors.IndexStateError` unless the public object ``key``
+        (``<prefix><name>/<filename>`` or its ``.metadata``) names a file that a commit reachable
+        from this checkout's HEAD recorded in ``projects/<name>.json`` (``git log -S``): only then
+        was it removed by this state, not published from a newer one."""
+        import subprocess
+
+        storage = self.config.storage
+        rel = key[len(storage.prefix):] if key.startswith(storage.prefix) else ""
+        name, _, filename = rel.partition("/")
+        if filename.endswith(".metadata"):
+            filename = filename[: -len(".metadata")]
+        where = f"{storage.kind} object {key!r}"
+        if not name or name != normalize_name(name) or not filename or "/" in filename or filename.startswith("-"):
+            raise IndexStateError(f"{where} is not a file the index publishes; nothing published (delete it from the store by hand)")
+        try:
+            found = subprocess.run(
+                ["git", "-C", str(self.root), "log", "-n", "1", "--format=%H", f"-S{filename}", "--", f"{PROJECTS_DIR}/{name}.json"],
+                capture_output=True, text=True, check=False,
+            )
+            shallow = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--is-shallow-repository"],
+                                     capture_output=True, text=True, check=False).stdout.strip() == "true"
+        except OSError:
+            found, shallow = None, False
+        if found is not None and found.returncode == 0 and found.stdout.strip():
+            return
+        if found is None or found.returncode != 0:
+            why = "this index is not a git checkout, so publish cannot tell that its state removed it"
+        elif shallow:
+            why = "this checkout is shallow and its history does not show the record that had it (check out with fetch-depth: 0)"
+        else:
+            why = ("no commit of this checkout ever recorded it: it was published from a newer state, and this checkout "
+                   "is older than what is published (update it: git pull)")
+        raise IndexStateError(f"{where} is public but no record names it, and {why}; nothing published or removed")
 
     def set_pypi_check(self, name: str, record: Dict[str, Any]) -> bool:
         """Store a dependency-confusion check result as ``project.extra["pypi"]``; return False

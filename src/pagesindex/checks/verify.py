@@ -52,6 +52,7 @@ from ..render import (
     read_regular,
 )
 from ..state import TMP_PREFIX, Index
+from ..storage_move import legacy_files
 
 
 class _Links(HTMLParser):
@@ -65,7 +66,7 @@ class _Links(HTMLParser):
                 self.links.append(value)
 
 
-def _check_state(index: Index, problems: List[str]) -> None:
+def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple, int]]" = None) -> None:
     recorded = set()
     total = 0
     file_bound = limits.max_file_bytes()
@@ -90,6 +91,11 @@ def _check_state(index: Index, problems: List[str]) -> None:
             project_aliases(project)
         except PagesIndexError as exc:
             problems.append(str(exc))
+        try:
+            legacy = set(legacy_files(project)) if index.config.storage.is_object_store else set()
+        except PagesIndexError as exc:
+            problems.append(str(exc))
+            legacy = set()
         for release in project.releases.values():
             git = release.extra.get("git")
             if git is not None:
@@ -99,8 +105,9 @@ def _check_state(index: Index, problems: List[str]) -> None:
                     problems.append(f"projects/{name}.json: release {release.version}: git url must be https without credentials or query")
             for f in release.files:
                 if index.config.storage.is_object_store:
-                    _check_stored(index, name, f, problems)
-                    continue
+                    _check_stored(index, name, f, problems, staged)
+                    if f.filename not in legacy:
+                        continue  # else also kept in git, served at its old URL: checked below
                 try:
                     path = index.file_path(name, f.filename)
                 except PagesIndexError as exc:
@@ -141,15 +148,22 @@ def _check_state(index: Index, problems: List[str]) -> None:
                 problems.append(f"{path.relative_to(index.root).as_posix()}: not recorded in any project (redo 'pagesindex add' or delete it)")
 
 
-def _check_stored(index: Index, name: str, f, problems: List[str]) -> None:
+def _check_stored(index: Index, name: str, f, problems: List[str], staged: "Optional[Dict[tuple, int]]" = None) -> None:
     """With an object store: the published file (and a wheel's sidecar) exists in the store with
-    the recorded size and sha256, and the committed core metadata matches its hash."""
+    the recorded size and sha256, and the committed core metadata matches its hash. ``staged``
+    (``{(sha256, filename): size}`` of the staged objects, ``verify --staged``): a file not public
+    yet is fine when it is staged with its recorded size (``publish`` makes it public after the
+    merge, checking its sha256)."""
     from ..state import METADATA_DIR, cached_core_metadata
+
+    def waiting(sha256: Optional[str], filename: str, size: Optional[int], problem: str) -> bool:
+        return staged is not None and "missing" in problem and (sha256, filename) in staged and (
+            size is None or staged[(sha256, filename)] == size)
 
     store = index.store
     try:
         problem = store.check(name, f.filename, f.sha256, f.size)
-        if problem:
+        if problem and not waiting(f.sha256, f.filename, f.size, problem):
             problems.append(problem)
         if f.kind == WHEEL and f.core_metadata_sha256:
             if cached_core_metadata(index.root, f.core_metadata_sha256) is None:
@@ -158,7 +172,7 @@ def _check_stored(index: Index, name: str, f, problems: List[str]) -> None:
                     "(restore it with git, or add the file again)"
                 )
             problem = store.check_bytes(index.config.storage.public_key(name, f.filename) + ".metadata", f.core_metadata_sha256)
-            if problem:
+            if problem and not waiting(f.core_metadata_sha256, f.filename + ".metadata", None, problem):
                 problems.append(problem)
     except PagesIndexError as exc:
         problems.append(str(exc))
@@ -673,7 +687,7 @@ def _files_with_provenance(index: Index, name: str) -> list:
         return []
 
 
-def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False) -> List[str]:
+def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False, staged: bool = False) -> List[str]:
     """Return the list of problems found (empty when all is well), each naming what to do.
 
     ``site`` defaults to ``<index>/_site`` and is checked only when it exists. The site is derived
@@ -684,7 +698,13 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
     problems: List[str] = []
     if require_projects and not index.project_names():
         problems.append(f"the index at {str(index.root)!r} has no project: refusing to publish an empty site")
-    _check_state(index, problems)
+    staged_sizes = None
+    if staged and index.config.storage.is_object_store:
+        try:
+            staged_sizes = {(s.sha256, s.filename): s.size for s in index.store.staged()}
+        except PagesIndexError as exc:
+            problems.append(str(exc))
+    _check_state(index, problems, staged_sizes)
     site = Path(site) if site is not None else index.root / "_site"
     _check_provenance(index, site if site.is_dir() else None, problems)
     if site.is_dir():

@@ -19,7 +19,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 from packaging.version import Version
 
 from ..attestations import MAX_ATTESTATION_BYTES, ProvenanceError, sidecar_names
-from ..errors import InvalidDistribution, PagesIndexError
+from .. import limits
+from ..errors import InvalidDistribution, LimitExceeded, PagesIndexError
 from ..inspect import InspectedFile, inspect_file, parse_filename
 from ..model import SDIST, WHEEL, normalize_name, version_from_tag
 from ..github_api import GitHubClient, Repository, tag_candidates
@@ -112,6 +113,7 @@ def collect_release(
     build: Callable[..., List[Path]] = build_from_tag,
     log: Callable[[str], None] = lambda line: None,
     known: Optional[Dict[str, str]] = None,
+    max_file_bytes: Optional[int] = None,
 ) -> Collected:
     """Find, download (or build), inspect and check the files of release ``version_text``.
 
@@ -119,7 +121,10 @@ def collect_release(
     name to register wheels under (``--as``). When ``host_files`` is false (a private repository
     on a public index) assets are still downloaded and checked, but not kept, and nothing is
     built: the release becomes a git link. ``known`` maps filenames the index already has to
-    their sha256: an asset whose API digest equals it is not downloaded again. Raises :class:`NoRelease`, :class:`VersionMismatch`,
+    their sha256: an asset whose API digest equals it is not downloaded again. ``max_file_bytes``
+    is the index's per-file limit (its store's, :attr:`~pagesindex.stores.StorageConfig.max_file_bytes`;
+    None: GitHub's 100 MiB): an asset that the API says is larger is refused before it is
+    downloaded, and every file is inspected under it. Raises :class:`NoRelease`, :class:`VersionMismatch`,
     :class:`~pagesindex.github_api.GitHubError`,
     :class:`~pagesindex.sources.source_build.SourceBuildError`, :class:`RenameError` or
     :class:`~pagesindex.errors.InvalidDistribution` (nothing is written in any case).
@@ -157,6 +162,13 @@ def collect_release(
             if rename_to is None and asset.sha256 and (known or {}).get(asset.name) == asset.sha256:
                 skipped.append((asset.name, asset.sha256))
                 continue
+            bound = limits.max_file_bytes() if max_file_bytes is None else max_file_bytes
+            if asset.size and asset.size > bound:
+                host = "GitHub refuses larger files" if max_file_bytes is None else "the store's single upload limit"
+                raise LimitExceeded(
+                    f"{asset.name}: {limits.human(asset.size)} (release asset size) is over the per-file limit of "
+                    f"{limits.human(bound)} ({host}); not downloaded"
+                )
             keep.append(asset)
         folder = workdir / "assets"
         folder.mkdir(parents=True, exist_ok=True)
@@ -164,7 +176,7 @@ def collect_release(
             dest = folder / asset.name
             sha256, size = client.download_asset(asset, dest)
             log(f"downloaded {asset.name} ({size} bytes, sha256={sha256}{', digest checked' if asset.sha256 else ''})")
-            inspected.append(inspect_file(dest))
+            inspected.append(inspect_file(dest, max_bytes=max_file_bytes))
             if rename_to is None:
                 docs = attestation_documents(client, full_name, asset.name, sha256, by_name, folder / "attestations")
                 if docs:
@@ -194,7 +206,7 @@ def collect_release(
                         f"{path.name}: the build at {tag} made project {name!r}, not {project!r}"
                     )
                 check_version(path.name, version, tag)
-                inspected.append(inspect_file(path))
+                inspected.append(inspect_file(path, max_bytes=max_file_bytes))
                 log(f"built {path.name}")
     for f in inspected:
         check_version(f.filename, f.version, tag)
@@ -205,7 +217,7 @@ def collect_release(
                 ignored.append((f.filename, f"an sdist cannot be renamed to {rename_to!r} safely; not registered"))
                 continue
             path = rename_wheel(f.path, rename_to, workdir / "renamed")
-            renamed.append(inspect_file(path))
+            renamed.append(inspect_file(path, max_bytes=max_file_bytes))
             log(f"renamed {f.filename} -> {path.name}")
         if not any(f.kind == WHEEL for f in renamed):
             raise RenameError(

@@ -490,10 +490,11 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc) and not any(c in value for c in "\"'<> \n\r\t")
 
 
-def plan_migration(old: OldIndex) -> MigrationPlan:
+def plan_migration(old: OldIndex, max_file_bytes: Optional[int] = None) -> MigrationPlan:
     """Work out what migrating ``old`` records, and every disagreement, without writing anything.
 
-    Every file is inspected (:func:`~pagesindex.inspect.inspect_file`); raises
+    Every file is inspected (:func:`~pagesindex.inspect.inspect_file`, under ``max_file_bytes``:
+    the index's store limit, None for GitHub's 100 MiB); raises
     :class:`~pagesindex.errors.InvalidDistribution` naming a file that is not a well-formed
     distribution, and :class:`~pagesindex.errors.FileConflict` when two different files share a
     filename in two folders.
@@ -503,7 +504,7 @@ def plan_migration(old: OldIndex) -> MigrationPlan:
     by_filename: Dict[str, Tuple[str, InspectedFile]] = {}
     for rel in old.files:
         try:
-            f = inspect_file(old.root / rel)
+            f = inspect_file(old.root / rel, max_bytes=max_file_bytes)
         except PagesIndexError as exc:
             raise type(exc)(f"{rel}: {exc}") from None
         seen = by_filename.get(f.filename)

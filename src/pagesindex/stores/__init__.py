@@ -310,7 +310,10 @@ class Store:
     - ``unpublish(key)``: delete one public object (refuses a key outside the public prefix);
     - ``check(project, filename, sha256, size)``: None when the public object has these bytes,
       else a one-line problem;
-    - ``store_problems()``: one-line problems of the store as a whole (verify).
+    - ``store_problems()``: one-line problems of the store as a whole (verify);
+    - ``staged()``: every staged object, as :class:`StagedFile` (``pagesindex storage cleanup``,
+      ``verify``);
+    - ``unstage(sha256, filename)``: delete one staged object (nothing when it is absent).
     """
 
     def accepts(self, filename: str, size: int) -> None:
@@ -338,5 +341,24 @@ class Store:
     def check(self, project: str, filename: str, sha256: str, size: int) -> Optional[str]:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def staged(self) -> "list[StagedFile]":  # pragma: no cover - interface
+        raise NotImplementedError
 
-__all__ = ["KINDS", "Store", "StorageConfig", "file_url", "open_store", "parse_storage", "release_tag"]
+    def unstage(self, sha256: str, filename: str) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A staged object: where it is (``where``, for messages, e.g. ``s3://BUCKET/KEY``), the
+    ``sha256`` (hex) and ``filename`` its key names, its ``size`` in bytes and when it was
+    written (``modified``, seconds since the epoch, UTC)."""
+
+    where: str
+    sha256: str
+    filename: str
+    size: int
+    modified: float
+
+
+__all__ = ["KINDS", "StagedFile", "Store", "StorageConfig", "file_url", "open_store", "parse_storage", "release_tag"]

@@ -14,10 +14,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from typing import Any, List, Optional
 
 from ..errors import FileConflict, PagesIndexError
-from . import StorageConfig, Store
+from . import StagedFile, StorageConfig, Store
+
+
+#: The part of a staged key after the staging prefix: ``<sha256>/<filename>``, with the characters
+#: a distribution filename (or its ``.metadata``) may have; any other key there is not the index's
+#: (and is never printed: a key can hold control characters).
+_STAGED = re.compile(r"^([0-9a-f]{64})/([A-Za-z0-9_.+!-]+)$")
 
 
 def b64_sha256(hex_digest: str) -> str:
@@ -187,6 +194,30 @@ class S3Store(Store):
                 "(a copy of the staged object), or remove that release"
             )
         return None
+
+    def staged(self) -> List[StagedFile]:
+        """Every object under the staging prefix whose key has the staging form
+        ``<staging-prefix><sha256>/<filename>`` (ListObjectsV2, paginated); other keys there are
+        not the index's and are left out."""
+        found: List[StagedFile] = []
+        prefix = self.config.staging_prefix
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.config.bucket, Prefix=prefix)
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    m = _STAGED.match(obj["Key"][len(prefix):])
+                    if m:
+                        found.append(StagedFile(
+                            where=f"s3://{self.config.bucket}/{obj['Key']}", sha256=m.group(1), filename=m.group(2),
+                            size=int(obj.get("Size", 0)), modified=obj["LastModified"].timestamp(),
+                        ))
+        except Exception as exc:
+            raise self._fail(exc, "ListObjectsV2", prefix) from None
+        return found
+
+    def unstage(self, sha256: str, filename: str) -> None:
+        """Delete the staged object of ``filename`` with ``sha256`` (DeleteObject: nothing when absent)."""
+        self._delete_key(self.config.staging_key(sha256, filename))
 
     def check_bytes(self, key: str, sha256: str) -> Optional[str]:
         """None when object ``key`` exists with these bytes, else a problem (for sidecars)."""
