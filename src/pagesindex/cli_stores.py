@@ -96,7 +96,7 @@ def storage_cleanup(ctx: click.Context, keep_states: "tuple[str, ...]", older_th
         return
     keep_projects = []
     if keep_open:
-        from .sources.github import GitHubClient, GitHubConfig
+        from .github_api import GitHubClient, GitHubConfig
         from .sources.pull_requests import open_pull_request_records
 
         with GitHubClient(GitHubConfig.from_env()) as client:

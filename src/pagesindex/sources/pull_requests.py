@@ -27,7 +27,7 @@ _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 def open_pull_request_records(client: GitHubClient, full_name: str) -> List[Project]:
     """The records (``projects/*.json``) that each open pull request of ``full_name`` adds or
     changes, at the pull request's head commit. Raises
-    :class:`~pagesindex.sources.github.GitHubError` when GitHub cannot answer, and
+    :class:`~pagesindex.github_api.GitHubError` when GitHub cannot answer, and
     :class:`~pagesindex.errors.IndexStateError` for a record that is not one (so a cleanup
     stops before deleting anything)."""
     if not _REPO.match(full_name or ""):
