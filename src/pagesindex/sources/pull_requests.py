@@ -17,7 +17,7 @@ from typing import List
 from ..errors import IndexStateError
 from ..model import Project
 from ..state import Index
-from .github import GitHubClient, GitHubError
+from ..github_api import GitHubClient, GitHubError
 
 #: A record's path in the repository: ``projects/<normalized-name>.json``.
 _RECORD = re.compile(r"^projects/([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.json$")
