@@ -43,7 +43,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
@@ -316,9 +316,14 @@ class GitHubClient:
         prefix = self._api_path
         return not prefix or path == prefix or path.startswith(prefix + "/")
 
+    def is_token_url(self, url: Any) -> bool:
+        """Whether the token (and the API version header) may go to ``url``: :meth:`is_api_url`
+        here; a client that also talks to another GitHub host (uploads) widens it."""
+        return self.is_api_url(url)
+
     def _headers(self, url: httpx.URL, accept: str) -> Dict[str, str]:
         headers = {"Accept": accept}
-        if self.is_api_url(url):
+        if self.is_token_url(url):
             headers["X-GitHub-Api-Version"] = API_VERSION
             if self.config.token:
                 headers["Authorization"] = f"Bearer {self.config.token}"

@@ -71,7 +71,6 @@ import httpx
 from ..errors import FileConflict, InvalidDistribution, PagesIndexError
 from ..github_api import (
     JSON_ACCEPT,
-    API_VERSION,
     Asset,
     GitHubClient,
     GitHubConfig,
@@ -156,14 +155,6 @@ class GitHubWriteClient(GitHubClient):
     def is_token_url(self, url: Any) -> bool:
         """Whether the token may go to ``url``: under the API or the uploads base URL."""
         return self.is_api_url(url) or self._uploads.is_api_url(url)
-
-    def _headers(self, url: httpx.URL, accept: str) -> Dict[str, str]:
-        headers = {"Accept": accept}
-        if self.is_token_url(url):
-            headers["X-GitHub-Api-Version"] = API_VERSION
-            if self.config.token:
-                headers["Authorization"] = f"Bearer {self.config.token}"
-        return headers
 
     def send(
         self,
