@@ -177,6 +177,8 @@ class FakeAsset:
     content_type: str = "application/octet-stream"
     #: "uploaded", or "starter" for an upload that failed upstream (GitHub leaves those behind).
     state: str = "uploaded"
+    #: ``created_at`` / ``updated_at`` of the asset (ISO 8601, UTC).
+    created_at: str = NOW
 
 
 @dataclass
@@ -286,8 +288,8 @@ class FakeRepo:
             "size": len(asset.data),
             "digest": asset.digest,
             "download_count": 0,
-            "created_at": NOW,
-            "updated_at": NOW,
+            "created_at": asset.created_at,
+            "updated_at": asset.created_at,
             "uploader": {"login": "releaser"},
         }
 
@@ -772,8 +774,9 @@ class FakeGitHub:
     def _upload(self, handler: _Handler, record: Recorded, length: Optional[str]) -> None:
         """"Upload a release asset" on the uploads host (called with ``self.lock`` held):
         ``POST /repos/{o}/{r}/releases/{id}/assets?name=NAME[&label=]``, the raw bytes as the body
-        with ``Content-Type`` and ``Content-Length``; 201 with the asset, 422 ``already_exists``
-        when the release has an asset of that (renamed) name."""
+        with ``Content-Type`` and ``Content-Length``; 201 with the asset (``created_at`` /
+        ``updated_at``: now), 422 ``already_exists`` when the release has an asset of that
+        (renamed) name."""
         not_found = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
         pieces = record.path.strip("/").split("/")
         if record.method != "POST" or len(pieces) != 6 or pieces[0] != "repos" or pieces[3] != "releases" \
@@ -816,7 +819,8 @@ class FakeGitHub:
             return
         asset = FakeAsset(id=next(_ids), name=name, data=record.body,
                           digest="sha256:" + hashlib.sha256(record.body).hexdigest(),
-                          content_type=record.headers["content-type"])
+                          content_type=record.headers["content-type"],
+                          created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         release.assets.append(asset)
         handler._json(201, repo.asset_json(asset, release))
 

@@ -102,6 +102,25 @@ class StorageConfig:
             return f"{release_tag(project, filename)}/{filename}"
         return f"{self.prefix}{normalize_name(project)}/{filename}"
 
+    def split_public_key(self, key: str) -> Optional["tuple[str, str]"]:
+        """``(normalized name, asset or object name)`` of a public key (:meth:`public_key`, or its
+        ``.metadata`` sidecar), or None when ``key`` has no shape the index publishes.
+
+        >>> StorageConfig(kind="s3", prefix="files/").split_public_key("files/foo-bar/foo_bar-1.0.tar.gz")
+        ('foo-bar', 'foo_bar-1.0.tar.gz')
+        >>> StorageConfig(kind="github-release").split_public_key("files-foo-bar-1.0rc1/foo_bar-1.0rc1.tar.gz")
+        ('foo-bar', 'foo_bar-1.0rc1.tar.gz')
+        """
+        if self.kind == "github-release":
+            tag, _, filename = key.partition("/")
+            name = tag[len(RELEASE_TAG_PREFIX):].rpartition("-")[0] if tag.startswith(RELEASE_TAG_PREFIX) else ""
+        else:
+            rel = key[len(self.prefix):] if key.startswith(self.prefix) else ""
+            name, _, filename = rel.partition("/")
+        if not name or name != normalize_name(name) or not filename or "/" in filename or filename.startswith("-"):
+            return None
+        return name, filename
+
     def staging_key(self, sha256: str, filename: str) -> str:
         """The object key of a staged file: ``<staging-prefix><sha256>/<filename>`` (by content,
         so two pull requests staging different bytes under one filename never collide)."""
