@@ -319,7 +319,8 @@ class Store:
     :class:`StorageConfig`; ``sha256`` is lower-case hex; sizes are bytes.
 
     - ``accepts(filename, size)``: raise a one-line error when the store cannot hold that file
-      (called for every file of a change before any upload);
+      (called for every file of a change before any upload); ``accepts_all(files)`` the same
+      for a whole set, with the limits of the set;
     - ``stage(path, filename, sha256, size)``: upload to the staging key (not public);
     - ``stage_bytes(data, filename, sha256)``: same for small bytes (a PEP 658 sidecar);
     - ``publish(project, filename, sha256, size)``: copy the staged object to the public key;
@@ -337,6 +338,13 @@ class Store:
 
     def accepts(self, filename: str, size: int) -> None:
         """Every file fits (S3: the size limit is checked when the file is read)."""
+
+    def accepts_all(self, files: "list[tuple[str, str, int, bool]]") -> None:
+        """Check a whole set of files before any upload (``storage migrate``): ``(project,
+        filename, size, has a PEP 658 sidecar)`` each; raises what :meth:`accepts` raises, and
+        one line for a limit of the set (github-release: assets per release)."""
+        for _project, filename, size, _sidecar in files:
+            self.accepts(filename, size)
 
     def store_problems(self) -> "list[str]":
         """Problems of the store as a whole, one line each with its remedy (verify); none here."""

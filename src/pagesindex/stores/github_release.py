@@ -526,6 +526,22 @@ class GitHubReleaseStore(Store):
         if size > MAX_ASSET_BYTES:
             raise PagesIndexError(f"{filename}: {size} bytes, GitHub release assets must be under 2 GiB")
 
+    def accepts_all(self, files: "List[Tuple[str, str, int, bool]]") -> None:
+        """:meth:`accepts` for each file, and at most :data:`MAX_ASSETS_PER_RELEASE` assets
+        (files and sidecars) per release ``files-<name>-<version>``; raises
+        :class:`~pagesindex.errors.PagesIndexError` naming the release."""
+        per_release: Dict[str, int] = {}
+        for project, filename, size, sidecar in files:
+            self.accepts(filename, size)
+            tag = release_tag(project, filename)
+            per_release[tag] = per_release.get(tag, 0) + (2 if sidecar else 1)
+        for tag, count in sorted(per_release.items()):
+            if count > MAX_ASSETS_PER_RELEASE:
+                raise PagesIndexError(
+                    f"release {tag} would hold {count} assets (files and their .metadata), over GitHub's "
+                    f"{MAX_ASSETS_PER_RELEASE} per release; use storage.kind 's3' for this index"
+                )
+
     def stage(self, path: Any, filename: str, sha256: str, size: int) -> None:
         """Upload a file to a staging draft (asset name: its sha256), after :meth:`accepts`."""
         self.accepts(filename, size)
