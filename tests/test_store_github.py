@@ -251,7 +251,7 @@ def test_no_token_or_no_write_permission_is_one_line(gh_index, gh_env, monkeypat
     monkeypatch.delenv("GITHUB_TOKEN")
     proc = run_cli("add", str(wheel("abc1", "1.0")), index=gh_index.root, check=False)
     assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
-        f"error: github-release store: staging in {gh_index.config.storage.repository} needs a token with contents: write in GITHUB_TOKEN or GH_TOKEN"
+        f"error: github-release store: staging in {gh_index.config.storage.repository} needs a token with contents: write in PAGESINDEX_RELEASES_TOKEN, GITHUB_TOKEN or GH_TOKEN"
     ]
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     gh_env.can_push = False
@@ -477,7 +477,7 @@ def test_staged_files_need_a_token_that_lists_drafts(gh_index, gh_env, monkeypat
     proc = run_cli("storage", "cleanup", "--older-than", "0", index=gh_index.root, check=False)
     assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
         f"error: github-release store: listing the staged files in {gh_index.config.storage.repository} needs a token "
-        "with contents: write in GITHUB_TOKEN or GH_TOKEN"
+        "with contents: write in PAGESINDEX_RELEASES_TOKEN, GITHUB_TOKEN or GH_TOKEN"
     ]
 
 

@@ -219,6 +219,8 @@ def test_change_workflow_shape(name):
     keys = {"register": "STAGING", "update": "STAGING"}.get(action, "READ")
     assert command[0]["env"]["AWS_ACCESS_KEY_ID"] == f"${{{{ secrets.PAGESINDEX_S3_{keys}_ACCESS_KEY_ID }}}}"
     assert command[0]["env"]["AWS_SECRET_ACCESS_KEY"] == f"${{{{ secrets.PAGESINDEX_S3_{keys}_SECRET_ACCESS_KEY }}}}"
+    # github-release: the job's own token (it has contents: write) stages and lists the staging draft
+    assert command[0]["env"]["PAGESINDEX_RELEASES_TOKEN"] == "${{ secrets.PAGESINDEX_RELEASES_TOKEN || github.token }}"
     assert pr[0]["if"] == "steps.change.outputs.changed == 'true'"
     assert job["steps"][0]["uses"].startswith("actions/checkout@"), "every run starts from the committed state"
 
@@ -227,10 +229,18 @@ def test_deploy_workflow_shape():
     wf = load(BUNDLED / "deploy.yml")
     assert wf["on"]["push"]["branches"] == ["main"]
     assert wf["concurrency"]["cancel-in-progress"] is False
-    build, deploy = wf["jobs"]["build"], wf["jobs"]["deploy"]
-    assert build["permissions"] == {"contents": "read"}
+    assert list(wf["jobs"]) == ["store", "publish-releases", "build", "deploy"]
+    store, releases, build, deploy = (wf["jobs"][j] for j in ("store", "publish-releases", "build", "deploy"))
+    # Only github-release needs a write token, in a job of its own; git and s3 indexes never get one.
+    assert store["permissions"] == build["permissions"] == {"contents": "read"}
+    assert releases["permissions"] == {"contents": "write"} and releases["if"] == "needs.store.outputs.kind == 'github-release'"
+    assert build["needs"] == ["store", "publish-releases"] and "needs.publish-releases.result != 'failure'" in build["if"]
+    assert next(s for s in build["steps"] if s.get("id") == "publish")["if"] == "needs.store.outputs.kind == 's3'"
+    assert releases["steps"][0]["with"]["fetch-depth"] == 0
+    assert next(s["run"] for s in releases["steps"] if s.get("id") == "publish").strip() == "pagesindex publish"
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
+    assert "needs.build.result == 'success'" in deploy["if"]
     script = next(s["run"] for s in build["steps"] if s.get("id") == "site")
     assert script.index("pagesindex build") < script.index("pagesindex verify --require-projects")
     ids = [s.get("id") for s in build["steps"]]
@@ -244,15 +254,25 @@ def test_deploy_workflow_shape():
 def test_cleanup_workflow_shape():
     wf = load(BUNDLED / "cleanup.yml")
     assert wf["on"]["pull_request"] == {"types": ["closed"]} and "schedule" in wf["on"]
-    job = wf["jobs"]["cleanup"]
+    store, job, releases = (wf["jobs"][j] for j in ("store", "cleanup", "cleanup-releases"))
+    assert "!github.event.pull_request.merged" in store["if"] and "head.repo.full_name == github.repository" in store["if"]
+    assert store["permissions"] == {"contents": "read"}
+    # git: nothing staged, no cleanup job runs; s3: read-only GitHub token; github-release: contents: write
+    assert job["needs"] == releases["needs"] == "store"
+    assert job["if"] == "needs.store.outputs.kind == 's3'" and releases["if"] == "needs.store.outputs.kind == 'github-release'"
     assert job["permissions"] == {"contents": "read", "pull-requests": "read"}
-    assert "!github.event.pull_request.merged" in job["if"] and "head.repo.full_name == github.repository" in job["if"]
-    checkout = job["steps"][0]
-    assert checkout["uses"].startswith("actions/checkout@")
-    assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}", "never the pull request's code"
-    step = next(s for s in job["steps"] if s.get("id") == "cleanup")
-    assert step["run"].strip() == 'pagesindex storage cleanup --keep-open-pull-requests --older-than "$MIN_AGE_HOURS"'
-    assert step["env"]["AWS_ACCESS_KEY_ID"] == "${{ secrets.PAGESINDEX_S3_ACCESS_KEY_ID }}"
+    assert releases["permissions"] == {"contents": "write", "pull-requests": "read"}
+    for j in (store, job, releases):
+        checkout = j["steps"][0]
+        assert checkout["uses"].startswith("actions/checkout@")
+        assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}", "never the pull request's code"
+    for j in (job, releases):
+        step = next(s for s in j["steps"] if s.get("id") == "cleanup")
+        assert step["run"].strip() == 'pagesindex storage cleanup --keep-open-pull-requests --older-than "$MIN_AGE_HOURS"'
+    assert next(s for s in job["steps"] if s.get("id") == "cleanup")["env"]["AWS_ACCESS_KEY_ID"] == "${{ secrets.PAGESINDEX_S3_ACCESS_KEY_ID }}"
+    step = next(s for s in releases["steps"] if s.get("id") == "cleanup")
+    assert "AWS_ACCESS_KEY_ID" not in step["env"]
+    assert step["env"]["PAGESINDEX_RELEASES_TOKEN"] == "${{ secrets.PAGESINDEX_RELEASES_TOKEN || github.token }}"
 
 
 def test_ci_workflow_shape():

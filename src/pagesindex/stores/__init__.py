@@ -21,7 +21,7 @@ Kinds:
 
 Credentials are never read from ``index.toml``: boto3 takes them from the environment
 (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_PROFILE``) or the
-standard AWS configuration files; the GitHub store takes ``GITHUB_TOKEN`` or ``GH_TOKEN``. Every bad setting raises
+standard AWS configuration files; the GitHub store takes ``PAGESINDEX_RELEASES_TOKEN``, else ``GITHUB_TOKEN`` or ``GH_TOKEN``. Every bad setting raises
 :class:`~pagesindex.errors.IndexStateError` with one line naming the key.
 """
 
@@ -231,7 +231,7 @@ def parse_storage(raw: Any, source: str = "index.toml", environ: Optional[Dict[s
             raise IndexStateError(
                 f"{source}: storage.{key}: credentials are never read from index.toml "
                 + (
-                    "(set GITHUB_TOKEN or GH_TOKEN in the environment)" if kind == "github-release"
+                    "(set PAGESINDEX_RELEASES_TOKEN, GITHUB_TOKEN or GH_TOKEN in the environment)" if kind == "github-release"
                     else "(set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE in the environment)"
                 )
             )

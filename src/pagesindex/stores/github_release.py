@@ -52,7 +52,8 @@ Hosts and token
     ``GITHUB_SERVER_URL`` (default ``https://github.com``), the uploads host derived from the API
     (``uploads.github.com`` for ``api.github.com``, ``uploads.<x>`` for ``api.<x>``, ``/api/uploads``
     beside ``/api/v3`` on GitHub Enterprise Server) or ``PAGESINDEX_GITHUB_UPLOADS_URL``. The token
-    (``GITHUB_TOKEN`` or ``GH_TOKEN``, needing ``contents: write``) is sent only to URLs under the
+    (``PAGESINDEX_RELEASES_TOKEN``, else ``GITHUB_TOKEN`` or ``GH_TOKEN``; staging, publishing,
+    listing drafts and deleting need ``contents: write``) is sent only to URLs under the
     API or uploads base URL, judged as :meth:`pagesindex.github_api.GitHubClient.is_api_url`
     judges them; never to the storage host that downloads redirect to. Retries and rate limits are
     those of that client (:mod:`pagesindex.github_api`, which the GitHub release source uses too).
@@ -64,6 +65,7 @@ release by tag name, Create a release, Delete a release, List release assets, Ge
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tempfile
@@ -87,6 +89,10 @@ from ..github_api import (
 )
 from . import MAX_ASSET_BYTES, RELEASE_TAG_PREFIX, StagedFile, StorageConfig, Store, release_tag
 
+#: The store's own token, used instead of ``GITHUB_TOKEN`` / ``GH_TOKEN`` when set: the workflows
+#: pass the job's ``github.token`` here (``contents: write`` on the index's repository), since
+#: ``GITHUB_TOKEN`` may hold a token that only reads the projects' repositories.
+TOKEN_VARIABLE = "PAGESINDEX_RELEASES_TOKEN"
 #: Tag of the staging drafts (never created as a git tag: drafts stay drafts).
 STAGING_TAG = "pagesindex-staging"
 #: Most assets GitHub takes in one release.
@@ -276,6 +282,11 @@ class GitHubReleaseStore(Store):
         self.config = config
         if client is None:
             gh = GitHubConfig.from_env(environ)
+            token = (os.environ if environ is None else environ).get(TOKEN_VARIABLE, "")
+            if token:
+                if any(c.isspace() for c in token):
+                    raise GitHubConfigError(f"{TOKEN_VARIABLE} contains whitespace; it must be the token alone")
+                gh = dataclasses.replace(gh, token=token)
             client = GitHubWriteClient(gh, uploads_base_url(gh.api_url, environ))
         self.client = client
         org, repo = config.repository.split("/")
@@ -297,7 +308,7 @@ class GitHubReleaseStore(Store):
         if not self.client.config.token:
             raise PagesIndexError(
                 f"github-release store: {doing} in {self.config.repository} needs a token with contents: write "
-                "in GITHUB_TOKEN or GH_TOKEN"
+                f"in {TOKEN_VARIABLE}, GITHUB_TOKEN or GH_TOKEN"
             )
 
     def _refused(self, resp: httpx.Response, decoded: Any, what: str) -> PagesIndexError:
@@ -697,4 +708,4 @@ class GitHubReleaseStore(Store):
         return problem
 
 
-__all__ = ["GitHubReleaseStore", "GitHubWriteClient", "STAGING_TAG", "check_asset_name", "staged_asset_name", "uploads_base_url"]
+__all__ = ["GitHubReleaseStore", "GitHubWriteClient", "STAGING_TAG", "TOKEN_VARIABLE", "check_asset_name", "staged_asset_name", "uploads_base_url"]
