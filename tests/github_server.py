@@ -29,6 +29,7 @@ Endpoints (``{o}/{r}`` is case-insensitive, as on GitHub):
                                                ``Accept: application/octet-stream`` a 302 to storage
 ``GET /repos/{o}/{r}/git/ref/tags/{tag}``      Get a reference (404 when the tag does not exist)
 ``GET /repos/{o}/{r}/tags``                    List repository tags (paginated)
+``GET /repos/{o}/{r}/pulls``                   List pull requests (paginated; none: no pull request is open)
 ``GET /repos/{o}/{r}/readme[?ref=TAG]``        Get a repository README (base64 ``content``)
 
 Writes (GitHub REST API, "Releases" and "Release assets"; a token is required: 401 "Requires
@@ -927,6 +928,10 @@ class FakeGitHub:
             handler._json(200, {"attestations": [
                 {"bundle": b, "repository_id": repo.id, "bundle_url": None} for b in bundles
             ]})
+            return
+        if rest == ["pulls"]:
+            # "List pull requests" (?state=open): the stand-in's repositories have none open.
+            self._page(handler, record, [])
             return
         if rest == ["tags"]:
             self._page(handler, record, [{"name": t, "commit": {"sha": hashlib.sha1(t.encode()).hexdigest()}} for t in reversed(repo.tags)])

@@ -473,12 +473,22 @@ def test_staged_files_verify_staged_and_cleanup_on_the_staging_draft(gh_index, g
 
 def test_staged_files_need_a_token_that_lists_drafts(gh_index, gh_env, monkeypatch, wheel):
     run_cli("add", str(wheel("abc1", "1.0")), index=gh_index.root)
+    run_cli("publish", index=gh_index.root)
     monkeypatch.delenv("GITHUB_TOKEN")
     proc = run_cli("storage", "cleanup", "--older-than", "0", index=gh_index.root, check=False)
-    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
-        f"error: github-release store: listing the staged files in {gh_index.config.storage.repository} needs a token "
-        "with contents: write in PAGESINDEX_RELEASES_TOKEN, GITHUB_TOKEN or GH_TOKEN"
-    ]
+    message = (f"github-release store: listing the staged files in {gh_index.config.storage.repository} needs a token "
+               "with contents: write in PAGESINDEX_RELEASES_TOKEN, GITHUB_TOKEN or GH_TOKEN")
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [f"error: {message}"]
+    # verify without a token checks the published files; its orphan notes, advice only, say why they are missing
+    proc = run_cli("verify", index=gh_index.root)
+    assert proc.stdout.splitlines()[0] == f"note: staged files not checked for orphans ({message})"
+    assert "ok: 1 project verified" in proc.stdout
+    # PAGESINDEX_RELEASES_TOKEN, the workflows' variable for the store, is used before GITHUB_TOKEN
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_readsprojectsonly")
+    monkeypatch.setenv("PAGESINDEX_RELEASES_TOKEN", TOKEN)
+    gh_env.requests.clear()
+    assert "0 staged files deleted" in run_cli("storage", "cleanup", "--older-than", "0", index=gh_index.root).stdout
+    assert gh_env.api_requests() and {r.authorization for r in gh_env.api_requests()} == {f"Bearer {TOKEN}"}
 
 
 def test_an_asset_left_by_a_failed_staging_upload_never_counts_as_staged(gh_index, gh_env, repo):
