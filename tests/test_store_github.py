@@ -117,7 +117,7 @@ def test_the_stand_in_speaks_the_releases_write_api(gh_env, repo):
         ({"kind": "github-release", "repository": "lab"}, {}, "storage.repository must be a GitHub repository 'ORG/REPO', not 'lab'"),
         ({"kind": "github-release", "repository": "lab/../x"}, {}, "storage.repository must be a GitHub repository"),
         ({"kind": "github-release"}, {"GITHUB_REPOSITORY": "a b/c"}, "GITHUB_REPOSITORY must be a GitHub repository 'ORG/REPO'"),
-        ({"kind": "github-release", "token": "x"}, {}, "storage.token: credentials are never read from index.toml (set GITHUB_TOKEN or GH_TOKEN"),
+        ({"kind": "github-release", "token": "x"}, {}, "storage.token: credentials are never read from index.toml (set PAGESINDEX_RELEASES_TOKEN, GITHUB_TOKEN or GH_TOKEN"),
         ({"kind": "github-release", "bucket": "x"}, {}, "storage.bucket is not a setting of kind 'github-release' (settings: repository)"),
         ({"kind": "github-release", "repository": "lab/index"}, {"GITHUB_SERVER_URL": "ftp://x"}, "GITHUB_SERVER_URL must be https://HOST"),
     ],
