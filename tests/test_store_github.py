@@ -502,3 +502,19 @@ def test_an_asset_left_by_a_failed_staging_upload_never_counts_as_staged(gh_inde
     assert found == {"abc1-0.9.tar.gz": 5, "abc1-1.0.tar.gz": 0}
     _store(gh_env, gh_index.config.storage).unstage(sha, "abc1-1.0.tar.gz")
     assert [a.name for a in draft.assets] == [f"{hashlib.sha256(b'other').hexdigest()}-abc1-0.9.tar.gz"]
+
+
+def test_verify_no_store_checks_the_state_without_asking_the_store(gh_index, gh_env, monkeypatch, wheel):
+    """``verify --no-store`` (the ci workflow, whose token cannot list the staging draft): the
+    state and the site are still checked; the store is not asked (no request, no token needed)."""
+    run_cli("add", str(wheel("abc1", "1.0")), index=gh_index.root)
+    monkeypatch.delenv("GITHUB_TOKEN")
+    gh_env.requests.clear()
+    assert run_cli("verify", "--no-store", index=gh_index.root).stdout.startswith("ok: 1 project verified")
+    assert gh_env.requests == []
+    proc = run_cli("verify", index=gh_index.root, check=False)
+    assert proc.returncode == 1 and "missing from the store" in proc.stderr
+    (gh_index.root / "packages" / "abc1").mkdir(parents=True, exist_ok=True)
+    (gh_index.root / "packages" / "abc1" / "stray-1.0.tar.gz").write_bytes(b"x")  # a state problem
+    proc = run_cli("verify", "--no-store", index=gh_index.root, check=False)
+    assert proc.returncode == 1 and "problem: packages/abc1/stray-1.0.tar.gz: not recorded in any project" in proc.stderr

@@ -284,7 +284,8 @@ def test_ci_workflow_shape():
     setup = next(s for s in tests["steps"] if s.get("uses", "").startswith("actions/setup-python@"))
     assert setup["with"]["python-version"] == "${{ matrix.python }}"
     assert "python -m pytest" in next(s["run"] for s in tests["steps"] if s.get("id") == "tests")
-    assert "pagesindex verify" in next(s["run"] for s in verify["steps"] if s.get("id") == "verify")
+    # no secret and a read-only token there: an object store's staged files cannot be seen, so it is not asked
+    assert "pagesindex verify --no-store" in next(s["run"] for s in verify["steps"] if s.get("id") == "verify")
 
 
 def _zizmor() -> str:
@@ -980,6 +981,16 @@ def test_register_merge_deploy_and_cleanup_with_github_release_assets(tmp_path, 
     staged = {a.name for r in fake.index.releases if r.draft for a in r.assets}
     assert f"{sha}-{v1.name}" in staged and len(staged) == 2  # the wheel and its sidecar, in the draft only
     assert all(r.draft for r in fake.index.releases)
+    # The pull request's ci.yml verify (contents: read, no secret): the state and site, not the store,
+    # whose staging draft its token cannot list (a plain verify would call the files missing).
+    ci = workflow_path(workspace, "ci.yml")
+    as_job(fake, ci, "verify")
+    proc = runner.run(ci, "verify", "verify", {})
+    assert proc.returncode == 0 and "ok: 1 project verified" in proc.stdout, proc.stdout + proc.stderr
+    plain = subprocess.run([sys.executable, "-m", "pagesindex", "verify"], cwd=workspace, capture_output=True, text=True,
+                           env={**os.environ, **fake.env(), "GITHUB_REPOSITORY": "lab/index"})
+    assert plain.returncode == 1 and "missing from the store" in plain.stderr
+    shutil.rmtree(workspace / "_site")
     git(workspace, "add", "-A")
     git(workspace, "commit", "-q", "-m", "register")  # the pull request is merged
 
