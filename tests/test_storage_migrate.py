@@ -17,6 +17,7 @@ import pytest
 from conftest import run_cli, state_snapshot
 from test_stores import aws_env, bucket, commit, get, git, keys, s3_index, s3_url  # noqa: F401 (fixtures)
 
+from pagesindex.errors import PagesIndexError
 from pagesindex.state import Index
 
 HERE = Path(__file__).parent
@@ -503,12 +504,16 @@ def test_migrate_to_github_release_refuses_a_name_github_renames_before_any_uplo
     assert state_snapshot(index.root) == before and not repo.releases
 
 
-def test_migrate_to_github_release_without_a_repository_outside_actions_is_one_line(git_index, gh_env):
+def test_migrate_to_github_release_without_a_repository_outside_actions_is_one_line(git_index, gh_env, monkeypatch):
     before = state_snapshot(git_index.root)
     proc = run_cli("storage", "migrate", "--to", "github-release", index=git_index.root, check=False)
     assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
         "error: storage migrate --to github-release: pass --repository ORG/REPO (GITHUB_REPOSITORY, its default, "
         "is set in GitHub Actions only)"]
+    monkeypatch.setenv("GITHUB_REPOSITORY", "lab/index; rm")
+    proc = run_cli("storage", "migrate", "--to", "github-release", index=git_index.root, check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
+        "error: storage migrate: GITHUB_REPOSITORY must be a GitHub repository 'ORG/REPO', not 'lab/index; rm'"]
     proc = run_cli("storage", "migrate", "--to", "github-release", "--repository", "lab/../x", index=git_index.root, check=False)
     assert proc.returncode == 1 and "storage.repository must be a GitHub repository 'ORG/REPO', not 'lab/../x'" in proc.stderr
     assert state_snapshot(git_index.root) == before
@@ -576,3 +581,21 @@ def test_the_migrated_seed_moved_to_github_release_installs_and_keeps_every_old_
     with capsys.disabled():
         print(f"\nseed moved to github-release: 26 files staged in {took:.2f} s (wall, incl. process start); "
               f"{len(old_paths)} old URLs served")
+
+
+def test_a_release_over_githubs_asset_limit_stops_the_move_before_any_upload(git_index, repo, monkeypatch):
+    import pagesindex.stores.github_release as module
+
+    monkeypatch.setattr(module, "MAX_ASSETS_PER_RELEASE", 2)  # abc1 1.0: a wheel, its sidecar and an sdist
+    from pagesindex.stores import parse_storage
+
+    store = module.GitHubReleaseStore(parse_storage({"kind": "github-release", "repository": repo.full_name}))
+    before = snapshot(git_index.root)
+    from pagesindex.storage_move import migrate_storage
+
+    with pytest.raises(PagesIndexError) as exc:
+        with git_index.lock():
+            migrate_storage(git_index, {"kind": "github-release", "repository": repo.full_name}, store=store)
+    assert str(exc.value) == ("release files-abc1-1.0 would hold 3 assets (files and their .metadata), over GitHub's 2 per "
+                              "release; use storage.kind 's3' for this index")
+    assert snapshot(git_index.root) == before and not repo.releases

@@ -489,6 +489,10 @@ def test_staged_files_need_a_token_that_lists_drafts(gh_index, gh_env, monkeypat
     gh_env.requests.clear()
     assert "0 staged files deleted" in run_cli("storage", "cleanup", "--older-than", "0", index=gh_index.root).stdout
     assert gh_env.api_requests() and {r.authorization for r in gh_env.api_requests()} == {f"Bearer {TOKEN}"}
+    monkeypatch.setenv("PAGESINDEX_RELEASES_TOKEN", f"{TOKEN} x")
+    proc = run_cli("storage", "cleanup", index=gh_index.root, check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
+        "error: PAGESINDEX_RELEASES_TOKEN contains whitespace; it must be the token alone"]
 
 
 def test_an_asset_left_by_a_failed_staging_upload_never_counts_as_staged(gh_index, gh_env, repo):
