@@ -29,6 +29,7 @@ Endpoints (``{o}/{r}`` is case-insensitive, as on GitHub):
                                                ``Accept: application/octet-stream`` a 302 to storage
 ``GET /repos/{o}/{r}/git/ref/tags/{tag}``      Get a reference (404 when the tag does not exist)
 ``GET /repos/{o}/{r}/tags``                    List repository tags (paginated)
+``GET /repos/{o}/{r}/pulls``                   List pull requests (paginated; none: no pull request is open)
 ``GET /repos/{o}/{r}/readme[?ref=TAG]``        Get a repository README (base64 ``content``)
 
 Writes (GitHub REST API, "Releases" and "Release assets"; a token is required: 401 "Requires
@@ -177,6 +178,8 @@ class FakeAsset:
     content_type: str = "application/octet-stream"
     #: "uploaded", or "starter" for an upload that failed upstream (GitHub leaves those behind).
     state: str = "uploaded"
+    #: ``created_at`` / ``updated_at`` of the asset (ISO 8601, UTC).
+    created_at: str = NOW
 
 
 @dataclass
@@ -286,8 +289,8 @@ class FakeRepo:
             "size": len(asset.data),
             "digest": asset.digest,
             "download_count": 0,
-            "created_at": NOW,
-            "updated_at": NOW,
+            "created_at": asset.created_at,
+            "updated_at": asset.created_at,
             "uploader": {"login": "releaser"},
         }
 
@@ -772,8 +775,9 @@ class FakeGitHub:
     def _upload(self, handler: _Handler, record: Recorded, length: Optional[str]) -> None:
         """"Upload a release asset" on the uploads host (called with ``self.lock`` held):
         ``POST /repos/{o}/{r}/releases/{id}/assets?name=NAME[&label=]``, the raw bytes as the body
-        with ``Content-Type`` and ``Content-Length``; 201 with the asset, 422 ``already_exists``
-        when the release has an asset of that (renamed) name."""
+        with ``Content-Type`` and ``Content-Length``; 201 with the asset (``created_at`` /
+        ``updated_at``: now), 422 ``already_exists`` when the release has an asset of that
+        (renamed) name."""
         not_found = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
         pieces = record.path.strip("/").split("/")
         if record.method != "POST" or len(pieces) != 6 or pieces[0] != "repos" or pieces[3] != "releases" \
@@ -816,7 +820,8 @@ class FakeGitHub:
             return
         asset = FakeAsset(id=next(_ids), name=name, data=record.body,
                           digest="sha256:" + hashlib.sha256(record.body).hexdigest(),
-                          content_type=record.headers["content-type"])
+                          content_type=record.headers["content-type"],
+                          created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         release.assets.append(asset)
         handler._json(201, repo.asset_json(asset, release))
 
@@ -923,6 +928,10 @@ class FakeGitHub:
             handler._json(200, {"attestations": [
                 {"bundle": b, "repository_id": repo.id, "bundle_url": None} for b in bundles
             ]})
+            return
+        if rest == ["pulls"]:
+            # "List pull requests" (?state=open): the stand-in's repositories have none open.
+            self._page(handler, record, [])
             return
         if rest == ["tags"]:
             self._page(handler, record, [{"name": t, "commit": {"sha": hashlib.sha1(t.encode()).hexdigest()}} for t in reversed(repo.tags)])

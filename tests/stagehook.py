@@ -11,12 +11,11 @@ import runpy
 import signal
 import sys
 
-from pagesindex.stores import s3
+from pagesindex.stores import github_release, s3
 
-if __name__ == "__main__":
-    kill_at = int(sys.argv[1])
-    calls = {"n": 0}
-    real = s3.S3Store.stage
+
+def _hook(cls, calls, kill_at):
+    real = cls.stage
 
     def stage(self, *args, **kwargs):
         calls["n"] += 1
@@ -24,6 +23,13 @@ if __name__ == "__main__":
             os.kill(os.getpid(), signal.SIGKILL)
         return real(self, *args, **kwargs)
 
-    s3.S3Store.stage = stage
+    cls.stage = stage
+
+
+if __name__ == "__main__":
+    kill_at = int(sys.argv[1])
+    calls = {"n": 0}
+    for cls in (s3.S3Store, github_release.GitHubReleaseStore):  # whichever the index uses
+        _hook(cls, calls, kill_at)
     sys.argv = ["pagesindex"] + sys.argv[2:]
     runpy.run_module("pagesindex", run_name="__main__", alter_sys=True)

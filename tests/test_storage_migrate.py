@@ -17,6 +17,7 @@ import pytest
 from conftest import run_cli, state_snapshot
 from test_stores import aws_env, bucket, commit, get, git, keys, s3_index, s3_url  # noqa: F401 (fixtures)
 
+from pagesindex.errors import PagesIndexError
 from pagesindex.state import Index
 
 HERE = Path(__file__).parent
@@ -451,3 +452,150 @@ def test_migrate_from_the_old_template_into_an_s3_index_is_refused(s3_index, see
     assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "then run 'pagesindex storage migrate --to s3'" in proc.stderr
     assert state_snapshot(s3_index.root) == before
+
+
+# -- storage migrate --to github-release (the GitHub stand-in, tests/github_server.py) ----------------
+from test_store_github import gh, gh_env, repo  # noqa: E402,F401 (fixtures: the stand-in, its env, a fresh repository)
+
+
+def drafts_of(repo):
+    return [a for r in repo.releases if r.draft for a in r.assets]
+
+
+def test_migrate_to_github_release_stages_keeps_old_urls_and_a_second_run_changes_nothing(git_index, repo, serve):
+    from test_stores import commit
+
+    root = git_index.root
+    old = {p.relative_to(root).as_posix(): p.read_bytes() for p in (root / "packages").rglob("*.*") if p.name != ".gitkeep"}
+    out = run_cli("storage", "migrate", "--to", "github-release", "--repository", repo.full_name, index=root).stdout
+    assert "3 files staged, 2 records changed, index.toml written" in out
+    index = Index(root)
+    assert index.config.storage.kind == "github-release" and index.config.storage.repository == repo.full_name
+    assert f'repository = "{repo.full_name}"' in (root / "index.toml").read_text()
+    assert index.get_project("abc1").extra["legacy-files"] == ["abc1-1.0-py3-none-any.whl", "abc1-1.0.tar.gz"]
+    assert len(drafts_of(repo)) == 5 and all(r.draft for r in repo.releases)  # 3 files, 2 sidecars; nothing public
+    before = state_snapshot(root)
+    again = run_cli("storage", "migrate", "--to", "github-release", index=root).stdout  # settings from index.toml
+    assert "nothing to change: the index already uses storage.kind 'github-release' (3 legacy files checked in the store)" in again
+    assert state_snapshot(root) == before and len(drafts_of(repo)) == 5  # nothing uploaded again
+
+    commit(root, "move the files to GitHub releases")
+    assert "3 files published" in run_cli("publish", index=root).stdout
+    run_cli("build", index=root)
+    site = root / "_site"
+    for rel, data in old.items():  # old URLs: the same bytes at the same paths
+        assert (site / rel).read_bytes() == data
+    assert (site / "packages/old-abc/abc1-1.0-py3-none-any.whl").read_bytes() == old["packages/abc1/abc1-1.0-py3-none-any.whl"]
+    page = json.loads((site / "abc1/index.json").read_text())
+    base = index.config.storage.public_url
+    assert {f["url"] for f in page["files"]} == {f"{base}files-abc1-1.0/abc1-1.0-py3-none-any.whl", f"{base}files-abc1-1.0/abc1-1.0.tar.gz"}
+    assert run_cli("verify", index=root).stdout.startswith("ok: 2 projects verified")
+    assert get(f"{serve(site)}packages/abc1/abc1-1.0.tar.gz") == old["packages/abc1/abc1-1.0.tar.gz"]
+
+
+def test_migrate_to_github_release_refuses_a_name_github_renames_before_any_upload(index, wheel, repo):
+    index.add_paths([wheel("abc1", "1.0"), wheel("abc1", "1.1+cu121")])
+    before = state_snapshot(index.root)
+    proc = run_cli("storage", "migrate", "--to", "github-release", "--repository", repo.full_name, index=index.root, check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
+        "error: cannot store 'abc1-1.1+cu121-py3-none-any.whl' as a GitHub release asset: GitHub renames asset names "
+        "with '+' (a local version), so the file would be served under another name; use storage.kind 's3' or 'git' for it"
+    ]
+    assert state_snapshot(index.root) == before and not repo.releases
+
+
+def test_migrate_to_github_release_without_a_repository_outside_actions_is_one_line(git_index, gh_env, monkeypatch):
+    before = state_snapshot(git_index.root)
+    proc = run_cli("storage", "migrate", "--to", "github-release", index=git_index.root, check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
+        "error: storage migrate --to github-release: pass --repository ORG/REPO (GITHUB_REPOSITORY, its default, "
+        "is set in GitHub Actions only)"]
+    monkeypatch.setenv("GITHUB_REPOSITORY", "lab/index; rm")
+    proc = run_cli("storage", "migrate", "--to", "github-release", index=git_index.root, check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
+        "error: storage migrate: GITHUB_REPOSITORY must be a GitHub repository 'ORG/REPO', not 'lab/index; rm'"]
+    proc = run_cli("storage", "migrate", "--to", "github-release", "--repository", "lab/../x", index=git_index.root, check=False)
+    assert proc.returncode == 1 and "storage.repository must be a GitHub repository 'ORG/REPO', not 'lab/../x'" in proc.stderr
+    assert state_snapshot(git_index.root) == before
+
+
+def test_a_move_to_github_release_killed_between_uploads_resumes(git_index, repo):
+    root = git_index.root
+    before = snapshot(root)
+    args = ["storage", "migrate", "--to", "github-release", "--repository", repo.full_name]
+    proc = subprocess.run([sys.executable, str(HERE / "stagehook.py"), "3", "--index", str(root), *args],
+                          capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+    assert snapshot(root) == before  # the state is written only after every file is in the store
+    staged = {a.name for a in drafts_of(repo)}
+    assert len([n for n in staged if not n.endswith(".metadata")]) == 2
+    assert "3 files staged" in run_cli(*args, index=root).stdout
+    assert staged < {a.name for a in drafts_of(repo)} and len(drafts_of(repo)) == 5  # the first two not sent again
+    assert sum(1 for r in repo.owner.requests if r.server == "uploads") == 5
+
+
+@pytest.mark.e2e
+def test_the_migrated_seed_moved_to_github_release_installs_and_keeps_every_old_url(seed_index, index, repo, serve, clients, capsys):
+    """The institute's index: old template -> pagesindex -> GitHub release assets. Every old file
+    URL (old-folder aliases included) serves the old bytes from a plain static server; pip and uv
+    install through the API pages, whose links go through the stand-in's releases/download
+    redirect to its storage host (which never sees the token)."""
+    import time
+
+    from test_migrate import old_hrefs
+    from test_stores import commit
+
+    root = index.root
+    run_cli("migrate", str(seed_index), index=root)
+    started = time.perf_counter()
+    out = run_cli("storage", "migrate", "--to", "github-release", "--repository", repo.full_name, index=root).stdout
+    took = time.perf_counter() - started
+    assert "26 files staged" in out
+    commit(root, "migrated")
+    run_cli("publish", index=root)
+    run_cli("build", index=root)
+    assert "verified" in run_cli("verify", index=root).stdout
+    url = serve(root / "_site")
+    old_paths = {p.relative_to(seed_index).as_posix() for p in (seed_index / "packages").rglob("*") if p.is_file()}
+    old_paths.update(old_hrefs(seed_index))
+    assert "packages/kavli-configurables/configurables-1.0.0-py2.py3-none-any.whl" in old_paths
+    for rel in sorted(old_paths):
+        assert get(url + rel) == (seed_index / rel).read_bytes(), rel
+    base = Index(root).config.storage.public_url
+    page = json.loads((root / "_site/lightcurvedb/index.json").read_text())
+    assert page["files"] and all(f["url"].startswith(base + "files-lightcurvedb-") for f in page["files"])
+    repo.owner.requests.clear()
+    for spec in ("configurables==1.0.0", "lightcurvedb==3.0.0b4", "pyticdb"):
+        name, _, version = spec.partition("==")
+        for install in (clients.pip, clients.uv_pip):
+            got = clients.installed(install(url, "--no-deps", spec).venv)
+            assert name in got and (not version or got[name] == version), (spec, got)
+    downloads = [r for r in repo.owner.requests if r.server == "storage"]
+    assert downloads and all(r.authorization is None for r in downloads)  # through the redirect, no token
+    # An old file URL as a requirement file holds it (with its hash) still installs, from the site.
+    old_url = url + "packages/kavli-configurables/configurables-1.0.0-py2.py3-none-any.whl"
+    sha = hashlib.sha256((seed_index / "packages/kavli-configurables/configurables-1.0.0-py2.py3-none-any.whl").read_bytes()).hexdigest()
+    for install in (clients.pip, clients.uv_pip):
+        got = clients.installed(install(url, "--no-deps", f"configurables @ {old_url}#sha256={sha}").venv)
+        assert got.get("configurables") == "1.0.0", got
+    with capsys.disabled():
+        print(f"\nseed moved to github-release: 26 files staged in {took:.2f} s (wall, incl. process start); "
+              f"{len(old_paths)} old URLs served")
+
+
+def test_a_release_over_githubs_asset_limit_stops_the_move_before_any_upload(git_index, repo, monkeypatch):
+    import pagesindex.stores.github_release as module
+
+    monkeypatch.setattr(module, "MAX_ASSETS_PER_RELEASE", 2)  # abc1 1.0: a wheel, its sidecar and an sdist
+    from pagesindex.stores import parse_storage
+
+    store = module.GitHubReleaseStore(parse_storage({"kind": "github-release", "repository": repo.full_name}))
+    before = snapshot(git_index.root)
+    from pagesindex.storage_move import migrate_storage
+
+    with pytest.raises(PagesIndexError) as exc:
+        with git_index.lock():
+            migrate_storage(git_index, {"kind": "github-release", "repository": repo.full_name}, store=store)
+    assert str(exc.value) == ("release files-abc1-1.0 would hold 3 assets (files and their .metadata), over GitHub's 2 per "
+                              "release; use storage.kind 's3' for this index")
+    assert snapshot(git_index.root) == before and not repo.releases

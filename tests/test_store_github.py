@@ -117,7 +117,7 @@ def test_the_stand_in_speaks_the_releases_write_api(gh_env, repo):
         ({"kind": "github-release", "repository": "lab"}, {}, "storage.repository must be a GitHub repository 'ORG/REPO', not 'lab'"),
         ({"kind": "github-release", "repository": "lab/../x"}, {}, "storage.repository must be a GitHub repository"),
         ({"kind": "github-release"}, {"GITHUB_REPOSITORY": "a b/c"}, "GITHUB_REPOSITORY must be a GitHub repository 'ORG/REPO'"),
-        ({"kind": "github-release", "token": "x"}, {}, "storage.token: credentials are never read from index.toml (set GITHUB_TOKEN or GH_TOKEN"),
+        ({"kind": "github-release", "token": "x"}, {}, "storage.token: credentials are never read from index.toml (set PAGESINDEX_RELEASES_TOKEN, GITHUB_TOKEN or GH_TOKEN"),
         ({"kind": "github-release", "bucket": "x"}, {}, "storage.bucket is not a setting of kind 'github-release' (settings: repository)"),
         ({"kind": "github-release", "repository": "lab/index"}, {"GITHUB_SERVER_URL": "ftp://x"}, "GITHUB_SERVER_URL must be https://HOST"),
     ],
@@ -153,7 +153,8 @@ def test_stage_publish_install_and_a_changed_file(gh_index, gh_env, repo, wheel,
     wf = files[whl.name]
     # Staged in drafts, by content: nothing published, nothing in git, nothing downloadable.
     staged = {a.name for r in repo.releases if r.draft for a in r.assets}
-    assert staged == {wf["sha256"], files[tar.name]["sha256"], wf["core-metadata-sha256"]}
+    assert staged == {f"{wf['sha256']}-{whl.name}", f"{files[tar.name]['sha256']}-{tar.name}",
+                      f"{wf['core-metadata-sha256']}-{whl.name}.metadata"}
     assert all(r.draft and r.tag_name == "pagesindex-staging" for r in repo.releases)
     assert not any(p.is_file() and p.name != ".gitkeep" for p in (gh_index.root / "packages").rglob("*"))
     url = file_url(gh_index.config.storage, "abc1", whl.name)
@@ -201,14 +202,21 @@ def test_stage_publish_install_and_a_changed_file(gh_index, gh_env, repo, wheel,
 
 
 def test_remove_then_publish_deletes_the_assets_and_the_empty_release(gh_index, repo, wheel):
+    from test_stores import commit
+
     run_cli("add", str(wheel("abc1", "1.0")), str(wheel("abc1", "2.0")), index=gh_index.root)
+    commit(gh_index.root, "add abc1 1.0 and 2.0")
     run_cli("publish", index=gh_index.root)
     run_cli("remove", "abc1", "1.0", index=gh_index.root)
     assert assets_of(repo, "files-abc1-1.0")  # a removal under review deletes nothing yet
+    commit(gh_index.root, "remove abc1 1.0")  # publish's stale-checkout guard reads the history
     out = run_cli("publish", index=gh_index.root).stdout
     assert "0 files published, 1 already public, 2 removed from the store" in out
     assert not any(r.tag_name == "files-abc1-1.0" for r in repo.releases)
     assert set(assets_of(repo, "files-abc1-2.0")) == {"abc1-2.0-py3-none-any.whl", "abc1-2.0-py3-none-any.whl.metadata"}
+    # Their staged copies go too (no older checkout can publish them again); 2.0's stay.
+    assert {a.name.split("-", 1)[1] for r in repo.releases if r.draft for a in r.assets} == {
+        "abc1-2.0-py3-none-any.whl", "abc1-2.0-py3-none-any.whl.metadata"}
 
 
 def test_publish_leaves_other_releases_of_the_repository_alone(gh_index, repo, wheel):
@@ -243,7 +251,7 @@ def test_no_token_or_no_write_permission_is_one_line(gh_index, gh_env, monkeypat
     monkeypatch.delenv("GITHUB_TOKEN")
     proc = run_cli("add", str(wheel("abc1", "1.0")), index=gh_index.root, check=False)
     assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
-        f"error: github-release store: staging in {gh_index.config.storage.repository} needs a token with contents: write in GITHUB_TOKEN or GH_TOKEN"
+        f"error: github-release store: staging in {gh_index.config.storage.repository} needs a token with contents: write in PAGESINDEX_RELEASES_TOKEN, GITHUB_TOKEN or GH_TOKEN"
     ]
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     gh_env.can_push = False
@@ -266,7 +274,7 @@ def test_server_errors_on_upload_are_retried_then_one_line(gh_index, gh_env, rep
     store = _store(gh_env, gh_index.config.storage, retries=2)
     gh_env.server_error(2, status=502, server="uploads")
     store.stage(path, path.name, sha, len(data))  # two 502s, then the upload
-    assert [a.name for r in repo.releases for a in r.assets] == [sha]
+    assert [a.name for r in repo.releases for a in r.assets] == [f"{sha}-{path.name}"]
     gh_env.server_error(3, status=503, server="uploads")
     with pytest.raises(GitHubError) as exc:
         _store(gh_env, gh_index.config.storage, retries=2).stage_bytes(b"meta", "abc1-1.0.tar.gz", hashlib.sha256(b"meta").hexdigest())
@@ -277,7 +285,7 @@ def test_publish_conflicts_and_staged_bytes_are_checked(gh_index, gh_env, repo, 
     whl = wheel("abc1", "1.0")
     run_cli("add", str(whl), index=gh_index.root)
     f = record_of(gh_index.root)["releases"]["1.0"]["files"][0]
-    staged = next(a for r in repo.releases for a in r.assets if a.name == f["sha256"])
+    staged = next(a for r in repo.releases for a in r.assets if a.name == f"{f['sha256']}-{whl.name}")
     staged.data, staged.digest = b"swapped while staged", "sha256:" + hashlib.sha256(b"swapped while staged").hexdigest()
     with pytest.raises(FileConflict, match="staged bytes differ from the record"):
         Index(gh_index.root).publish()
@@ -379,7 +387,7 @@ def test_an_upload_failing_upstream_leaves_a_starter_asset_that_is_replaced(gh_i
     gh_env.upstream_failure(1)  # 502, and an empty asset in state "starter" under the name
     _store(gh_env, gh_index.config.storage).stage_bytes(data, "abc1-1.0.tar.gz", sha)
     [draft] = repo.releases
-    assert [(a.name, a.state, a.data) for a in draft.assets] == [(sha, "uploaded", data)]
+    assert [(a.name, a.state, a.data) for a in draft.assets] == [(f"{sha}-abc1-1.0.tar.gz", "uploaded", data)]
     uploads = [r.method for r in gh_env.requests if r.server == "uploads"]
     assert uploads == ["POST", "POST", "POST"]  # 502, 422 already_exists, then the upload after the delete
 
@@ -406,3 +414,111 @@ def test_publish_without_the_staged_file_is_one_line_and_makes_no_release(gh_ind
     assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
     assert "staged file sha256" in proc.stderr and "missing, cannot publish it (run 'pagesindex add' again" in proc.stderr
     assert not any(r.tag_name.startswith("files-") for r in repo.releases)
+
+
+# -- staged files of pull requests: staged(), unstage(), verify --staged, storage cleanup ----------
+def test_staged_files_verify_staged_and_cleanup_on_the_staging_draft(gh_index, gh_env, repo, wheel, tmp_path):
+    """main has abc1 1.0 (published); an open pull request stages abc1 2.0, a closed one xyz2 1.0.
+    The staging draft's assets are listed as (sha256, filename) with their times; cleanup deletes
+    only what no state names; other assets of the draft are not the index's."""
+    import shutil
+    import time
+
+    from pagesindex.storage_move import orphaned_staged
+
+    main = gh_index.root
+    run_cli("add", str(wheel("abc1", "1.0")), index=main)
+    run_cli("publish", index=main)
+    heads = {}
+    for pr, version in (("open", ("abc1", "2.0")), ("closed", ("xyz2", "1.0"))):
+        heads[pr] = tmp_path / pr
+        shutil.copytree(main, heads[pr])
+        run_cli("add", str(wheel(*version)), index=heads[pr])
+    [draft] = [r for r in repo.releases if r.draft]
+    draft.assets.append(type(draft.assets[0])(id=10**9, name="notes.txt", data=b"x", digest=None))  # not the index's
+    old = next(a for a in draft.assets if a.name.endswith("xyz2-1.0-py3-none-any.whl.metadata"))
+    old.created_at = "2020-01-01T00:00:00Z"
+
+    store = _store(gh_env, Index(main).config.storage)
+    staged = {(s.sha256, s.filename): s for s in store.staged()}
+    whl = next(f for f in Index(heads["open"]).get_project("abc1").all_files() if f.filename.startswith("abc1-2.0"))
+    assert staged[(whl.sha256, whl.filename)].size == whl.size
+    assert {f for _, f in staged} == {f"{n}-py3-none-any.whl{m}" for n in ("abc1-1.0", "abc1-2.0", "xyz2-1.0") for m in ("", ".metadata")}
+    assert all(abs(s.modified - time.time()) < 600 for s in staged.values() if s is not staged[(old.name[:64], old.name[65:])])
+    assert staged[(old.name[:64], old.name[65:])].modified == 1577836800.0
+    assert staged[(whl.sha256, whl.filename)].where == f"{repo.full_name}: draft release pagesindex-staging, asset {whl.sha256}-{whl.filename}"
+    # Only the sidecar staged long ago is old enough for a cleanup that spares the last hour.
+    assert [s.filename for s in orphaned_staged(Index(main), older_than=3600)] == ["xyz2-1.0-py3-none-any.whl.metadata"]
+
+    # The open pull request's own check: staged, not public; only --staged accepts that.
+    proc = run_cli("verify", index=heads["open"], check=False)
+    assert proc.returncode == 1 and "abc1-2.0-py3-none-any.whl: missing from the store" in proc.stderr
+    out = run_cli("verify", "--staged", index=heads["open"]).stdout
+    assert "ok: 1 project verified" in out
+    # verify's note: the sidecar staged long ago that this state does not name (the closed pull request's).
+    assert [line.split(": staged")[0] for line in out.splitlines() if line.startswith("note:")] == [
+        f"note: {repo.full_name}: draft release pagesindex-staging, asset {old.name}"]
+
+    before = {a.name for a in draft.assets}
+    dry = run_cli("storage", "cleanup", "--older-than", "0", "--dry-run", "--keep-state", str(heads["open"]), index=main).stdout
+    assert "2 staged files would delete" in dry and {a.name for a in draft.assets} == before
+    out = run_cli("storage", "cleanup", "--older-than", "0", "--keep-state", str(heads["open"]), index=main).stdout
+    assert "2 staged files deleted" in out and "xyz2-1.0-py3-none-any.whl (" in out and "notes.txt" not in out
+    assert {a.name for a in draft.assets} == {n for n in before if "xyz2" not in n}
+    assert "0 staged files deleted" in run_cli("storage", "cleanup", "--older-than", "0", "--keep-state", str(heads["open"]), index=main).stdout
+    assert run_cli("verify", "--staged", index=heads["open"]).returncode == 0  # still publishable
+    store.unstage("0" * 64, "absent-1.0.tar.gz")  # nothing staged under that name: nothing happens
+    assert any(r is draft for r in repo.releases)  # the draft stays for the next change
+
+
+def test_staged_files_need_a_token_that_lists_drafts(gh_index, gh_env, monkeypatch, wheel):
+    run_cli("add", str(wheel("abc1", "1.0")), index=gh_index.root)
+    run_cli("publish", index=gh_index.root)
+    monkeypatch.delenv("GITHUB_TOKEN")
+    proc = run_cli("storage", "cleanup", "--older-than", "0", index=gh_index.root, check=False)
+    message = (f"github-release store: listing the staged files in {gh_index.config.storage.repository} needs a token "
+               "with contents: write in PAGESINDEX_RELEASES_TOKEN, GITHUB_TOKEN or GH_TOKEN")
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [f"error: {message}"]
+    # verify without a token checks the published files; its orphan notes, advice only, say why they are missing
+    proc = run_cli("verify", index=gh_index.root)
+    assert proc.stdout.splitlines()[0] == f"note: staged files not checked for orphans ({message})"
+    assert "ok: 1 project verified" in proc.stdout
+    # PAGESINDEX_RELEASES_TOKEN, the workflows' variable for the store, is used before GITHUB_TOKEN
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_readsprojectsonly")
+    monkeypatch.setenv("PAGESINDEX_RELEASES_TOKEN", TOKEN)
+    gh_env.requests.clear()
+    assert "0 staged files deleted" in run_cli("storage", "cleanup", "--older-than", "0", index=gh_index.root).stdout
+    assert gh_env.api_requests() and {r.authorization for r in gh_env.api_requests()} == {f"Bearer {TOKEN}"}
+    monkeypatch.setenv("PAGESINDEX_RELEASES_TOKEN", f"{TOKEN} x")
+    proc = run_cli("storage", "cleanup", index=gh_index.root, check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
+        "error: PAGESINDEX_RELEASES_TOKEN contains whitespace; it must be the token alone"]
+
+
+def test_an_asset_left_by_a_failed_staging_upload_never_counts_as_staged(gh_index, gh_env, repo):
+    data = b"abc1 sdist"
+    sha = hashlib.sha256(data).hexdigest()
+    store = _store(gh_env, gh_index.config.storage)
+    store.stage_bytes(b"other", "abc1-0.9.tar.gz", hashlib.sha256(b"other").hexdigest())  # makes the draft
+    [draft] = repo.releases
+    draft.assets.append(type(draft.assets[0])(id=10**9 + 1, name=f"{sha}-abc1-1.0.tar.gz", data=b"", digest=None, state="starter"))
+    found = {s.filename: s.size for s in _store(gh_env, gh_index.config.storage).staged()}
+    assert found == {"abc1-0.9.tar.gz": 5, "abc1-1.0.tar.gz": 0}
+    _store(gh_env, gh_index.config.storage).unstage(sha, "abc1-1.0.tar.gz")
+    assert [a.name for a in draft.assets] == [f"{hashlib.sha256(b'other').hexdigest()}-abc1-0.9.tar.gz"]
+
+
+def test_verify_no_store_checks_the_state_without_asking_the_store(gh_index, gh_env, monkeypatch, wheel):
+    """``verify --no-store`` (the ci workflow, whose token cannot list the staging draft): the
+    state and the site are still checked; the store is not asked (no request, no token needed)."""
+    run_cli("add", str(wheel("abc1", "1.0")), index=gh_index.root)
+    monkeypatch.delenv("GITHUB_TOKEN")
+    gh_env.requests.clear()
+    assert run_cli("verify", "--no-store", index=gh_index.root).stdout.startswith("ok: 1 project verified")
+    assert gh_env.requests == []
+    proc = run_cli("verify", index=gh_index.root, check=False)
+    assert proc.returncode == 1 and "missing from the store" in proc.stderr
+    (gh_index.root / "packages" / "abc1").mkdir(parents=True, exist_ok=True)
+    (gh_index.root / "packages" / "abc1" / "stray-1.0.tar.gz").write_bytes(b"x")  # a state problem
+    proc = run_cli("verify", "--no-store", index=gh_index.root, check=False)
+    assert proc.returncode == 1 and "problem: packages/abc1/stray-1.0.tar.gz: not recorded in any project" in proc.stderr

@@ -219,6 +219,8 @@ def test_change_workflow_shape(name):
     keys = {"register": "STAGING", "update": "STAGING"}.get(action, "READ")
     assert command[0]["env"]["AWS_ACCESS_KEY_ID"] == f"${{{{ secrets.PAGESINDEX_S3_{keys}_ACCESS_KEY_ID }}}}"
     assert command[0]["env"]["AWS_SECRET_ACCESS_KEY"] == f"${{{{ secrets.PAGESINDEX_S3_{keys}_SECRET_ACCESS_KEY }}}}"
+    # github-release: the job's own token (it has contents: write) stages and lists the staging draft
+    assert command[0]["env"]["PAGESINDEX_RELEASES_TOKEN"] == "${{ secrets.PAGESINDEX_RELEASES_TOKEN || github.token }}"
     assert pr[0]["if"] == "steps.change.outputs.changed == 'true'"
     assert job["steps"][0]["uses"].startswith("actions/checkout@"), "every run starts from the committed state"
 
@@ -227,10 +229,18 @@ def test_deploy_workflow_shape():
     wf = load(BUNDLED / "deploy.yml")
     assert wf["on"]["push"]["branches"] == ["main"]
     assert wf["concurrency"]["cancel-in-progress"] is False
-    build, deploy = wf["jobs"]["build"], wf["jobs"]["deploy"]
-    assert build["permissions"] == {"contents": "read"}
+    assert list(wf["jobs"]) == ["store", "publish-releases", "build", "deploy"]
+    store, releases, build, deploy = (wf["jobs"][j] for j in ("store", "publish-releases", "build", "deploy"))
+    # Only github-release needs a write token, in a job of its own; git and s3 indexes never get one.
+    assert store["permissions"] == build["permissions"] == {"contents": "read"}
+    assert releases["permissions"] == {"contents": "write"} and releases["if"] == "needs.store.outputs.kind == 'github-release'"
+    assert build["needs"] == ["store", "publish-releases"] and "needs.publish-releases.result != 'failure'" in build["if"]
+    assert next(s for s in build["steps"] if s.get("id") == "publish")["if"] == "needs.store.outputs.kind == 's3'"
+    assert releases["steps"][0]["with"]["fetch-depth"] == 0
+    assert next(s["run"] for s in releases["steps"] if s.get("id") == "publish").strip() == "pagesindex publish"
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
+    assert "needs.build.result == 'success'" in deploy["if"]
     script = next(s["run"] for s in build["steps"] if s.get("id") == "site")
     assert script.index("pagesindex build") < script.index("pagesindex verify --require-projects")
     ids = [s.get("id") for s in build["steps"]]
@@ -244,15 +254,25 @@ def test_deploy_workflow_shape():
 def test_cleanup_workflow_shape():
     wf = load(BUNDLED / "cleanup.yml")
     assert wf["on"]["pull_request"] == {"types": ["closed"]} and "schedule" in wf["on"]
-    job = wf["jobs"]["cleanup"]
+    store, job, releases = (wf["jobs"][j] for j in ("store", "cleanup", "cleanup-releases"))
+    assert "!github.event.pull_request.merged" in store["if"] and "head.repo.full_name == github.repository" in store["if"]
+    assert store["permissions"] == {"contents": "read"}
+    # git: nothing staged, no cleanup job runs; s3: read-only GitHub token; github-release: contents: write
+    assert job["needs"] == releases["needs"] == "store"
+    assert job["if"] == "needs.store.outputs.kind == 's3'" and releases["if"] == "needs.store.outputs.kind == 'github-release'"
     assert job["permissions"] == {"contents": "read", "pull-requests": "read"}
-    assert "!github.event.pull_request.merged" in job["if"] and "head.repo.full_name == github.repository" in job["if"]
-    checkout = job["steps"][0]
-    assert checkout["uses"].startswith("actions/checkout@")
-    assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}", "never the pull request's code"
-    step = next(s for s in job["steps"] if s.get("id") == "cleanup")
-    assert step["run"].strip() == 'pagesindex storage cleanup --keep-open-pull-requests --older-than "$MIN_AGE_HOURS"'
-    assert step["env"]["AWS_ACCESS_KEY_ID"] == "${{ secrets.PAGESINDEX_S3_ACCESS_KEY_ID }}"
+    assert releases["permissions"] == {"contents": "write", "pull-requests": "read"}
+    for j in (store, job, releases):
+        checkout = j["steps"][0]
+        assert checkout["uses"].startswith("actions/checkout@")
+        assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}", "never the pull request's code"
+    for j in (job, releases):
+        step = next(s for s in j["steps"] if s.get("id") == "cleanup")
+        assert step["run"].strip() == 'pagesindex storage cleanup --keep-open-pull-requests --older-than "$MIN_AGE_HOURS"'
+    assert next(s for s in job["steps"] if s.get("id") == "cleanup")["env"]["AWS_ACCESS_KEY_ID"] == "${{ secrets.PAGESINDEX_S3_ACCESS_KEY_ID }}"
+    step = next(s for s in releases["steps"] if s.get("id") == "cleanup")
+    assert "AWS_ACCESS_KEY_ID" not in step["env"]
+    assert step["env"]["PAGESINDEX_RELEASES_TOKEN"] == "${{ secrets.PAGESINDEX_RELEASES_TOKEN || github.token }}"
 
 
 def test_ci_workflow_shape():
@@ -264,7 +284,8 @@ def test_ci_workflow_shape():
     setup = next(s for s in tests["steps"] if s.get("uses", "").startswith("actions/setup-python@"))
     assert setup["with"]["python-version"] == "${{ matrix.python }}"
     assert "python -m pytest" in next(s["run"] for s in tests["steps"] if s.get("id") == "tests")
-    assert "pagesindex verify" in next(s["run"] for s in verify["steps"] if s.get("id") == "verify")
+    # no secret and a read-only token there: an object store's staged files cannot be seen, so it is not asked
+    assert "pagesindex verify --no-store" in next(s["run"] for s in verify["steps"] if s.get("id") == "verify")
 
 
 def _zizmor() -> str:
@@ -900,6 +921,116 @@ def test_register_merge_deploy_and_cleanup_with_an_s3_store(gh_runner, workspace
     assert f"staging/{sha}/{v1.name}" in s3_store.keys() and f"files/kavli-hello/{v1.name}" in s3_store.keys()
 
 
+def kind_step(runner: Runner, workspace: Path, workflow: str) -> subprocess.CompletedProcess:
+    """Run the ``store`` job's step that reads storage.kind (deploy.yml, cleanup.yml)."""
+    return runner.run(workflow_path(workspace, workflow), "store", "kind", {})
+
+
+def test_the_store_job_reads_the_kind_and_refuses_an_unknown_one(runner, workspace):
+    for workflow in ("deploy.yml", "cleanup.yml"):
+        proc = kind_step(runner, workspace, workflow)
+        assert proc.returncode == 0 and proc.outputs == {"kind": "git"}, proc.stderr  # no publish or cleanup job runs
+    config = workspace / "index.toml"
+    config.write_text(config.read_text() + '\n[storage]\nkind = "ftp\\nkind=github-release"\n')
+    proc = kind_step(runner, workspace, "deploy.yml")
+    assert proc.returncode != 0 and proc.outputs == {}, "an unknown kind grants nothing"
+    assert proc.stderr.strip().splitlines()[-1].startswith("index.toml: storage.kind must be 'git', 's3' or 'github-release', not 'ftp")
+
+
+@pytest.fixture
+def gh_store(tmp_path, workspace):
+    """The GitHub stand-in (tests/github_server.py: releases write API, uploads and storage hosts,
+    drafts listed only to a token that can push) with the project's repository lab/kavli-hello
+    and the index's lab/index, whose release assets hold the files; the workspace's index.toml
+    set to kind = "github-release" with the default repository (GITHUB_REPOSITORY), committed."""
+    from github_server import FakeGitHub as StandIn
+
+    with StandIn(token="ghs_workflowtoken", serve_web=True) as fake:
+        fake.project = fake.add_repo("lab/kavli-hello")
+        fake.index = fake.add_repo("lab/index")
+        config = workspace / "index.toml"
+        config.write_text(config.read_text() + '\n[storage]\nkind = "github-release"\n')
+        git(workspace, "commit", "-q", "-am", "files in GitHub release assets")
+        yield fake
+
+
+def as_job(fake, workflow: Path, job: str) -> None:
+    """What the job's GITHUB_TOKEN may do on the stand-in: write (and list drafts) only with contents: write."""
+    fake.can_push = load(workflow)["jobs"][job]["permissions"].get("contents") == "write"
+
+
+@needs_register
+def test_register_merge_deploy_and_cleanup_with_github_release_assets(tmp_path, workspace, gh_store):
+    """Issue 15 items 3 and 5 with the github-release store, through the workflows' run: scripts
+    against the GitHub stand-in, each step with its job's token rights: register stages to the
+    draft (no file in git), deploy reads the kind, publishes in its write job and builds and
+    verifies with a read-only token; an update closed unmerged is cleaned up."""
+    fake = gh_store
+    runner = Runner(tmp_path, workspace, fake.env(token=None))
+    v1 = make_wheel(tmp_path / "r1", "kavli-hello", "1.0.0")
+    fake.project.add_release("v1.0.0", {v1.name: v1})
+    pypi = {"PAGESINDEX_PYPI_URL": fake.web_url}  # 404 for every project: not on PyPI
+    inputs = {"package_name": "kavli-hello", "version": "v1.0.0", "author": "Ann O'Hara", "short_desc": "Says hello",
+              "homepage": f"{fake.web_url}/lab/kavli-hello"}
+    register = workflow_path(workspace, "register.yml")
+    as_job(fake, register, "register")
+    proc = runner.run(register, "register", "change", inputs, variables=pypi)
+    assert proc.returncode == 0 and proc.outputs["changed"] == "true", proc.stdout + proc.stderr
+    assert not (workspace / "packages" / "kavli-hello").exists(), "with github-release git holds no distribution file"
+    sha = hashlib.sha256(v1.read_bytes()).hexdigest()
+    staged = {a.name for r in fake.index.releases if r.draft for a in r.assets}
+    assert f"{sha}-{v1.name}" in staged and len(staged) == 2  # the wheel and its sidecar, in the draft only
+    assert all(r.draft for r in fake.index.releases)
+    # The pull request's ci.yml verify (contents: read, no secret): the state and site, not the store,
+    # whose staging draft its token cannot list (a plain verify would call the files missing).
+    ci = workflow_path(workspace, "ci.yml")
+    as_job(fake, ci, "verify")
+    proc = runner.run(ci, "verify", "verify", {})
+    assert proc.returncode == 0 and "ok: 1 project verified" in proc.stdout, proc.stdout + proc.stderr
+    plain = subprocess.run([sys.executable, "-m", "pagesindex", "verify"], cwd=workspace, capture_output=True, text=True,
+                           env={**os.environ, **fake.env(), "GITHUB_REPOSITORY": "lab/index"})
+    assert plain.returncode == 1 and "missing from the store" in plain.stderr
+    shutil.rmtree(workspace / "_site")
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "register")  # the pull request is merged
+
+    deploy = workflow_path(workspace, "deploy.yml")
+    as_job(fake, deploy, "store")
+    assert kind_step(runner, workspace, "deploy.yml").outputs == {"kind": "github-release"}
+    as_job(fake, deploy, "publish-releases")
+    proc = runner.run(deploy, "publish-releases", "publish", {})
+    assert proc.returncode == 0 and "1 file published" in proc.stdout, proc.stdout + proc.stderr
+    [release] = [r for r in fake.index.releases if not r.draft]
+    assert release.tag_name == "files-kavli-hello-1.0.0" and {a.name for a in release.assets} == {v1.name, v1.name + ".metadata"}
+    as_job(fake, deploy, "build")  # read-only token: sees no draft, verifies the published assets
+    proc = runner.run(deploy, "build", "site", {})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    page = json.loads((workspace / "_site" / "kavli-hello" / "index.json").read_text())
+    assert [f["url"] for f in page["files"]] == [f"{fake.web_url}/lab/index/releases/download/files-kavli-hello-1.0.0/{v1.name}"]
+    assert not (workspace / "_site" / "packages").exists()
+    shutil.rmtree(workspace / "_site")
+
+    # An update whose pull request is closed without merging: its staged files go, v1's stay.
+    v2 = make_wheel(tmp_path / "r2", "kavli-hello", "2.0.0")
+    fake.project.add_release("v2.0.0", {v2.name: v2})
+    update = workflow_path(workspace, "update.yml")
+    as_job(fake, update, "update")
+    proc = runner.run(update, "update", "change", {"package_name": "kavli-hello", "version": "v2.0.0"}, variables=pypi)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert any(a.name.endswith(v2.name) for r in fake.index.releases if r.draft for a in r.assets)
+    git(workspace, "checkout", "-q", "--", ".")
+    git(workspace, "clean", "-qfd")
+    cleanup = workflow_path(workspace, "cleanup.yml")
+    assert kind_step(runner, workspace, "cleanup.yml").outputs == {"kind": "github-release"}
+    as_job(fake, cleanup, "cleanup-releases")
+    proc = runner.run(cleanup, "cleanup-releases", "cleanup", {}, variables={"PAGESINDEX_CLEANUP_MIN_AGE_HOURS": "0"})
+    assert proc.returncode == 0 and "2 staged files deleted" in proc.stdout, proc.stdout + proc.stderr
+    assert {a.name for r in fake.index.releases if r.draft for a in r.assets} == staged
+    assert {a.name for a in release.assets} == {v1.name, v1.name + ".metadata"}
+    # With the s3 job's read-only token, GitHub would list no draft: cleanup would find nothing.
+    assert load(cleanup)["jobs"]["cleanup"]["permissions"]["contents"] == "read"
+
+
 @needs_register
 def test_register_update_delete_workflows_against_local_github(gh_runner, workspace, github, tmp_path):
     v1 = make_wheel(tmp_path / "r1", "kavli-hello", "1.0.0")
@@ -1207,6 +1338,8 @@ def test_every_run_script_of_a_freshly_initialised_index_runs(fresh, workspace, 
         steps("status.yml", "status", "change", {"package_name": "kavli-hello", "status": "deprecated", "reason": "use kavli-hi"})
         git(workspace, "add", "-A")
         git(workspace, "commit", "-q", "-m", "status")
+        assert steps("deploy.yml", "store", "kind").outputs == {"kind": "git"}  # so publish-releases is skipped
+        steps("deploy.yml", "publish-releases", "publish")  # (run anyway: with git nothing to publish, no error)
         steps("deploy.yml", "build", "publish")  # the git store: nothing to publish, and no error
         steps("deploy.yml", "build", "site")
         shutil.rmtree(workspace / "_site")  # the next workflow run starts from a fresh checkout
@@ -1225,8 +1358,10 @@ def test_every_run_script_of_a_freshly_initialised_index_runs(fresh, workspace, 
         proc = steps("pypi-check.yml", "report", "#1", needs={"check": {"outputs": {"report": report, "code": "2"}}})
         assert "issue create" in (proc.temp / "gh.log").read_text()
 
-        proc = steps("cleanup.yml", "cleanup", "cleanup")  # the git store: nothing staged, and no error
-        assert "nothing to clean: storage.kind is 'git'" in proc.stdout
+        assert steps("cleanup.yml", "store", "kind").outputs == {"kind": "git"}  # so no cleanup job runs
+        for job in ("cleanup", "cleanup-releases"):  # (run anyway: the git store has nothing staged, no error)
+            proc = steps("cleanup.yml", job, "cleanup")
+            assert "nothing to clean: storage.kind is 'git'" in proc.stdout
         steps("delete.yml", "delete", "change", {"package_name": "kavli-hello", "version": ""})
         assert not (workspace / "projects" / "kavli-hello.json").exists()
     finally:

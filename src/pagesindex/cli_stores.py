@@ -34,14 +34,14 @@ def storage() -> None:
 
 
 @storage.command("migrate")
-@click.option("--to", "kind", required=True, help="the object store kind: s3 (github-release once it is supported)")
+@click.option("--to", "kind", required=True, help="the object store kind: s3 or github-release")
 @click.option("--bucket", default=None, help="s3: the bucket")
 @click.option("--public-url", default=None, help="s3: where users download what is under --prefix")
 @click.option("--prefix", default=None, help="s3: key prefix of the public files (default files/)")
 @click.option("--staging-prefix", default=None, help="s3: key prefix of staged files, never public (default staging/)")
 @click.option("--endpoint-url", default=None, help="s3: the S3 API endpoint (default AWS)")
 @click.option("--region", default=None, help="s3: the region")
-@click.option("--repository", default=None, help="github-release: ORG/REPO (default the index's own)")
+@click.option("--repository", default=None, help="github-release: ORG/REPO (default $GITHUB_REPOSITORY, the index's own in Actions; written to index.toml)")
 @click.pass_context
 def storage_migrate(ctx: click.Context, kind: str, **options: str) -> None:
     """Move the files of a git-store index to an object store, keeping every old file URL.

@@ -1145,19 +1145,20 @@ class Index:
 
     def _check_removed_here(self, key: str) -> None:
         """Raise :class:`~pagesindex.errors.IndexStateError` unless the public object ``key``
-        (``<prefix><name>/<filename>`` or its ``.metadata``) names a file that a commit reachable
+        (``<prefix><name>/<filename>``, ``files-<name>-<version>/<filename>`` with github-release,
+        or its ``.metadata``) names a file that a commit reachable
         from this checkout's HEAD recorded in ``projects/<name>.json`` (``git log -S``): only then
         was it removed by this state, not published from a newer one."""
         import subprocess
 
         storage = self.config.storage
-        rel = key[len(storage.prefix):] if key.startswith(storage.prefix) else ""
-        name, _, filename = rel.partition("/")
+        where = f"{storage.kind} object {key!r}"
+        split = storage.split_public_key(key)
+        if split is None:
+            raise IndexStateError(f"{where} is not a file the index publishes; nothing published (delete it from the store by hand)")
+        name, filename = split
         if filename.endswith(".metadata"):
             filename = filename[: -len(".metadata")]
-        where = f"{storage.kind} object {key!r}"
-        if not name or name != normalize_name(name) or not filename or "/" in filename or filename.startswith("-"):
-            raise IndexStateError(f"{where} is not a file the index publishes; nothing published (delete it from the store by hand)")
         try:
             found = subprocess.run(
                 ["git", "-C", str(self.root), "log", "-n", "1", "--format=%H", f"-S{filename}", "--", f"{PROJECTS_DIR}/{name}.json"],

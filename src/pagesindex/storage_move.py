@@ -104,6 +104,18 @@ def target_table(index: Index, kind: str, options: Dict[str, Optional[str]]) -> 
         raise IndexStateError(f"--to must be an object store kind ({', '.join(k for k in KINDS if k != 'git')}), not {kind!r}")
     given = {k: v for k, v in options.items() if v is not None}
     current = index.config.storage
+    if not given and kind == "github-release" and current.kind != kind:
+        # The default repository (GITHUB_REPOSITORY in Actions) is written out, so that the
+        # index names its store outside Actions too.
+        try:
+            given = {"repository": parse_storage({"kind": kind}, "storage migrate").repository}
+        except IndexStateError as exc:
+            if "outside GitHub Actions" not in str(exc):
+                raise
+            raise IndexStateError(
+                "storage migrate --to github-release: pass --repository ORG/REPO (GITHUB_REPOSITORY, its default, "
+                "is set in GitHub Actions only)"
+            ) from None
     if not given:
         if current.kind != kind:
             raise IndexStateError(
@@ -184,7 +196,8 @@ def migrate_storage(
     migrate``). Call it with :meth:`Index.lock` held.
 
     Steps, each safe to interrupt and repeat: (1) :func:`plan_move` checks everything, writing
-    nothing; (2) every file under ``packages/`` and its wheel's core metadata is staged in the
+    nothing, and the store checks it can hold every file (``Store.accepts_all``: with
+    github-release, names GitHub would rename and releases over 1,000 assets); (2) every file under ``packages/`` and its wheel's core metadata is staged in the
     store (``Store.stage`` / ``stage_bytes``: a file already staged with these bytes is not
     sent again, so a second run resumes where a killed one stopped); (3) the core metadata is
     written to ``metadata/<sha256>``, each project's legacy set to its record, and, last, the
@@ -196,6 +209,9 @@ def migrate_storage(
     plan = plan_move(index, table)
     if store is None:
         store = open_store(plan.target)
+    # Every file the store would refuse (a name GitHub renames, a full release) stops the move
+    # before the first upload.
+    store.accepts_all([(p.normalized_name, f.filename, f.size, metadata is not None) for p, f, _path, metadata in plan.files])
     counts = {"staged": 0, "records": 0, "config": 0}
     for project, f, path, metadata in plan.files:
         store.stage(path, f.filename, f.sha256, f.size)

@@ -66,7 +66,8 @@ class _Links(HTMLParser):
                 self.links.append(value)
 
 
-def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple, int]]" = None) -> None:
+def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple, int]]" = None,
+                 check_store: bool = True) -> None:
     recorded = set()
     total = 0
     file_bound = limits.max_file_bytes()
@@ -76,7 +77,7 @@ def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple
             "(the next add, remove or yank deletes it; or delete it)"
         )
     problems.extend(index_asset_problems(index))
-    if index.config.storage.is_object_store:
+    if index.config.storage.is_object_store and check_store:
         try:
             problems.extend(index.store.store_problems())  # the store as a whole (who can read it)
         except PagesIndexError as exc:
@@ -105,7 +106,7 @@ def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple
                     problems.append(f"projects/{name}.json: release {release.version}: git url must be https without credentials or query")
             for f in release.files:
                 if index.config.storage.is_object_store:
-                    _check_stored(index, name, f, problems, staged)
+                    _check_stored(index, name, f, problems, staged, check_store)
                     if f.filename not in legacy:
                         continue  # else also kept in git, served at its old URL: checked below
                 try:
@@ -148,13 +149,23 @@ def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple
                 problems.append(f"{path.relative_to(index.root).as_posix()}: not recorded in any project (redo 'pagesindex add' or delete it)")
 
 
-def _check_stored(index: Index, name: str, f, problems: List[str], staged: "Optional[Dict[tuple, int]]" = None) -> None:
+def _check_stored(index: Index, name: str, f, problems: List[str], staged: "Optional[Dict[tuple, int]]" = None,
+                  check_store: bool = True) -> None:
     """With an object store: the published file (and a wheel's sidecar) exists in the store with
     the recorded size and sha256, and the committed core metadata matches its hash. ``staged``
     (``{(sha256, filename): size}`` of the staged objects, ``verify --staged``): a file not public
     yet is fine when it is staged with its recorded size (``publish`` makes it public after the
-    merge, checking its sha256)."""
+    merge, checking its sha256). Without ``check_store``, only the committed core metadata is
+    checked (the store is not asked)."""
     from ..state import METADATA_DIR, cached_core_metadata
+
+    if not check_store:
+        if f.kind == WHEEL and f.core_metadata_sha256 and cached_core_metadata(index.root, f.core_metadata_sha256) is None:
+            problems.append(
+                f"{METADATA_DIR}/{f.core_metadata_sha256}: core metadata of {f.filename} missing or changed "
+                "(restore it with git, or add the file again)"
+            )
+        return
 
     def waiting(sha256: Optional[str], filename: str, size: Optional[int], problem: str) -> bool:
         return staged is not None and "missing" in problem and (sha256, filename) in staged and (
@@ -687,24 +698,27 @@ def _files_with_provenance(index: Index, name: str) -> list:
         return []
 
 
-def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False, staged: bool = False) -> List[str]:
+def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False, staged: bool = False,
+           check_store: bool = True) -> List[str]:
     """Return the list of problems found (empty when all is well), each naming what to do.
 
     ``site`` defaults to ``<index>/_site`` and is checked only when it exists. The site is derived
     from the state, so its problems end with how to rebuild it. With ``require_projects``, an
     index without any project is a problem too (the deploy workflow uses it so that a broken
-    checkout never replaces a site with an empty one).
+    checkout never replaces a site with an empty one). Without ``check_store`` (``verify
+    --no-store``, the ci workflow) an object store is not asked: the state and the site are
+    checked as they are committed and built.
     """
     problems: List[str] = []
     if require_projects and not index.project_names():
         problems.append(f"the index at {str(index.root)!r} has no project: refusing to publish an empty site")
     staged_sizes = None
-    if staged and index.config.storage.is_object_store:
+    if staged and check_store and index.config.storage.is_object_store:
         try:
             staged_sizes = {(s.sha256, s.filename): s.size for s in index.store.staged()}
         except PagesIndexError as exc:
             problems.append(str(exc))
-    _check_state(index, problems, staged_sizes)
+    _check_state(index, problems, staged_sizes, check_store)
     site = Path(site) if site is not None else index.root / "_site"
     _check_provenance(index, site if site.is_dir() else None, problems)
     if site.is_dir():

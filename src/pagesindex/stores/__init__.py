@@ -21,7 +21,7 @@ Kinds:
 
 Credentials are never read from ``index.toml``: boto3 takes them from the environment
 (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_PROFILE``) or the
-standard AWS configuration files; the GitHub store takes ``GITHUB_TOKEN`` or ``GH_TOKEN``. Every bad setting raises
+standard AWS configuration files; the GitHub store takes ``PAGESINDEX_RELEASES_TOKEN``, else ``GITHUB_TOKEN`` or ``GH_TOKEN``. Every bad setting raises
 :class:`~pagesindex.errors.IndexStateError` with one line naming the key.
 """
 
@@ -101,6 +101,25 @@ class StorageConfig:
         if self.kind == "github-release":
             return f"{release_tag(project, filename)}/{filename}"
         return f"{self.prefix}{normalize_name(project)}/{filename}"
+
+    def split_public_key(self, key: str) -> Optional["tuple[str, str]"]:
+        """``(normalized name, asset or object name)`` of a public key (:meth:`public_key`, or its
+        ``.metadata`` sidecar), or None when ``key`` has no shape the index publishes.
+
+        >>> StorageConfig(kind="s3", prefix="files/").split_public_key("files/foo-bar/foo_bar-1.0.tar.gz")
+        ('foo-bar', 'foo_bar-1.0.tar.gz')
+        >>> StorageConfig(kind="github-release").split_public_key("files-foo-bar-1.0rc1/foo_bar-1.0rc1.tar.gz")
+        ('foo-bar', 'foo_bar-1.0rc1.tar.gz')
+        """
+        if self.kind == "github-release":
+            tag, _, filename = key.partition("/")
+            name = tag[len(RELEASE_TAG_PREFIX):].rpartition("-")[0] if tag.startswith(RELEASE_TAG_PREFIX) else ""
+        else:
+            rel = key[len(self.prefix):] if key.startswith(self.prefix) else ""
+            name, _, filename = rel.partition("/")
+        if not name or name != normalize_name(name) or not filename or "/" in filename or filename.startswith("-"):
+            return None
+        return name, filename
 
     def staging_key(self, sha256: str, filename: str) -> str:
         """The object key of a staged file: ``<staging-prefix><sha256>/<filename>`` (by content,
@@ -212,7 +231,7 @@ def parse_storage(raw: Any, source: str = "index.toml", environ: Optional[Dict[s
             raise IndexStateError(
                 f"{source}: storage.{key}: credentials are never read from index.toml "
                 + (
-                    "(set GITHUB_TOKEN or GH_TOKEN in the environment)" if kind == "github-release"
+                    "(set PAGESINDEX_RELEASES_TOKEN, GITHUB_TOKEN or GH_TOKEN in the environment)" if kind == "github-release"
                     else "(set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE in the environment)"
                 )
             )
@@ -300,7 +319,8 @@ class Store:
     :class:`StorageConfig`; ``sha256`` is lower-case hex; sizes are bytes.
 
     - ``accepts(filename, size)``: raise a one-line error when the store cannot hold that file
-      (called for every file of a change before any upload);
+      (called for every file of a change before any upload); ``accepts_all(files)`` the same
+      for a whole set, with the limits of the set;
     - ``stage(path, filename, sha256, size)``: upload to the staging key (not public);
     - ``stage_bytes(data, filename, sha256)``: same for small bytes (a PEP 658 sidecar);
     - ``publish(project, filename, sha256, size)``: copy the staged object to the public key;
@@ -318,6 +338,13 @@ class Store:
 
     def accepts(self, filename: str, size: int) -> None:
         """Every file fits (S3: the size limit is checked when the file is read)."""
+
+    def accepts_all(self, files: "list[tuple[str, str, int, bool]]") -> None:
+        """Check a whole set of files before any upload (``storage migrate``): ``(project,
+        filename, size, has a PEP 658 sidecar)`` each; raises what :meth:`accepts` raises, and
+        one line for a limit of the set (github-release: assets per release)."""
+        for _project, filename, size, _sidecar in files:
+            self.accepts(filename, size)
 
     def store_problems(self) -> "list[str]":
         """Problems of the store as a whole, one line each with its remedy (verify); none here."""

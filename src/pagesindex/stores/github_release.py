@@ -29,12 +29,16 @@ Staging (review before publication)
     staging the same release would share one draft. So ``add`` uploads each file, by content, to
     a *staging draft*: the draft release with tag ``pagesindex-staging`` (one draft on the
     repository's Releases page; when it holds 1,000 assets another draft with the same tag is
-    made, drafts having no tag yet), asset name = the sha256 hex.
+    made, drafts having no tag yet), asset name ``<sha256>-<filename>`` (:func:`staged_asset_name`:
+    by content and name, as the s3 store's staging keys ``<sha256>/<filename>``, so two pull
+    requests staging different bytes under one filename never collide, and ``staged()`` /
+    ``unstage()`` name the same ``(sha256, filename)`` pairs for every store).
     ``pagesindex publish`` (after the merge) downloads each staged asset through the API (its
     ``digest`` checked) and uploads it to the published release under its filename: the bytes go
     through the runner twice, and nothing is ever public before the merge. Staged assets stay
-    (a wheel's sidecar is shared by several wheels); removing those of closed pull requests is
-    the staging cleanup's work.
+    until ``pagesindex storage cleanup`` deletes those no state names (a pull request closed
+    without merging), or ``publish`` those of a removed release; an emptied draft stays too (the
+    next staging reuses it, and deleting it could race a change staging into it).
 
 Idempotence and immutability
     ``publish`` answers "unchanged" when the published asset's ``digest`` (``sha256:<hex>``, or the
@@ -48,7 +52,8 @@ Hosts and token
     ``GITHUB_SERVER_URL`` (default ``https://github.com``), the uploads host derived from the API
     (``uploads.github.com`` for ``api.github.com``, ``uploads.<x>`` for ``api.<x>``, ``/api/uploads``
     beside ``/api/v3`` on GitHub Enterprise Server) or ``PAGESINDEX_GITHUB_UPLOADS_URL``. The token
-    (``GITHUB_TOKEN`` or ``GH_TOKEN``, needing ``contents: write``) is sent only to URLs under the
+    (``PAGESINDEX_RELEASES_TOKEN``, else ``GITHUB_TOKEN`` or ``GH_TOKEN``; staging, publishing,
+    listing drafts and deleting need ``contents: write``) is sent only to URLs under the
     API or uploads base URL, judged as :meth:`pagesindex.github_api.GitHubClient.is_api_url`
     judges them; never to the storage host that downloads redirect to. Retries and rate limits are
     those of that client (:mod:`pagesindex.github_api`, which the GitHub release source uses too).
@@ -60,9 +65,12 @@ release by tag name, Create a release, Delete a release, List release assets, Ge
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tempfile
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -78,8 +86,12 @@ from ..github_api import (
     GitHubError,
     _public_url,
 )
-from . import MAX_ASSET_BYTES, RELEASE_TAG_PREFIX, StorageConfig, Store, release_tag
+from . import MAX_ASSET_BYTES, RELEASE_TAG_PREFIX, StagedFile, StorageConfig, Store, release_tag
 
+#: The store's own token, used instead of ``GITHUB_TOKEN`` / ``GH_TOKEN`` when set: the workflows
+#: pass the job's ``github.token`` here (``contents: write`` on the index's repository), since
+#: ``GITHUB_TOKEN`` may hold a token that only reads the projects' repositories.
+TOKEN_VARIABLE = "PAGESINDEX_RELEASES_TOKEN"
 #: Tag of the staging drafts (never created as a git tag: drafts stay drafts).
 STAGING_TAG = "pagesindex-staging"
 #: Most assets GitHub takes in one release.
@@ -87,6 +99,25 @@ MAX_ASSETS_PER_RELEASE = 1000
 #: Asset names GitHub keeps as they are (see the module docstring).
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*[A-Za-z0-9_-]$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+#: A staged asset's name: ``<sha256>-<filename>`` (any other asset of a staging draft is not the index's).
+_STAGED_NAME = re.compile(r"^([0-9a-f]{64})-([A-Za-z0-9_-][A-Za-z0-9._-]*)$")
+
+
+def staged_asset_name(sha256: str, filename: str) -> str:
+    """The name of a staged asset in the staging draft: ``<sha256 hex>-<filename>``.
+
+    >>> staged_asset_name("0" * 64, "foo-1.0.tar.gz") == "0" * 64 + "-foo-1.0.tar.gz"
+    True
+    """
+    return f"{sha256}-{filename}"
+
+
+def _epoch(value: Any) -> Optional[float]:
+    """Seconds since the epoch of a GitHub timestamp (``2026-11-30T00:00:00Z``), None when it is not one."""
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
 
 
 def check_asset_name(filename: str) -> None:
@@ -242,6 +273,11 @@ class GitHubReleaseStore(Store):
         self.config = config
         if client is None:
             gh = GitHubConfig.from_env(environ)
+            token = (os.environ if environ is None else environ).get(TOKEN_VARIABLE, "")
+            if token:
+                if any(c.isspace() for c in token):
+                    raise GitHubConfigError(f"{TOKEN_VARIABLE} contains whitespace; it must be the token alone")
+                gh = dataclasses.replace(gh, token=token)
             client = GitHubWriteClient(gh, uploads_base_url(gh.api_url, environ))
         self.client = client
         org, repo = config.repository.split("/")
@@ -263,7 +299,7 @@ class GitHubReleaseStore(Store):
         if not self.client.config.token:
             raise PagesIndexError(
                 f"github-release store: {doing} in {self.config.repository} needs a token with contents: write "
-                "in GITHUB_TOKEN or GH_TOKEN"
+                f"in {TOKEN_VARIABLE}, GITHUB_TOKEN or GH_TOKEN"
             )
 
     def _refused(self, resp: httpx.Response, decoded: Any, what: str) -> PagesIndexError:
@@ -416,26 +452,27 @@ class GitHubReleaseStore(Store):
             raise GitHubError(f"{where}: {exc}") from None
 
     # -- staging ---------------------------------------------------------------------------
-    def _staging_drafts(self, sha256: str) -> List[dict]:
+    def _staging_drafts(self) -> List[dict]:
         tag = STAGING_TAG
         return [r for r in self._all_releases() if r.get("draft") and r.get("tag_name") == tag]
 
-    def _find_staged(self, sha256: str) -> Optional[Tuple[dict, dict]]:
-        for draft in self._staging_drafts(sha256):
-            asset = self._find_asset(draft, sha256)
+    def _find_staged(self, sha256: str, filename: str) -> Optional[Tuple[dict, dict]]:
+        name = staged_asset_name(sha256, filename)
+        for draft in self._staging_drafts():
+            asset = self._find_asset(draft, name)
             if asset is not None:
                 return draft, asset
         return None
 
     def _stage(self, filename: str, sha256: str, *, path: Optional[Path] = None, data: Optional[bytes] = None) -> None:
         self._need_token("staging")
-        found = self._find_staged(sha256)
+        found = self._find_staged(sha256, filename)
         if found is not None:
             draft, asset = found
             if asset.get("state") == "uploaded" and _sha256_of(asset) == sha256:
-                return  # staged before (same content: the name is the hash)
+                return  # staged before (same content: the name holds the hash)
             self._delete_asset(draft, asset)
-        drafts = [d for d in self._staging_drafts(sha256) if len(self._list_assets(d)) < MAX_ASSETS_PER_RELEASE]
+        drafts = [d for d in self._staging_drafts() if len(self._list_assets(d)) < MAX_ASSETS_PER_RELEASE]
         draft = drafts[0] if drafts else None
         if draft is None:
             tag = STAGING_TAG
@@ -446,7 +483,42 @@ class GitHubReleaseStore(Store):
             )
             if draft is None:  # pragma: no cover - a published release with a staging tag
                 raise PagesIndexError(f"{self.config.repository}: a published release has the staging tag {tag}; delete it")
-        self._upload(draft, sha256, sha256, path=path, data=data)
+        self._upload(draft, staged_asset_name(sha256, filename), sha256, path=path, data=data)
+
+    def staged(self) -> List[StagedFile]:
+        """Every asset of the staging drafts (tag ``pagesindex-staging``) named
+        ``<sha256>-<filename>``, as :class:`~pagesindex.stores.StagedFile` (``modified``: the
+        asset's ``updated_at``, else ``created_at``; the current time when GitHub gives neither,
+        so such an asset never counts as old). The drafts' assets are read afresh, every page
+        ("List release assets"; the releases as this store listed them); listing drafts needs a token that can push
+        (GitHub lists them to nobody else), so without one this raises
+        :class:`~pagesindex.errors.PagesIndexError`. An asset left by a failed upload (state
+        ``starter``) is listed with size 0: it never counts as a staged file (no distribution
+        file is empty), and cleanup deletes it when no state names it."""
+        self._need_token("listing the staged files")
+        found: List[StagedFile] = []
+        for draft in self._staging_drafts():
+            self._complete.discard(int(draft["id"]))  # its assets read afresh, every page
+            for asset in self._list_assets(draft, full=True):
+                m = _STAGED_NAME.match(str(asset.get("name") or ""))
+                if not m:
+                    continue
+                modified = _epoch(asset.get("updated_at")) or _epoch(asset.get("created_at")) or time.time()
+                size = int(asset.get("size") or 0) if asset.get("state") == "uploaded" else 0
+                found.append(StagedFile(
+                    where=f"{self.config.repository}: draft release {STAGING_TAG}, asset {m.group(0)}",
+                    sha256=m.group(1), filename=m.group(2), size=size, modified=modified,
+                ))
+        return found
+
+    def unstage(self, sha256: str, filename: str) -> None:
+        """Delete the staged asset of ``filename`` with ``sha256`` from every staging draft that
+        has it ("Delete a release asset"; nothing when there is none). The draft stays."""
+        name = staged_asset_name(sha256, filename)
+        for draft in self._staging_drafts():
+            asset = self._find_asset(draft, name)
+            if asset is not None:
+                self._delete_asset(draft, asset)
 
     def accepts(self, filename: str, size: int) -> None:
         """Refuse, with one line, a filename GitHub would rename, one that is no wheel or sdist
@@ -455,6 +527,22 @@ class GitHubReleaseStore(Store):
         release_tag("x", filename)
         if size > MAX_ASSET_BYTES:
             raise PagesIndexError(f"{filename}: {size} bytes, GitHub release assets must be under 2 GiB")
+
+    def accepts_all(self, files: "List[Tuple[str, str, int, bool]]") -> None:
+        """:meth:`accepts` for each file, and at most :data:`MAX_ASSETS_PER_RELEASE` assets
+        (files and sidecars) per release ``files-<name>-<version>``; raises
+        :class:`~pagesindex.errors.PagesIndexError` naming the release."""
+        per_release: Dict[str, int] = {}
+        for project, filename, size, sidecar in files:
+            self.accepts(filename, size)
+            tag = release_tag(project, filename)
+            per_release[tag] = per_release.get(tag, 0) + (2 if sidecar else 1)
+        for tag, count in sorted(per_release.items()):
+            if count > MAX_ASSETS_PER_RELEASE:
+                raise PagesIndexError(
+                    f"release {tag} would hold {count} assets (files and their .metadata), over GitHub's "
+                    f"{MAX_ASSETS_PER_RELEASE} per release; use storage.kind 's3' for this index"
+                )
 
     def stage(self, path: Any, filename: str, sha256: str, size: int) -> None:
         """Upload a file to a staging draft (asset name: its sha256), after :meth:`accepts`."""
@@ -499,7 +587,7 @@ class GitHubReleaseStore(Store):
                     "file is never changed: remove that release, or delete the asset and publish again"
                 )
             return "unchanged"
-        staged = self._find_staged(sha256)
+        staged = self._find_staged(sha256, name)
         if staged is None:
             raise PagesIndexError(f"{where}: staged file sha256 {sha256[:12]}… missing, cannot publish it "
                                   "(run 'pagesindex add' again with the file)")
@@ -521,7 +609,7 @@ class GitHubReleaseStore(Store):
         if self._published(release_tag(project, filename)) is None:
             # A new release: every file must be staged before the release is made public.
             for name, digest in ((filename + ".metadata", metadata_sha256), (filename, sha256)):
-                if digest and self._find_staged(digest) is None:
+                if digest and self._find_staged(digest, name) is None:
                     raise PagesIndexError(
                         f"{self._where(release_tag(project, filename), name)}: staged file sha256 {digest[:12]}… missing, "
                         "cannot publish it (run 'pagesindex add' again with the file)"
@@ -611,4 +699,4 @@ class GitHubReleaseStore(Store):
         return problem
 
 
-__all__ = ["GitHubReleaseStore", "GitHubWriteClient", "STAGING_TAG", "check_asset_name", "uploads_base_url"]
+__all__ = ["GitHubReleaseStore", "GitHubWriteClient", "STAGING_TAG", "TOKEN_VARIABLE", "check_asset_name", "staged_asset_name", "uploads_base_url"]
