@@ -239,11 +239,9 @@ def _run(
     assets. ``tree``: only clone the repository at the tag into this folder when a build is
     needed, and return without writing anything.
     """
-    import functools
     import tempfile
 
     from .sources.collect import collect_release
-    from .sources.source_build import build_from_tag
 
     with make_client(config) as client, tempfile.TemporaryDirectory(prefix="pagesindex-") as tmp:
         repo = client.repository(full_name)

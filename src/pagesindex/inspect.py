@@ -609,7 +609,7 @@ def read_wheel_metadata(path: Path, filename: Optional[str] = None) -> bytes:
     """
     import zipfile
 
-    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_wheel_filename
 
     filename = filename or Path(path).name
     try:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .errors import IndexStateError, PagesIndexError
+from .errors import IndexStateError
 from .inspect import hash_file, read_recorded_wheel_metadata
 from .model import WHEEL, Project
 from .state import CONFIG_FILE, IndexConfig, Index, _toml_str, atomic_write, cached_core_metadata
