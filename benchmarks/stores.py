@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
-import io
 import json
 import logging
 import os
@@ -45,7 +44,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from datetime import datetime, timezone
@@ -132,7 +130,7 @@ def to_object_store(git_state: Path, out: Path) -> None:
                 # here for the build; the site holds no distribution file either way.
                 for f in release.files:
                     (out / "packages" / name).mkdir(exist_ok=True)
-                    os.link(git_state / "packages" / name / f.filename, out / "packages" / name / f.filename)
+                    shutil.copyfile(git_state / "packages" / name / f.filename, out / "packages" / name / f.filename)
         for f in project.all_files():
             if f.kind != WHEEL or not f.core_metadata_sha256 or (meta_dir / f.core_metadata_sha256).exists():
                 continue
@@ -266,13 +264,21 @@ class S3:
         return f"{self.url}/{name}/files/"
 
     def drop_staged(self, bucket: str) -> None:
-        """Delete the staged copies of published files (what ``storage cleanup`` does later), so
-        that the server's disk holds each file once."""
+        """Delete the staged copies of the published files (set-up only, not a pagesindex
+        command), so that the server's disk holds each file once."""
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="staging/")
         for page in pages:
             objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
             if objects:
                 self.client.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+
+    def empty(self, bucket: str) -> None:
+        """Delete every object of ``bucket`` and the bucket."""
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if objects:
+                self.client.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+        self.client.delete_bucket(Bucket=bucket)
 
     def stored_bytes(self, bucket: str) -> Tuple[int, int]:
         count = total = 0
@@ -344,7 +350,7 @@ def change(cache: Path, s3: S3, gigabytes: float, wheel_mib: float, runs: int, b
     medians = {s: {k: statistics.median(m[s][k] for m in measured) for k in ("seconds", "cpu", "server_cpu", "load")}
                for s in STEPS + ["total"]}
     shutil.rmtree(root)
-    s3.client.delete_bucket_policy(Bucket=bucket)
+    s3.empty(bucket)  # the server's disk back before the next size
     return {"gigabytes": gigabytes, "wheels": count, "wheel_mib": wheel_mib, "objects": objects, "stored_bytes": stored,
             "fill_seconds": fill_seconds, "runs": measured, "median": medians}
 

@@ -13,7 +13,6 @@ come from test_stores.py, test_store_github.py and test_api_exact.py.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 from pathlib import Path
@@ -22,25 +21,28 @@ from typing import Callable, Dict, NamedTuple, Optional
 import pytest
 from conftest import make_wheel, run_cli
 from test_api_exact import StaticServers, run_tool, tool_env, tool_project
+from test_store_github import assets_of, gh  # noqa: F401 (gh: the stand-in, a module fixture)
 
 from pagesindex.state import Index
 from pagesindex.stores import file_url
 
+try:  # moto's S3 server (a module fixture); test_stores skips itself without boto3 or moto
+    from test_stores import s3_url  # noqa: F401
+except pytest.skip.Exception:
+    s3_url = None
+
 #: the stores under test (each a module-scoped site, below)
 STORES = ["s3", "github-release"]
 CLIENTS = ["pip", "uv", "poetry", "pdm"]
-_NAMES = itertools.count()
 
 
 class Site(NamedTuple):
     """A built index with its files only in a store: ``url`` of the site (a plain static
-    server), the installable wheel ``good`` (abc1) and the changed one ``bad`` (abc2) with its
-    store URL, and for GitHub ``store_requests()`` (how many requests its storage host answered
+    server), the wheel ``bad`` (abc2, changed in the store) and its store URL, and for GitHub ``store_requests()`` (how many requests its storage host answered
     so far; moto keeps no such count)."""
 
     root: Path
     url: str
-    good: Path
     bad: Path
     bad_url: str
     store_requests: Optional[Callable[[], int]]
@@ -48,17 +50,19 @@ class Site(NamedTuple):
 
 def _make_index(base: Path, storage: str, env: Dict[str, str], verify: bool = True) -> tuple:
     """``add``, ``publish``, ``build`` (and ``verify``) abc1 1.0 and abc2 1.0 (a wheel each) in a
-    new index with the ``[storage]`` table ``storage``; returns (root, good wheel, bad wheel)."""
+    new index with the ``[storage]`` table ``storage``; returns (root, abc2's wheel)."""
     root = base / "index"
     Index.init(root, title="Store clients", url="https://example.org/index/")
     config = root / "index.toml"
     config.write_text(config.read_text() + "\n[storage]\n" + storage)
     dist = base / "dist"
     dist.mkdir()
-    good, bad = make_wheel(dist, "abc1", "1.0"), make_wheel(dist, "abc2", "1.0")
+    good, bad = make_wheel(dist, "abc1", "1.0"), make_wheel(dist, "abc2", "1.0")  # abc2: changed later
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY"):  # none of the machine's
+            mp.delenv(key, raising=False)
         run_cli("add", str(good), str(bad), index=root)
         run_cli("publish", index=root)
         run_cli("build", index=root)
@@ -66,7 +70,7 @@ def _make_index(base: Path, storage: str, env: Dict[str, str], verify: bool = Tr
             assert run_cli("verify", index=root).stdout.startswith("ok: 2 projects verified")
     site = root / "_site"
     assert not any(p.suffix in (".whl", ".metadata") for p in site.rglob("*")), "a distribution file in the site"
-    return root, good, bad
+    return root, bad
 
 
 @pytest.fixture(scope="module")
@@ -77,19 +81,18 @@ def plain_server():
 
 
 @pytest.fixture(scope="module")
-def s3_site(tmp_path_factory, plain_server) -> Site:
-    """An index with ``[storage] kind = "s3"`` on a bucket of moto's server whose ``files/``
-    prefix anyone may read."""
-    boto3 = pytest.importorskip("boto3")
-    moto_server = pytest.importorskip("moto.server")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+def s3_site(request, tmp_path_factory, plain_server) -> Site:
+    """An index with ``[storage] kind = "s3"`` on a bucket of moto's server (test_stores.s3_url)
+    whose ``files/`` prefix anyone may read."""
+    if s3_url is None:
+        pytest.skip("boto3 or moto is not installed")
+    import boto3
+
+    endpoint = request.getfixturevalue("s3_url")
     # test credentials for moto, and no machine configuration (as test_stores.aws_env)
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-    bucket = f"client-files-{next(_NAMES)}"
+    bucket = "client-files"
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
                           aws_secret_access_key="testing")
     client.create_bucket(Bucket=bucket)
@@ -98,36 +101,32 @@ def s3_site(tmp_path_factory, plain_server) -> Site:
         "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/files/*"}],
     }))
     public = f"{endpoint}/{bucket}/files/"
-    root, good, bad = _make_index(
+    root, bad = _make_index(
         tmp_path_factory.mktemp("s3-clients"),
         f'kind = "s3"\nbucket = "{bucket}"\nprefix = "files/"\nendpoint-url = "{endpoint}"\npublic-url = "{public}"\n', env)
     key = f"files/abc2/{bad.name}"
     client.put_object(Bucket=bucket, Key=key, Body=bad.read_bytes() + b"\0")  # changed after publication
-    yield Site(root, plain_server(root / "_site"), good, bad, public + f"abc2/{bad.name}", None)
-    server.stop()
+    return Site(root, plain_server(root / "_site"), bad, public + f"abc2/{bad.name}", None)
 
 
 @pytest.fixture(scope="module")
-def gh_site(tmp_path_factory, plain_server) -> Site:
+def gh_site(gh, tmp_path_factory, plain_server) -> Site:  # noqa: F811
     """An index with ``[storage] kind = "github-release"`` on a public repository of the GitHub
     stand-in (test_store_github.gh): downloads go to its web host, which redirects to its storage
-    host."""
-    from github_server import FakeGitHub
-    from test_store_github import TOKEN, assets_of
-
-    with FakeGitHub(token=TOKEN, serve_web=True) as gh:
-        repo = gh.add_repo("lab/client-files")
-        env = {k: v for k, v in gh.env().items()}
-        root, good, bad = _make_index(tmp_path_factory.mktemp("gh-clients"), f'kind = "github-release"\nrepository = "{repo.full_name}"\n', env,
-            verify=False)  # verify: test_store_github
-        with pytest.MonkeyPatch.context() as mp:
-            for k, v in env.items():
-                mp.setenv(k, v)
-            url = file_url(Index(root).config.storage, "abc2", bad.name)
-        asset = assets_of(repo, "files-abc2-1.0")[bad.name]
-        changed = bad.read_bytes() + b"\0"
-        asset.data, asset.digest = changed, "sha256:" + hashlib.sha256(changed).hexdigest()
-        yield Site(root, plain_server(root / "_site"), good, bad, url, lambda: len(gh.storage_requests()))
+    host (which refuses ``Authorization``)."""
+    repo = gh.add_repo("lab/client-files")
+    env = gh.env()
+    root, bad = _make_index(tmp_path_factory.mktemp("gh-clients"),
+                                  f'kind = "github-release"\nrepository = "{repo.full_name}"\n', env,
+                                  verify=False)  # verify: test_store_github
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        url = file_url(Index(root).config.storage, "abc2", bad.name)
+    asset = assets_of(repo, "files-abc2-1.0")[bad.name]
+    changed = bad.read_bytes() + b"\0"
+    asset.data, asset.digest = changed, "sha256:" + hashlib.sha256(changed).hexdigest()
+    return Site(root, plain_server(root / "_site"), bad, url, lambda: len(gh.storage_requests()))
 
 
 @pytest.fixture(params=STORES)
