@@ -78,3 +78,27 @@ def test_generated_state_is_the_same_for_the_same_arguments(tmp_path):
     assert states["a"].keys() == states["c"].keys()
     assert {k for k in states["a"] if states["a"][k] != states["c"][k]} <= {k for k in states["a"] if k.startswith("projects/")}
     assert states["a"] != states["c"]
+
+
+def test_quick_store_benchmark_runs(tmp_path):
+    """benchmarks/stores.py --quick: both figures for a tiny index (moto's S3 server on
+    127.0.0.1), printed and written; the site of the ``s3`` index holds no distribution file and
+    no sidecar, that of the ``git`` index all of them."""
+    pytest.importorskip("boto3")
+    pytest.importorskip("moto.server")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "stores.py"), "--quick", "--cache", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads((tmp_path / "stores-last-run.json").read_text())
+    git, s3 = results["artifact"]["git"]["site"], results["artifact"]["s3"]["site"]
+    assert git["distribution files"]["files"] == 120 and git["sidecars"]["files"] > 0
+    assert s3["distribution files"]["files"] == s3["sidecars"]["files"] == 0
+    assert s3["pages"]["files"] == git["pages"]["files"] > 0 and s3["JSON"]["files"] == git["JSON"]["files"] > 0
+    wheels = [c["wheels"] for c in results["change"]]
+    assert len(wheels) == 2 and 0 < wheels[0] < wheels[1]
+    for figures in results["change"]:
+        for step in ("add", "publish", "build", "verify", "total"):
+            assert figures["median"][step]["seconds"] > 0 and figures["median"][step]["cpu"] > 0
+    assert "| distribution files | 120 |" in proc.stdout and "| verify | " in proc.stdout
