@@ -48,8 +48,8 @@ class Site(NamedTuple):
     store_requests: Optional[Callable[[], int]]
 
 
-def _make_index(base: Path, storage: str, env: Dict[str, str], verify: bool = True) -> tuple:
-    """``add``, ``publish``, ``build`` (and ``verify``) abc1 1.0 and abc2 1.0 (a wheel each) in a
+def _make_index(base: Path, storage: str, env: Dict[str, str]) -> tuple:
+    """``add``, ``publish``, ``build`` and ``verify`` abc1 1.0 and abc2 1.0 (a wheel each) in a
     new index with the ``[storage]`` table ``storage``; returns (root, abc2's wheel)."""
     root = base / "index"
     Index.init(root, title="Store clients", url="https://example.org/index/")
@@ -66,8 +66,7 @@ def _make_index(base: Path, storage: str, env: Dict[str, str], verify: bool = Tr
         run_cli("add", str(good), str(bad), index=root)
         run_cli("publish", index=root)
         run_cli("build", index=root)
-        if verify:
-            assert run_cli("verify", index=root).stdout.startswith("ok: 2 projects verified")
+        assert run_cli("verify", index=root).stdout.startswith("ok: 2 projects verified")
     site = root / "_site"
     assert not any(p.suffix in (".whl", ".metadata") for p in site.rglob("*")), "a distribution file in the site"
     return root, bad
@@ -117,8 +116,7 @@ def gh_site(gh, tmp_path_factory, plain_server) -> Site:  # noqa: F811
     repo = gh.add_repo("lab/client-files")
     env = gh.env()
     root, bad = _make_index(tmp_path_factory.mktemp("gh-clients"),
-                                  f'kind = "github-release"\nrepository = "{repo.full_name}"\n', env,
-                                  verify=False)  # verify: test_store_github
+                            f'kind = "github-release"\nrepository = "{repo.full_name}"\n', env)
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
