@@ -193,6 +193,32 @@ def test_add_stages_publish_copies_build_links_the_store(s3_index, bucket, wheel
     assert proc.stdout.startswith("ok: 1 project verified")
 
 
+def test_a_release_of_only_an_sdist_builds_from_its_committed_pkg_info(s3_index, bucket, sdist):
+    """With an object store the build cannot open an sdist (only the store has it): ``add`` keeps
+    its PKG-INFO in metadata/ (``pkg-info-sha256`` in the record, no sidecar), and the release
+    page shows its README and requirements from there. It failed with "not a valid or complete
+    tar.gz archive" before."""
+    tar = sdist("srconly", "2.0", description="# Source only\n\nBuilt from **source**.", requires_dist=["numpy>=1.20"])
+    run_cli("add", str(tar), index=s3_index.root)
+    record = json.loads((s3_index.root / "projects/srconly.json").read_text())
+    entry = record["releases"]["2.0"]["files"][0]
+    assert "core-metadata-sha256" not in entry  # never a PEP 658 sidecar for an sdist
+    kept = (s3_index.root / "metadata" / entry["pkg-info-sha256"]).read_bytes()
+    assert hashlib.sha256(kept).hexdigest() == entry["pkg-info-sha256"] and b"Source only" in kept
+    assert keys(bucket) == [f"staging/{entry['sha256']}/{tar.name}"]
+    run_cli("publish", index=s3_index.root)
+    run_cli("build", index=s3_index.root)
+    page = (s3_index.root / "_site/_pages/srconly/2.0.html").read_text()
+    assert ">Source only<a href=" in page and "<strong>source</strong>" in page and "numpy" in page
+    assert "data-core-metadata" not in (s3_index.root / "_site/srconly/index.html").read_text()
+    assert run_cli("verify", index=s3_index.root).stdout.startswith("ok: 1 project verified")
+    # metadata/ lost: the build says which file and what to do, in one line
+    (s3_index.root / "metadata" / entry["pkg-info-sha256"]).unlink()
+    proc = run_cli("build", "--full", index=s3_index.root, check=False)
+    assert proc.returncode == 1 and proc.stderr.startswith(f"error: {tar.name}: its PKG-INFO metadata/")
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
 def test_publish_with_the_git_store_does_nothing(index, wheel):
     index.add_paths([wheel("abc1", "1.0")])
     proc = run_cli("publish", index=index.root)

@@ -49,8 +49,10 @@ def first_file(rec):
         (lambda r: r.update(name="../abc1"), "'../abc1'"),
         (lambda r: r.update(summary=["x"]), "summary is not text"),
         (lambda r: r.update(releases=[]), "invalid project record"),
+        (lambda r: first_file(r).update({"pkg-info-sha256": "0" * 64}), "has pkg-info-sha256 '000"),  # a wheel
     ],
-    ids=["path", "other-project", "other-version", "kind", "sha256", "size", "version", "name", "summary-type", "releases-type"],
+    ids=["path", "other-project", "other-version", "kind", "sha256", "size", "version", "name", "summary-type", "releases-type",
+         "pkg-info-on-a-wheel"],
 )
 def test_tampered_record_is_refused_by_every_command(setup, tmp_path, change, needle):
     index, w, _outside = setup

@@ -99,6 +99,9 @@ class DistributionFile:
     certificate says about its build (``{"kind", "repository", "workflow", "commit", "ref",
     "run", "predicate-types", "sha256"}``, ``sha256`` that of the PEP 740 provenance object kept
     in ``provenance/<name>/<filename>.provenance``).
+    ``pkg_info_sha256``: with an object store, the hex digest of an sdist's PKG-INFO, kept in
+    ``metadata/<sha256>`` for the pages of a release that has no wheel (the build cannot open
+    the sdist, which is only in the store); never served as a PEP 658 sidecar. ``None`` otherwise.
     """
 
     filename: str
@@ -109,6 +112,7 @@ class DistributionFile:
     requires_python: Optional[str] = None
     core_metadata_sha256: Optional[str] = None
     provenance: Optional[Dict[str, Any]] = field(default=None, compare=False)
+    pkg_info_sha256: Optional[str] = None
 
     def to_json(self) -> Dict[str, Any]:
         data = {
@@ -123,6 +127,8 @@ class DistributionFile:
             data["core-metadata-sha256"] = self.core_metadata_sha256
         if self.provenance is not None:
             data["provenance"] = self.provenance
+        if self.pkg_info_sha256 is not None:
+            data["pkg-info-sha256"] = self.pkg_info_sha256
         return data
 
     @classmethod
@@ -136,6 +142,7 @@ class DistributionFile:
             requires_python=data.get("requires-python"),
             core_metadata_sha256=data.get("core-metadata-sha256"),
             provenance=data.get("provenance"),
+            pkg_info_sha256=data.get("pkg-info-sha256"),
         )
 
 

@@ -543,6 +543,12 @@ class Renderer:
         if f is None:
             return pages.parse_core_metadata(b"")
         data = (known or {}).get(f.filename)
+        if data is None and f.pkg_info_sha256:  # an sdist that only the object store holds
+            data = cached_core_metadata(self.index.root, f.pkg_info_sha256)
+            if data is None:
+                raise IndexStateError(
+                    f"{f.filename}: its PKG-INFO metadata/{f.pkg_info_sha256} is missing or is not of that sha256 "
+                    f"(add the file again with 'pagesindex add', or restore metadata/ from git)")
         if data is None:
             src = f"{self.package_dir(project.normalized_name)}/{f.filename}"
             data = read_core_metadata(src, f.kind, f.filename)

@@ -767,6 +767,7 @@ class Index:
         provenance = provenance or {}
         upload_time = upload_time or utc_now()
         upload_times = upload_times or {}
+        object_store = self.config.storage.is_object_store
         for what, value in (("summary", summary), ("author", author)):
             if value is not None:
                 check_line(value, what)
@@ -830,6 +831,7 @@ class Index:
                     upload_time=upload_times.get(f.filename, upload_time),
                     requires_python=f.requires_python,
                     core_metadata_sha256=f.metadata_sha256 if f.kind == "wheel" else None,
+                    pkg_info_sha256=f.metadata_sha256 if f.kind == "sdist" and object_store else None,
                     provenance=None if verified is None else dict(
                         verified.built_by.to_json(), sha256=hashlib.sha256(verified.data).hexdigest()),
                 )
@@ -892,6 +894,8 @@ class Index:
                         if f.kind == "wheel" and f.metadata_sha256:
                             store.stage_bytes(f.metadata, f.filename + ".metadata", f.metadata_sha256)
                             metadata_files.append(f)
+                        elif f.kind == "sdist" and dist.pkg_info_sha256:
+                            metadata_files.append(f)  # PKG-INFO for the pages; no sidecar
                         result.added.append(dist)
                         continue
                     target = self.file_path(project.name, f.filename)
@@ -1319,6 +1323,8 @@ def check_record(project: Project, source: str) -> None:
                 raise bad(f"file {f.filename!r} has sha256 {f.sha256!r}")
             if f.core_metadata_sha256 is not None and (not isinstance(f.core_metadata_sha256, str) or not _HEX64.match(f.core_metadata_sha256)):
                 raise bad(f"file {f.filename!r} has core-metadata-sha256 {f.core_metadata_sha256!r}")
+            if f.pkg_info_sha256 is not None and (f.kind != "sdist" or not isinstance(f.pkg_info_sha256, str) or not _HEX64.match(f.pkg_info_sha256)):
+                raise bad(f"file {f.filename!r} has pkg-info-sha256 {f.pkg_info_sha256!r}")
             if isinstance(f.size, bool) or not isinstance(f.size, int) or f.size < 0:
                 raise bad(f"file {f.filename!r} has size {f.size!r}")
             if f.requires_python is not None and not isinstance(f.requires_python, str):
