@@ -192,7 +192,8 @@ def test_a_move_killed_while_writing_the_state_resumes(git_index, bucket, s3_url
 
 
 @pytest.mark.e2e
-def test_the_migrated_seed_moved_to_s3_installs_and_keeps_every_old_url(seed_index, index, bucket, s3_url, serve, clients, capsys):
+def test_the_migrated_seed_moved_to_s3_installs_and_keeps_every_old_url(seed_index, index, bucket, s3_url, serve, clients, capsys,
+                                                                        tools, tmp_path, _no_real_pypi):
     """The institute's index: old template -> pagesindex (``migrate``) -> S3 (``storage migrate``).
     Every old file URL (including the old-folder aliases) serves the old bytes from the site; pip
     and uv install through the API pages, whose links go to the bucket."""
@@ -222,8 +223,32 @@ def test_the_migrated_seed_moved_to_s3_installs_and_keeps_every_old_url(seed_ind
         for install in (clients.pip, clients.uv_pip):
             got = clients.installed(install(url, "--no-deps", spec).venv)
             assert name in got and (not version or got[name] == version), (spec, got)
+    _poetry_and_pdm_install_the_moved_seed(url, clients, tools, tmp_path, _no_real_pypi.url + "/simple/")
     with capsys.disabled():
         print(f"\nseed moved to S3: 26 files staged in {took:.2f} s (wall, incl. process start); {len(old_paths)} old URLs served")
+
+
+def _poetry_and_pdm_install_the_moved_seed(url: str, clients, tools, tmp_path: Path, pypi_url: str) -> None:
+    """poetry and pdm, as users who configured the old index URL have them, install
+    kavli-configurables from the moved seed's site (its link goes to the store) and configurables
+    by its old file URL (served from the site's legacy set), the hashes checked."""
+    from test_api_exact import run_tool, tool_env, tool_project
+
+    old_file = url + "packages/kavli-configurables/configurables-1.0.0-py2.py3-none-any.whl"
+    for client in ("poetry", "pdm"):
+        tools.path(client)  # skips when the tool cannot be had
+        work = tmp_path / client
+        env = tool_env(work, clients, pypi_url)
+        if client == "poetry":
+            app = tool_project(work / "app", clients, f'[[tool.poetry.source]]\nname = "stand-in"\nurl = "{pypi_url}"\npriority = "primary"\n')
+            run_tool(tools, f"poetry source add --priority=explicit old {url}", app, env)
+            run_tool(tools, f"poetry add --source old kavli-configurables {old_file}", app, env)
+        else:
+            app = tool_project(work / "app", clients, f'[[tool.pdm.source]]\nname = "old"\nurl = "{url}"\n'
+                               'include_packages = ["kavli-configurables"]\n')
+            run_tool(tools, f'pdm add kavli-configurables "configurables @ {old_file}"', app, env)
+        got = clients.installed(app / ".venv")
+        assert (got.get("kavli-configurables"), got.get("configurables")) == ("1.1.0", "1.0.0"), (client, got)
 
 
 # -- staged files of pull requests: verify --staged, storage cleanup ---------------------------------
@@ -535,7 +560,8 @@ def test_a_move_to_github_release_killed_between_uploads_resumes(git_index, repo
 
 
 @pytest.mark.e2e
-def test_the_migrated_seed_moved_to_github_release_installs_and_keeps_every_old_url(seed_index, index, repo, serve, clients, capsys):
+def test_the_migrated_seed_moved_to_github_release_installs_and_keeps_every_old_url(seed_index, index, repo, serve, clients, capsys,
+                                                                                    tools, tmp_path, _no_real_pypi):
     """The institute's index: old template -> pagesindex -> GitHub release assets. Every old file
     URL (old-folder aliases included) serves the old bytes from a plain static server; pip and uv
     install through the API pages, whose links go through the stand-in's releases/download
@@ -578,6 +604,7 @@ def test_the_migrated_seed_moved_to_github_release_installs_and_keeps_every_old_
     for install in (clients.pip, clients.uv_pip):
         got = clients.installed(install(url, "--no-deps", f"configurables @ {old_url}#sha256={sha}").venv)
         assert got.get("configurables") == "1.0.0", got
+    _poetry_and_pdm_install_the_moved_seed(url, clients, tools, tmp_path, _no_real_pypi.url + "/simple/")
     with capsys.disabled():
         print(f"\nseed moved to github-release: 26 files staged in {took:.2f} s (wall, incl. process start); "
               f"{len(old_paths)} old URLs served")
