@@ -49,7 +49,7 @@ from .errors import IndexStateError
 from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
 from .simple_api import API_VERSION, PEOPLE_DIR, SITE_PACKAGES, STATIC_DIR, project_json, provenance_url  # noqa: F401 (re-exported)
-from .state import TMP_PREFIX, Index, cached_core_metadata, copy_to_temporary
+from .state import TMP_PREFIX, Index, cached_core_metadata, copy_to_temporary, keep_core_metadata
 from .stores import StorageConfig
 from .stores import file_url as store_file_url
 
@@ -72,6 +72,10 @@ _HERE = Path(__file__).parent
 _NO_LINK_ERRNOS = frozenset(
     getattr(errno, n) for n in ("EXDEV", "EPERM", "EMLINK", "ENOTSUP", "EOPNOTSUPP", "EACCES", "ENOSYS") if hasattr(errno, n)
 )
+
+
+#: Flags of a new site file: created, never through an existing name or link.
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
 @dataclass
@@ -389,23 +393,48 @@ class Renderer:
         page). The build manifest, written last and synced, is what marks the build done.
         """
         path = f"{self._out}/{rel}"
+        # A new file (every file of a first build) costs one open that creates it, one write
+        # and one close: plain system calls, not Python's buffered file objects (an ``open()``
+        # costs an fstat and an ioctl more), and no stat before.
+        try:
+            self._create(path, data)
+            self.result.written.append(rel)
+            return
+        except FileExistsError:
+            pass
         try:
             if os.stat(path).st_size == len(data):
                 with open(path, "rb") as fh:
                     if fh.read() == data:
                         return
         except FileNotFoundError:
-            self._mkdir(os.path.dirname(path))
-            with open(path, "wb") as fh:
-                fh.write(data)
-            self.result.written.append(rel)
-            return
+            pass
         folder, base = os.path.split(path)
         tmp = f"{folder}/.tmp-{base}"
         with open(tmp, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
         self.result.written.append(rel)
+
+    def _create(self, path: str, data: bytes) -> None:
+        """Create the new file ``path`` holding ``data`` (its folder made when missing); raise
+        :class:`FileExistsError` when something is there already (nothing written then)."""
+        try:
+            fd = os.open(path, _CREATE_FLAGS, 0o666)
+        except FileNotFoundError:
+            self._dirs.discard(os.path.dirname(path))
+            self._mkdir(os.path.dirname(path))
+            fd = os.open(path, _CREATE_FLAGS, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            raise
+        os.close(fd)
 
     def package_dir(self, name: str) -> str:
         """``packages/<name>`` of the state as a string, checked once per build to lie inside
@@ -443,6 +472,24 @@ class Renderer:
                 f"{str(src)!r} does not match its record (size {st_src.st_size} bytes, recorded {size}); "
                 f"restore it with 'git checkout -- {self._state_path(src)}', or remove that release and add the file again"
             )
+        if self.link:
+            # The usual case (a first build, a new release): nothing is there yet, and the link
+            # is made in place (a link appears whole) without looking first.
+            try:
+                os.link(src, dst)
+            except FileNotFoundError:
+                self._dirs.discard(os.path.dirname(dst))
+                self._mkdir(os.path.dirname(dst))
+                with contextlib.suppress(FileExistsError, OSError):
+                    os.link(src, dst)
+                    self.result.written.append(rel)
+                    return
+            except OSError as exc:
+                if exc.errno not in _NO_LINK_ERRNOS and not isinstance(exc, FileExistsError):
+                    raise
+            else:
+                self.result.written.append(rel)
+                return
         try:
             st_dst = os.lstat(dst)
         except FileNotFoundError:
@@ -476,6 +523,37 @@ class Renderer:
                 return
         self._copy_checked(src, dst, sha256)
         self.result.written.append(rel)
+
+    def _core_metadata(self, sha256: str, src: str, filename: str, meta_rel: str, known: Dict[str, bytes]) -> bytes:
+        """The core metadata of a wheel (the bytes whose sha256 its record gives), with its PEP 658
+        sidecar ``meta_rel`` written when the site does not hold those bytes already.
+
+        Taken from ``known`` (the project's wheels read so far: a release's wheels usually share
+        one METADATA), else from the sidecar already in the site, else from the index's cache
+        (kept by ``add``, and by the build itself), else from the wheel, which is then put into
+        the cache so that the next build (a fresh checkout with the cache restored) does not
+        open the wheel again. Every source is checked against ``sha256``: a cache or a site
+        changed by hand makes a build slower, never makes it publish other bytes. Raises
+        :class:`~pagesindex.errors.IndexStateError` when the wheel's METADATA does not match.
+        """
+        metadata = known.get(sha256)
+        if metadata is None and self.trust_pages:
+            with contextlib.suppress(OSError), open(f"{self._out}/{meta_rel}", "rb") as fh:
+                metadata = fh.read()
+            if metadata is not None and hashlib.sha256(metadata).hexdigest() == sha256:
+                known[sha256] = metadata
+                return metadata
+            metadata = None
+        if metadata is None:
+            metadata = cached_core_metadata(self.index.root, sha256)
+            if metadata is None:
+                metadata = read_recorded_wheel_metadata(src, filename)
+                if hashlib.sha256(metadata).hexdigest() != sha256:
+                    raise IndexStateError(f"{filename}: METADATA does not match its record; run 'pagesindex verify'")
+                keep_core_metadata(self.index.root, sha256, metadata)
+            known[sha256] = metadata
+        self.write(meta_rel, metadata)
+        return metadata
 
     def _state_path(self, src: "os.PathLike[str] | str") -> str:
         """``src`` relative to the index folder (as git names it), else as given."""
@@ -607,6 +685,7 @@ class Renderer:
         package_dir = self.package_dir(name)
         outputs: Set[str] = set()
         sidecars: Dict[str, bytes] = {}
+        known: Dict[str, bytes] = {}  # core metadata by sha256: the wheels of a release share it
         releases = []
         newest_stable = project.latest()
         newest = None if quarantined else (newest_stable or project.latest(prereleases=True))
@@ -657,17 +736,7 @@ class Renderer:
                 outputs.add(rel)
                 if f.kind == WHEEL and f.core_metadata_sha256:
                     meta_rel = rel + ".metadata"
-                    metadata = None
-                    with contextlib.suppress(FileNotFoundError), open(f"{self._out}/{meta_rel}", "rb") as fh:
-                        metadata = fh.read()
-                    if metadata is None or hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
-                        # Kept by add (checked by hash there), else read from the wheel.
-                        metadata = cached_core_metadata(self.index.root, f.core_metadata_sha256)
-                        if metadata is None:
-                            metadata = read_recorded_wheel_metadata(src, f.filename)
-                        if hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
-                            raise IndexStateError(f"{f.filename}: METADATA does not match its record; run 'pagesindex verify'")
-                        self.write(meta_rel, metadata)
+                    metadata = self._core_metadata(f.core_metadata_sha256, src, f.filename, meta_rel, known)
                     sidecars[f.filename] = metadata
                     outputs.add(meta_rel)
             requires_python = sorted({f.requires_python for f in release.files if f.requires_python})

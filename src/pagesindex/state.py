@@ -287,6 +287,18 @@ def cached_core_metadata(root: Path, sha256: Optional[str]) -> Optional[bytes]:
     return None
 
 
+def keep_core_metadata(root: Path, sha256: str, data: bytes) -> None:
+    """Put core metadata bytes (whose sha256 the caller checked) into the index's cache, for
+    :func:`cached_core_metadata`; no fsync (a lost entry is read from the wheel again), and a
+    cache that cannot be written is ignored."""
+    try:
+        path = metadata_cache_path(root, sha256)
+        if not path.exists():
+            atomic_write(path, data, sync=False)
+    except OSError:
+        pass
+
+
 def _keep_core_metadata(root: Path, files: Sequence[InspectedFile]) -> None:
     """Put the core metadata of ``files`` into the cache (no fsync: a lost entry is read from the
     wheel again); failures are ignored."""
@@ -1291,6 +1303,7 @@ __all__ = [
     "atomic_copy",
     "atomic_write",
     "cached_core_metadata",
+    "keep_core_metadata",
     "find_index",
     "utc_now",
     "InvalidDistribution",
