@@ -36,7 +36,7 @@ from factory import make_sdist, make_wheel
 import pagesindex.cli  # noqa: F401  (imported once here, so forked children start at once)
 from pagesindex.checks.verify import verify
 from pagesindex.inspect import inspect_file
-from pagesindex.render import MANIFEST, build_site
+from pagesindex.render import build_site, manifest_path
 from pagesindex.state import Index
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL (POSIX)")
@@ -176,7 +176,7 @@ def test_build_killed_at_every_write_step(base, tmp_path):
         killed, code, _ = run_forked(args, point, tmp_path)
         assert killed, f"step {point} of {total} did not kill (exit {code})"
         check_records(work)
-        manifest = work / "_site" / MANIFEST
+        manifest = manifest_path(Index(work), work / "_site")
         if manifest.exists():  # whole or absent, never partial: a JSON header, then one line a project
             head, *lines = manifest.read_text().splitlines()
             json.loads(head)

@@ -255,6 +255,17 @@ def _renderer_versions() -> str:
     return ",".join(out)
 
 
+def user_cache_folder() -> str:
+    """The folder of what builds keep between runs outside the index (rendered READMEs, build
+    manifests): ``$PAGESINDEX_CACHE_DIR``, else ``$XDG_CACHE_HOME/pagesindex``, else
+    ``~/.cache/pagesindex``."""
+    folder = os.environ.get("PAGESINDEX_CACHE_DIR", "").strip()
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "pagesindex")
+    return folder
+
+
 class ReadmeCache:
     """Rendered README HTML kept by content in ``<folder>/readme/<key>.html``.
 
@@ -276,15 +287,11 @@ class ReadmeCache:
 
     @classmethod
     def for_user(cls) -> "ReadmeCache":
-        """The cache the build uses: ``$PAGESINDEX_CACHE_DIR``, else ``$XDG_CACHE_HOME/pagesindex``,
-        else ``~/.cache/pagesindex``. It lives outside the index on purpose: its entries are
-        included in pages as they are, and a pull request can add files to the index folder
-        (even git-ignored ones, with ``git add -f``) but not to a maintainer's or runner's home."""
-        folder = os.environ.get("PAGESINDEX_CACHE_DIR", "").strip()
-        if not folder:
-            base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
-            folder = os.path.join(base, "pagesindex")
-        return cls(folder)
+        """The cache the build uses, in :func:`user_cache_folder`. It lives outside the index on
+        purpose: its entries are included in pages as they are, and a pull request can add files
+        to the index folder (even git-ignored ones, with ``git add -f``) but not to a
+        maintainer's or runner's home."""
+        return cls(user_cache_folder())
 
     def key(self, text: str, content_type: str) -> str:
         if self._versions is None:

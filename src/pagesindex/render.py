@@ -22,8 +22,9 @@ Site layout (every link relative, so the site works at any base URL):
 ``.nojekyll``
     tells GitHub Pages to serve folders that start with ``_``.
 
-Builds are incremental: ``.pagesindex-build`` in the output folder remembers, per project,
-the record it was rendered from and the outputs it owns. A project whose record did not change is
+Builds are incremental: the build manifest (:func:`manifest_path`, kept in the user's cache
+folder, never in the site: nothing internal is published) remembers, per project, the record it
+was rendered from and the outputs it owns. A project whose record did not change is
 not read again; a file is written only when its bytes differ; a build with no change writes
 nothing.
 """
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # jinja2 is imported when a page is first rendered
 
 #: Present in the output folder while a build runs (see :func:`build_site`).
 BUILDING_MARKER = ".pagesindex-building"
+#: The name the build manifest had inside the site before it moved out (removed by a build).
 MANIFEST = ".pagesindex-build"
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_CONTENT_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -855,8 +857,34 @@ class Renderer:
 #: are carried over as text, so a build that changes one project (or none) neither parses nor
 #: re-encodes the other projects' entries, and the root page joins the stored cards' HTML (the
 #: last fields, read from the end of each line) instead of rendering 10,000 cards again.
-MANIFEST_FORMAT = 4
-_OLD_MANIFESTS = (".pagesindex-build.json",)
+MANIFEST_FORMAT = 5
+#: Manifests that older versions kept inside the site (published with it); a build removes them.
+_OLD_MANIFESTS = (MANIFEST, ".pagesindex-build.json")
+
+
+def manifest_path(index: Index, out: Path) -> Path:
+    """Where the build manifest of the site ``out`` built from ``index`` is kept:
+    ``<user cache folder>/builds/<key>.manifest`` (:func:`pages.user_cache_folder`), the key a
+    digest of the two resolved paths. Outside the site, so that nothing internal is published,
+    and outside the index, so that a pull request cannot plant one. The manifest records a stamp
+    of the site it describes (:func:`site_stamp`): restored into a new workspace, or found after
+    the site was deleted or replaced, it does not match and the build renders every project."""
+    key = hashlib.sha256(f"{os.fspath(index.root)}\0{os.path.realpath(out)}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return Path(pages.user_cache_folder()) / "builds" / f"{key}.manifest"
+
+
+def site_stamp(out: Path) -> Optional[str]:
+    """Identity of a built site: device and inode of the output folder and of its root page
+    ``index.html`` (a build replaces that page through a new file when it changes, and the
+    manifest records the stamp after); None when either is absent. A new, copied or replaced
+    site has another stamp; a page changed in place by hand keeps it (``verify`` names such a
+    change, and ``build --full`` repairs it)."""
+    try:
+        folder = os.lstat(os.fspath(out))
+        page = os.lstat(os.path.join(os.fspath(out), "index.html"))
+    except OSError:
+        return None
+    return f"{folder.st_dev}:{folder.st_ino}:{page.st_dev}:{page.st_ino}"
 
 
 def encode_outputs(name: str, outputs: Iterable[str]) -> str:
@@ -924,17 +952,17 @@ def remove_temporary(out: Path) -> List[str]:
     return removed
 
 
-def _open_manifest(out: Path):
+def _open_manifest(path: Path):
     """The manifest opened for reading when it is a regular file (a link, FIFO or device in its
     place counts as no manifest: nothing can make a build or verify hang on it)."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(os.fspath(out / MANIFEST), flags)
+        fd = os.open(os.fspath(path), flags)
     except OSError:
-        raise FileNotFoundError(os.fspath(out / MANIFEST)) from None
+        raise FileNotFoundError(os.fspath(path)) from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise FileNotFoundError(os.fspath(out / MANIFEST))
+        raise FileNotFoundError(os.fspath(path))
     return open(fd, encoding="utf-8", newline="\n")
 
 
@@ -955,12 +983,14 @@ def is_site_path(rel: object) -> bool:
             and all(part not in ("", ".", "..") for part in rel.split("/")))
 
 
-def _load_manifest(out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
-    """``(header, {project name: manifest line})``; empty when absent or of another format."""
+def _load_manifest(path: Path, out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
+    """``(header, {project name: manifest line})`` of the manifest at ``path``; empty when absent,
+    of another format, or of another site than the one in ``out`` (:func:`site_stamp`)."""
     try:
-        with _open_manifest(out) as fh:
+        with _open_manifest(path) as fh:
             header = json.loads(fh.readline())
-            if isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT:
+            if (isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT
+                    and header.get("site") is not None and header.get("site") == site_stamp(out)):
                 lines = {}
                 for line in fh:  # one line at a time: the file is 1 KB a project
                     line = line.rstrip("\n")
@@ -1043,7 +1073,7 @@ def build_site(
         # temporary files and folders (a walk of every file would dominate a no-change build of
         # a large index).
         marker = out / BUILDING_MARKER
-        if full or marker.exists() or not (out / MANIFEST).exists():
+        if full or marker.exists() or not manifest_path(index, out).exists():
             remove_temporary(out)
         marker.touch()
         try:
@@ -1149,7 +1179,8 @@ def _render_projects(renderer: Renderer, todo: list, full: bool, progress: Optio
 def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None]], rebuild: bool = False,
                 copy: bool = False, jobs: Optional[int] = None) -> BuildResult:
     renderer = Renderer(index, out, link=not copy)
-    header, old_lines = _load_manifest(out)
+    manifest = manifest_path(index, out)
+    header, old_lines = _load_manifest(manifest, out)
     fp = fingerprint(index) + (":copy" if copy else "")
     full = rebuild or header.get("fingerprint") != fp
     renderer.trust_pages = not full
@@ -1214,14 +1245,17 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     # killed at any point leaves no broken link.
     for name in gone:
         renderer.remove(_old_outputs(name, old_lines[name].split("\t", 6)[4]))
-    if dirty or full or not (out / MANIFEST).exists():  # full: a manifest changed by hand is replaced
-        head = json.dumps({"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs)},
+    stamp = site_stamp(out)
+    if dirty or full or stamp != header.get("site") or not manifest.exists():  # full: a manifest changed by hand is replaced
+        head = json.dumps({"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs), "site": stamp},
                           sort_keys=True, separators=(",", ":"))
         # Not synced: the site files it describes are not either (they are derived, and a
         # manifest lost with them only makes the next build render everything again).
-        _write_replace(out / MANIFEST, [head, *new_lines.values()])
-        for old_name in _OLD_MANIFESTS:
-            with contextlib.suppress(FileNotFoundError):
-                (out / old_name).unlink()
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        _write_replace(manifest, [head, *new_lines.values()])
+    for old_name in _OLD_MANIFESTS:  # an older build's manifest inside the site: not published
+        with contextlib.suppress(FileNotFoundError):
+            (out / old_name).unlink()
+            renderer.result.removed.append(old_name)
     renderer.result.projects = len(new_lines)
     return renderer.result
