@@ -120,6 +120,10 @@ def base(tmp_path: Path):
 
 
 def fresh_copy(src: Path, dst: Path) -> Path:
+    return _fresh_copy(src, dst)
+
+
+def _fresh_copy(src: Path, dst: Path) -> Path:
     if dst.exists():
         shutil.rmtree(dst)
     shutil.copytree(src, dst, symlinks=True)
@@ -161,11 +165,24 @@ def test_add_killed_at_every_write_step(base, tmp_path):
 def test_build_killed_at_every_write_step(base, tmp_path):
     src, new = base
     # a state with work for the build: new files, a yank, a removed project
+    old_state = _fresh_copy(src, tmp_path / "old")
     index = Index(src)
     index.add_files([inspect_file(p) for p in new])
     index.set_yanked("abc1", "1.0", True, "broken")
     index.remove("gone")
     args = ["--index", str(tmp_path / "work"), "build"]
+
+    def fresh_copy(_src: Path, dst: Path) -> Path:
+        """The old state built in ``dst`` (a site and its manifest, which is kept per site
+        folder, outside the site), then the new state's records and files put in place."""
+        _fresh_copy(old_state, dst)
+        shutil.rmtree(dst / "_site")
+        build_site(Index(dst))
+        for sub in ("projects", "packages"):
+            shutil.rmtree(dst / sub)
+            shutil.copytree(src / sub, dst / sub, symlinks=True)
+        return dst
+
     fresh_copy(src, tmp_path / "work")
     killed, code, total = run_forked(args, 0, tmp_path)
     assert not killed and code == 0 and total > 10, (killed, code, total)

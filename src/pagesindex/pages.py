@@ -544,6 +544,12 @@ def runtime_dependencies(requires_dist: Sequence[str]) -> List[str]:
     >>> runtime_dependencies(["numpy>=1.26", 'rich; extra == "cli"', "Deal==4.24.4"])
     ['deal', 'numpy']
     """
+    # Kept per list: a build asks twice per release, and a project's releases mostly share one.
+    return list(_runtime_dependencies(tuple(requires_dist)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _runtime_dependencies(requires_dist: Tuple[str, ...]) -> Tuple[str, ...]:
     from packaging.requirements import InvalidRequirement, Requirement  # imported when first needed
     from packaging.utils import canonicalize_name
 
@@ -556,7 +562,7 @@ def runtime_dependencies(requires_dist: Sequence[str]) -> List[str]:
         if req.marker is not None and "extra" in str(req.marker):
             continue
         names.add(str(canonicalize_name(req.name)))
-    return sorted(names)
+    return tuple(sorted(names))
 
 
 def private_dependencies(project: Project, requires_dist: List[str], on_index: Callable[[str], bool]) -> List[str]:

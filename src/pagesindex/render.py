@@ -50,7 +50,7 @@ from .errors import IndexStateError
 from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
 from .simple_api import API_VERSION, PEOPLE_DIR, SITE_PACKAGES, STATIC_DIR, project_json, provenance_url  # noqa: F401 (re-exported)
-from .state import TMP_PREFIX, Index, cached_core_metadata, copy_to_temporary, keep_core_metadata
+from .state import TMP_PREFIX, Index, cached_core_metadata, cached_core_metadata_file, copy_to_temporary, keep_core_metadata
 from .stores import StorageConfig
 from .stores import file_url as store_file_url
 
@@ -526,36 +526,70 @@ class Renderer:
         self._copy_checked(src, dst, sha256)
         self.result.written.append(rel)
 
-    def _core_metadata(self, sha256: str, src: str, filename: str, meta_rel: str, known: Dict[str, bytes]) -> bytes:
+    def _core_metadata(self, sha256: str, src: str, filename: str, meta_rel: str, known: Dict[str, Any]) -> bytes:
         """The core metadata of a wheel (the bytes whose sha256 its record gives), with its PEP 658
-        sidecar ``meta_rel`` written when the site does not hold those bytes already.
+        sidecar ``meta_rel`` placed when the site does not hold those bytes already.
 
         Taken from ``known`` (the project's wheels read so far: a release's wheels usually share
-        one METADATA), else from the sidecar already in the site, else from the index's cache
-        (kept by ``add``, and by the build itself), else from the wheel, which is then put into
-        the cache so that the next build (a fresh checkout with the cache restored) does not
-        open the wheel again. Every source is checked against ``sha256``: a cache or a site
-        changed by hand makes a build slower, never makes it publish other bytes. Raises
-        :class:`~pagesindex.errors.IndexStateError` when the wheel's METADATA does not match.
+        one METADATA), else from the index's cache (kept by ``add``, and by the build itself),
+        else from the wheel, which is then put into the cache so that the next build (a fresh
+        checkout with the cache restored) does not open the wheel again. Every source is checked
+        against ``sha256``: a cache or a site changed by hand makes a build slower, never makes
+        it publish other bytes. Raises :class:`~pagesindex.errors.IndexStateError` when the
+        wheel's METADATA does not match.
+
+        The sidecar is a hard link to the cache's file where the build places links (a new
+        file costs a new inode, about 15 times a link's system time here, and most wheels of an
+        index share their release's METADATA), else a file of its own.
         """
-        metadata = known.get(sha256)
-        if metadata is None and self.trust_pages:
-            with contextlib.suppress(OSError), open(f"{self._out}/{meta_rel}", "rb") as fh:
-                metadata = fh.read()
-            if metadata is not None and hashlib.sha256(metadata).hexdigest() == sha256:
-                known[sha256] = metadata
-                return metadata
-            metadata = None
-        if metadata is None:
-            metadata = cached_core_metadata(self.index.root, sha256)
-            if metadata is None:
-                metadata = read_recorded_wheel_metadata(src, filename)
-                if hashlib.sha256(metadata).hexdigest() != sha256:
+        entry = known.get(sha256)
+        if entry is None:
+            found = cached_core_metadata_file(self.index.root, sha256)
+            if found is None:
+                data = read_recorded_wheel_metadata(src, filename)
+                if hashlib.sha256(data).hexdigest() != sha256:
                     raise IndexStateError(f"{filename}: METADATA does not match its record; run 'pagesindex verify'")
-                keep_core_metadata(self.index.root, sha256, metadata)
-            known[sha256] = metadata
+                found = (data, keep_core_metadata(self.index.root, sha256, data))
+            entry = known[sha256] = found
+        metadata, cached = entry
+        if cached is not None and self.link and self._link_page(meta_rel, cached, metadata):
+            return metadata
         self.write(meta_rel, metadata)
         return metadata
+
+    def _link_page(self, rel: str, src: str, data: bytes) -> bool:
+        """Place the page ``rel`` as a hard link to ``src`` (which holds ``data``); False when
+        the file system refuses links (the caller writes the page instead). A page already
+        there with the same bytes is left alone; one with other bytes is replaced through a
+        temporary link and a rename."""
+        path = f"{self._out}/{rel}"
+        try:
+            os.link(src, path)
+        except FileNotFoundError:
+            self._dirs.discard(os.path.dirname(path))
+            self._mkdir(os.path.dirname(path))
+            return self._link_page(rel, src, data) if os.path.exists(src) else False
+        except FileExistsError:
+            try:
+                if os.stat(path).st_size == len(data):
+                    with open(path, "rb") as fh:
+                        if fh.read() == data:
+                            return True
+            except OSError:
+                pass
+            folder, base = os.path.split(path)
+            tmp = f"{folder}/{TMP_PREFIX}{base}"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            try:
+                os.link(src, tmp)
+            except OSError:
+                return False
+            os.replace(tmp, path)
+        except OSError:
+            return False
+        self.result.written.append(rel)
+        return True
 
     def _state_path(self, src: "os.PathLike[str] | str") -> str:
         """``src`` relative to the index folder (as git names it), else as given."""
@@ -687,7 +721,7 @@ class Renderer:
         package_dir = self.package_dir(name)
         outputs: Set[str] = set()
         sidecars: Dict[str, bytes] = {}
-        known: Dict[str, bytes] = {}  # core metadata by sha256: the wheels of a release share it
+        known: Dict[str, Any] = {}  # (core metadata, cache file) by sha256: a release's wheels share it
         releases = []
         newest_stable = project.latest()
         newest = None if quarantined else (newest_stable or project.latest(prereleases=True))
@@ -874,17 +908,22 @@ def manifest_path(index: Index, out: Path) -> Path:
 
 
 def site_stamp(out: Path) -> Optional[str]:
-    """Identity of a built site: device and inode of the output folder and of its root page
-    ``index.html`` (a build replaces that page through a new file when it changes, and the
-    manifest records the stamp after); None when either is absent. A new, copied or replaced
-    site has another stamp; a page changed in place by hand keeps it (``verify`` names such a
-    change, and ``build --full`` repairs it)."""
+    """Identity of a built site: device, inode and change time (ns) of its ``.nojekyll``, which
+    the first build creates and no later build rewrites (it is always empty); None when absent.
+
+    The change time cannot be set by a copy (``cp -p`` and ``shutil.copytree`` keep the
+    modification time, not this one), and inode numbers alone are reused as soon as a deleted
+    site's are freed; so a deleted, copied or replaced site has another stamp, while the pages
+    inside may change (a build killed after replacing some keeps the stamp, so the next build
+    still knows what the last one wrote). A page changed by hand is named by ``verify`` and
+    repaired by ``build --full``."""
     try:
-        folder = os.lstat(os.fspath(out))
-        page = os.lstat(os.path.join(os.fspath(out), "index.html"))
+        st = os.lstat(os.path.join(os.fspath(out), ".nojekyll"))
     except OSError:
         return None
-    return f"{folder.st_dev}:{folder.st_ino}:{page.st_dev}:{page.st_ino}"
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return f"{st.st_dev}:{st.st_ino}:{st.st_ctime_ns}"
 
 
 def encode_outputs(name: str, outputs: Iterable[str]) -> str:
