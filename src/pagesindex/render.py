@@ -1030,11 +1030,9 @@ def _load_manifest(path: Path, out: Path) -> "tuple[Dict[str, Any], Dict[str, st
             header = json.loads(fh.readline())
             if (isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT
                     and header.get("site") is not None and header.get("site") == site_stamp(out)):
-                lines = {}
-                for line in fh:  # one line at a time: the file is 1 KB a project
-                    line = line.rstrip("\n")
-                    if line.count("\t") == 6:  # a line a build writes has 7 fields; others are ignored
-                        lines[line[: line.index("\t")]] = line
+                # Read and split at once (the file is about 1 KB a project); a line a build
+                # writes has 7 fields, others are ignored.
+                lines = {line.partition("\t")[0]: line for line in fh.read().split("\n") if line.count("\t") == 6}
                 return header, lines
     except (FileNotFoundError, ValueError):
         pass
@@ -1059,9 +1057,8 @@ def _write_replace(path: Path, lines: List[str]) -> None:
     tmp = path.with_name(TMP_PREFIX + path.name)
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            for line in lines:
-                fh.write(line)
-                fh.write("\n")
+            fh.write("\n".join(lines))
+            fh.write("\n")
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
