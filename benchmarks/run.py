@@ -395,7 +395,7 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
         d_full = run([*cmd, "--package-list-json", jsonl])
         res.setdefault("dumb_pypi", {})["full"] = dict(rec(d_full), **site_counts(out))
         show("dumb-pypi full build", res["dumb_pypi"]["full"])
-    settle(out, site)
+    settle(*([out] if peers else []), site)
     full = pagesindex("--index", root, "build", "--out", site)
     counts = site_counts(site, root)
     res["full"] = dict(rec(full), outputs=counts["entries"], **counts)
