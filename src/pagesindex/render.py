@@ -1121,9 +1121,15 @@ def build_site(
                 marker.unlink()
 
 
-def _render_one(renderer: Renderer, name: str, path: str, data: bytes, old_parts: Optional[List[str]],
+def _render_one(renderer: Renderer, name: str, path: str, digest: str, old_parts: Optional[List[str]],
                 full: bool) -> "tuple[str, str, str, str]":
-    """Render one project; return its manifest fields ``(name, card, card HTML, outputs)``."""
+    """Render one project; return its manifest fields ``(name, card, card HTML, outputs)``.
+
+    The record is read here (not handed over: the build's own process would hold every record
+    of a full build at once) and must still have the sha256 ``digest`` the build recorded."""
+    data = Path(path).read_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise IndexStateError(f"{path!r} changed while the site was built (another program wrote it without the index lock); build again")
     project = Index._parse_record(Path(path), data)
     outputs = renderer.project_outputs(project)
     stale = set(_old_outputs(name, old_parts[4])) - outputs if old_parts else set()
@@ -1230,7 +1236,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
             for entry in it:
                 if entry.name.endswith(".json") and not entry.name.startswith(".") and entry.is_file():
                     records[entry.name[:-5]] = entry
-    todo = []  # projects to render: (name, record path, record bytes, old manifest fields)
+    todo = []  # projects to render: (name, record path, record sha256, old manifest fields)
     stat_keys = {}
     for name in sorted(records):
         entry = records[name]
@@ -1249,7 +1255,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
             continue
         new_lines[name] = ""  # filled in below, in this order
         stat_keys[name] = (stat_key, digest)
-        todo.append((name, entry.path, data, old_parts))
+        todo.append((name, entry.path, digest, old_parts))
 
     old_cards = {job[0]: job[3][5] if job[3] else None for job in todo}
     names_changed = full  # the root's PEP 691 JSON lists the projects' names
