@@ -112,7 +112,7 @@ def site_counts(folder: Path, state: Optional[Path] = None) -> Dict[str, int]:
     """What a build left in ``folder``: ``entries`` (names of files), ``inodes`` (distinct files:
     a hard link to another name or to a file of the state adds a name, not a file), and ``bytes``
     of the distinct files that are not the state's own files (distribution files and kept core
-    metadata are linked, not written)."""
+    metadata are linked, not written), and ``new``: how many of those the build created."""
     theirs = set()
     if state is not None:
         for base in (state / "packages", state / ".pagesindex-cache"):
@@ -120,7 +120,7 @@ def site_counts(folder: Path, state: Optional[Path] = None) -> Dict[str, int]:
                 for n in names:
                     st = os.lstat(os.path.join(current, n))
                     theirs.add((st.st_dev, st.st_ino))
-    entries, seen, written = 0, set(), 0
+    entries, seen, written, new = 0, set(), 0, 0
     for current, _dirs, names in os.walk(folder):
         for n in names:
             st = os.lstat(os.path.join(current, n))
@@ -131,7 +131,8 @@ def site_counts(folder: Path, state: Optional[Path] = None) -> Dict[str, int]:
             seen.add(key)
             if key not in theirs:
                 written += st.st_size
-    return {"entries": entries, "inodes": len(seen), "bytes": written}
+                new += 1
+    return {"entries": entries, "inodes": len(seen), "new": new, "bytes": written}
 
 
 def settle(*folders: Path) -> None:
@@ -400,7 +401,7 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
     counts = site_counts(site, root)
     res["full"] = dict(rec(full), outputs=counts["entries"], **counts)
     show("pagesindex full build, metadata kept (CLI)", res["full"],
-         f"   ({counts['entries']:,} names, {counts['inodes']:,} files, {counts['bytes'] / 1e6:.1f} MB written)")
+         f"   ({counts['entries']:,} names, {counts['new']:,} files and {counts['bytes'] / 1e6:.1f} MB written)")
     if d_full is not None:
         d = res["dumb_pypi"]["full"]
         say(f"  ratios (dumb-pypi / ours): full build {d['seconds'] / full.seconds:.2f}x wall, {d['cpu'] / full.cpu:.2f}x CPU; "
@@ -582,7 +583,7 @@ def table(results: Dict) -> str:
         d = b.get("dumb_pypi") or {}
         df = d.get("full")
         what = f"{b['projects']:,} projects, {b['files']:,} files"
-        outs = (f" ({b['full']['entries']:,} names, {b['full']['inodes']:,} files, {b['full']['bytes'] / 1e6:.1f} MB written"
+        outs = (f" ({b['full']['entries']:,} names, {b['full'].get('new', b['full']['inodes']):,} files and {b['full']['bytes'] / 1e6:.1f} MB written"
                 + (f"; dumb-pypi {df['entries']:,} files, {df['bytes'] / 1e6:.1f} MB)" if df else ")")) if "entries" in b["full"] else ""
         rows.append(f"| full build, {what}{outs} | {cell(b['full'])} | {cell(df, 'dumb-pypi')} | {ratio(df, b['full'])} | >= 3x faster |")
         if b.get("full_cold"):
