@@ -301,3 +301,17 @@ def test_a_forged_manifest_never_makes_a_build_delete_outside_the_site(index, si
     build_site(index)
     assert victim.read_bytes() == before
     assert verify(index).returncode == 0
+
+
+def test_verify_writes_nothing_into_the_index_cache_either(index, site, tmp_path):
+    """With no core metadata kept (a fresh checkout), verify reads the wheels and keeps nothing;
+    the build keeps what it read, and the site's sidecars are the kept files' bytes."""
+    cache = index.root / ".pagesindex-cache"
+    shutil.rmtree(cache)
+    before = snapshot(tmp_path)
+    assert verify(index).returncode == 0
+    assert snapshot(tmp_path) == before and not cache.exists()
+    build_site(index, full=True)
+    kept = sorted((cache / "metadata").iterdir())
+    sidecar = site / "packages/abc1/abc1-1.0-py3-none-any.whl.metadata"
+    assert kept and sidecar.read_bytes() in [p.read_bytes() for p in kept]

@@ -350,6 +350,9 @@ class Renderer:
         #: Skip rendering a release page whose recorded key (its meta tag) is current. Off for a
         #: full build, which repairs pages changed by hand, and for ``verify``'s in-memory site.
         self.trust_pages = True
+        #: Put core metadata read from a wheel into the index's cache (off for ``verify``, which
+        #: writes nothing).
+        self.keep_metadata = True
 
     # Made on first use: a build with nothing to render reads no static file or template.
     @functools.cached_property
@@ -549,7 +552,7 @@ class Renderer:
                 data = read_recorded_wheel_metadata(src, filename)
                 if hashlib.sha256(data).hexdigest() != sha256:
                     raise IndexStateError(f"{filename}: METADATA does not match its record; run 'pagesindex verify'")
-                found = (data, keep_core_metadata(self.index.root, sha256, data))
+                found = (data, keep_core_metadata(self.index.root, sha256, data) if self.keep_metadata else None)
             entry = known[sha256] = found
         metadata, cached = entry
         if cached is not None and self.link and self._link_page(meta_rel, cached, metadata):

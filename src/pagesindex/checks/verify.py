@@ -331,6 +331,7 @@ class ExpectedSite(Renderer):
         nowhere = Path(tempfile.gettempdir()) / f"pagesindex-verify-{uuid.uuid4().hex}"  # never made
         super().__init__(index, nowhere, link=False)
         self.trust_pages = False  # never skip a page: every byte is compared
+        self.keep_metadata = False  # verify writes nothing
         self.pages: Dict[str, Optional[bytes]] = {}
         self.files: Dict[str, "tuple[str, int]"] = {}
         self.owners: Dict[str, str] = {}
