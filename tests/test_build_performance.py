@@ -18,16 +18,17 @@ from conftest import run_cli, state_snapshot
 
 from pagesindex.errors import IndexStateError, InvalidDistribution
 from pagesindex.inspect import inspect_file
-from pagesindex.render import MANIFEST, build_site
+from pagesindex.render import MANIFEST, build_site, manifest_path
 
 
 def test_no_change_build_writes_nothing_not_even_the_manifest(index, wheel):
     index.add_files([inspect_file(wheel("abc1", "1.0")), inspect_file(wheel("zzz", "2.0"))])
     site = index.root / "_site"
     build_site(index)
-    manifest = site / MANIFEST
+    manifest = manifest_path(index, site)
+    assert not (site / MANIFEST).exists(), "nothing internal is published"
     lines = manifest.read_text().splitlines()
-    assert lines[0].startswith("{") and '"format":4' in lines[0]
+    assert lines[0].startswith("{") and '"format":5' in lines[0]
     assert [line.split("\t")[0] for line in lines[1:]] == ["abc1", "zzz"]
     before = state_snapshot(site)
     mtime = manifest.stat().st_mtime_ns
@@ -44,7 +45,7 @@ def test_touched_record_is_not_rendered_again(index, wheel):
     os.utime(record, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     result = build_site(index)
     assert result.rendered == [] and result.written == []
-    line = (index.root / "_site" / MANIFEST).read_text().splitlines()[1]
+    line = manifest_path(index, index.root / "_site").read_text().splitlines()[1]
     assert line.split("\t")[1] == str(record.stat().st_mtime_ns)
 
 
@@ -55,7 +56,7 @@ def test_old_json_manifest_is_replaced_by_one_full_build(index, wheel):
     (site / ".pagesindex-build.json").write_text('{"format": 1, "projects": {}}')
     result = build_site(index)
     assert result.rendered == ["abc1"]
-    assert not (site / ".pagesindex-build.json").exists() and (site / MANIFEST).is_file()
+    assert not (site / ".pagesindex-build.json").exists() and manifest_path(index, site).is_file()
 
 
 def test_pages_are_readable_by_the_web_server(index, wheel):
@@ -133,7 +134,9 @@ def test_worker_processes_write_the_same_site(index, wheel, sdist, tmp_path):
     assert one.rendered == two.rendered == [f"proj{i}" for i in range(7)]
     assert sorted(one.written) == sorted(two.written)
     assert _site_bytes(tmp_path / "one") == _site_bytes(tmp_path / "two")
-    assert (tmp_path / "one" / MANIFEST).read_bytes() == (tmp_path / "two" / MANIFEST).read_bytes()
+    # The same lines; the headers differ only in the stamp of the site each describes.
+    one_lines = manifest_path(index, tmp_path / "one").read_text().split("\n", 1)[1]
+    assert one_lines == manifest_path(index, tmp_path / "two").read_text().split("\n", 1)[1]
 
 
 def test_a_worker_error_fails_the_build_and_writes_no_manifest(index, wheel, tmp_path):
@@ -143,7 +146,7 @@ def test_a_worker_error_fails_the_build_and_writes_no_manifest(index, wheel, tmp
     stored.write_bytes(b"short")
     with pytest.raises(IndexStateError, match="does not match its record"):
         build_site(index, tmp_path / "site", jobs=2)
-    assert not (tmp_path / "site" / MANIFEST).exists()
+    assert not manifest_path(index, tmp_path / "site").exists()
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1", "²"])
@@ -153,7 +156,7 @@ def test_bad_build_jobs_setting_is_one_line_error(index, wheel, value, monkeypat
     proc = run_cli("build", index=index.root, check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [f"error: invalid PAGESINDEX_BUILD_JOBS: {value!r} (a whole number >= 1 expected)"]
-    assert not (index.root / "_site" / MANIFEST).exists()
+    assert not manifest_path(index, index.root / "_site").exists()
 
 
 def test_temporary_files_are_searched_for_only_after_a_killed_writer(index, wheel):
@@ -270,3 +273,31 @@ def test_site_archived_as_the_pages_artifact_holds_only_files_and_folders(index,
         assert all(m.isfile() or m.isdir() for m in members), [m.name for m in members if not (m.isfile() or m.isdir())]
         for name in (f"./packages/abc1/{w.name}", f"./packages/old-folder/{w.name}"):
             assert tar.extractfile(name).read() == w.read_bytes()
+
+
+def test_the_manifest_is_not_published_and_an_old_one_in_the_site_is_removed(index, wheel):
+    index.add_files([inspect_file(wheel("abc1", "1.0"))])
+    site = index.root / "_site"
+    build_site(index)
+    assert not (site / MANIFEST).exists() and manifest_path(index, site).is_file()
+    (site / MANIFEST).write_text("an older version's manifest\n")
+    result = build_site(index)
+    assert result.removed == [MANIFEST] and not (site / MANIFEST).exists()
+
+
+def test_a_manifest_of_a_deleted_site_is_not_trusted(index, wheel):
+    """The manifest lives outside the site: after the site is deleted (or replaced, or a
+    manifest is restored into a fresh workspace), its stamp does not match and every project is
+    rendered again."""
+    import shutil
+
+    index.add_files([inspect_file(wheel("abc1", "1.0")), inspect_file(wheel("zzz", "2.0"))])
+    site = index.root / "_site"
+    build_site(index)
+    shutil.rmtree(site)
+    result = build_site(index)
+    assert result.rendered == ["abc1", "zzz"] and (site / "abc1/index.html").is_file()
+    shutil.copytree(site, index.root / "copy")
+    shutil.rmtree(site)
+    os.rename(index.root / "copy", site)  # the same names, other files
+    assert build_site(index).rendered == ["abc1", "zzz"]

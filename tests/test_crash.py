@@ -36,7 +36,7 @@ from factory import make_sdist, make_wheel
 import pagesindex.cli  # noqa: F401  (imported once here, so forked children start at once)
 from pagesindex.checks.verify import verify
 from pagesindex.inspect import inspect_file
-from pagesindex.render import MANIFEST, build_site
+from pagesindex.render import build_site, manifest_path
 from pagesindex.state import Index
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL (POSIX)")
@@ -120,6 +120,10 @@ def base(tmp_path: Path):
 
 
 def fresh_copy(src: Path, dst: Path) -> Path:
+    return _fresh_copy(src, dst)
+
+
+def _fresh_copy(src: Path, dst: Path) -> Path:
     if dst.exists():
         shutil.rmtree(dst)
     shutil.copytree(src, dst, symlinks=True)
@@ -169,11 +173,24 @@ def test_add_killed_at_every_write_step(base, tmp_path):
 def test_build_killed_at_every_write_step(base, tmp_path):
     src, new = base
     # a state with work for the build: new files, a yank, a removed project
+    old_state = _fresh_copy(src, tmp_path / "old")
     index = Index(src)
     index.add_files([inspect_file(p) for p in new])
     index.set_yanked("abc1", "1.0", True, "broken")
     index.remove("gone")
     args = ["--index", str(tmp_path / "work"), "build"]
+
+    def fresh_copy(_src: Path, dst: Path) -> Path:
+        """The old state built in ``dst`` (a site and its manifest, which is kept per site
+        folder, outside the site), then the new state's records and files put in place."""
+        _fresh_copy(old_state, dst)
+        shutil.rmtree(dst / "_site")
+        build_site(Index(dst))
+        for sub in ("projects", "packages"):
+            shutil.rmtree(dst / sub)
+            shutil.copytree(src / sub, dst / sub, symlinks=True)
+        return dst
+
     fresh_copy(src, tmp_path / "work")
     killed, code, total = run_forked(args, 0, tmp_path)
     assert not killed and code == 0 and total > 10, (killed, code, total)
@@ -184,7 +201,7 @@ def test_build_killed_at_every_write_step(base, tmp_path):
         killed, code, steps = run_forked(args, point, tmp_path)
         assert killed or _finished_early(code, steps, point), f"step {point} of {total} did not kill (exit {code}, {steps} steps)"
         check_records(work)
-        manifest = work / "_site" / MANIFEST
+        manifest = manifest_path(Index(work), work / "_site")
         if manifest.exists():  # whole or absent, never partial: a JSON header, then one line a project
             head, *lines = manifest.read_text().splitlines()
             json.loads(head)

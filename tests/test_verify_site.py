@@ -17,7 +17,7 @@ from factory import make_sdist, make_wheel
 from hostile import cli, snapshot
 
 from pagesindex.checks.verify import ExpectedSite
-from pagesindex.render import BUILDING_MARKER, MANIFEST, build_site
+from pagesindex.render import BUILDING_MARKER, MANIFEST, build_site, manifest_path
 from pagesindex.state import Index
 
 
@@ -181,8 +181,8 @@ def test_the_expected_site_is_what_a_build_writes(index, site):
     """ExpectedSite renders in memory exactly the pages and files that build_site wrote."""
     expected = ExpectedSite(index)
     assert expected.render([]) == set()
-    on_disk = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()} - {MANIFEST}
-    assert set(expected.owners) == on_disk
+    on_disk = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
+    assert set(expected.owners) == on_disk and MANIFEST not in on_disk
     for rel, data in expected.pages.items():
         assert (site / rel).read_bytes() == data, rel
     assert not Path(expected._out).exists()
@@ -192,7 +192,7 @@ def test_a_tampered_manifest_does_not_hide_a_difference(index, site):
     """The manifest only chooses remedies: one that lists every file as the state's still
     leaves a changed page a problem."""
     (site / "abc1/index.html").write_text("changed")
-    (site / MANIFEST).write_text("forged\n")
+    manifest_path(index, site).write_text("forged\n")
     found = problems(verify(index))
     assert any(p.startswith("abc1/index.html: differs from what a build writes") for p in found), found
 
@@ -247,21 +247,14 @@ def test_a_temporary_link_is_removed_not_followed_by_a_full_build(index, site, t
     assert verify(index).returncode == 0
 
 
-@pytest.mark.parametrize("junk", ["junk\n", "<script>alert(1)</script>\n", "x\ty\n"])
-def test_a_manifest_with_foreign_lines_fails_and_a_full_build_rewrites_it(index, site, junk):
-    """F2: the build manifest is served with the site; a line no build writes is a problem."""
-    with open(site / MANIFEST, "a", encoding="utf-8") as fh:
-        fh.write(junk)
+def test_a_manifest_an_older_version_published_in_the_site_fails_and_a_build_removes_it(index, site):
+    """The build manifest is kept outside the site now: one left in the site by an older version
+    is served, so verify names it, and the next build removes it."""
+    (site / MANIFEST).write_text("{}\n<script>alert(1)</script>\n")
     found = problems(verify(index))
-    assert any(p.startswith(f"{MANIFEST}: line 4 is not a line a build writes: ") and "build --full" in p for p in found), found
-    build_site(index, full=True)
-    assert verify(index).returncode == 0
-
-
-def test_a_manifest_with_a_forged_header_fails(index, site):
-    data = (site / MANIFEST).read_text().split("\n", 1)
-    (site / MANIFEST).write_text('{"format": 4}\n' + data[1])
-    assert any(p.startswith(f"{MANIFEST}: line 1 is not the header a build writes") for p in problems(verify(index)))
+    assert any(p.startswith(f"{MANIFEST}: served, but not built from the state") and "pagesindex build" in p for p in found), found
+    build_site(index)
+    assert not (site / MANIFEST).exists() and verify(index).returncode == 0
 
 
 @pytest.mark.parametrize("case", ["non-utf8", "fifo", "dev-zero", "folder", "json-fifo", "json-dev-zero", "sidecar-dev-zero",
@@ -274,7 +267,7 @@ def test_site_files_verify_cannot_read_are_named_problems(index, site, case):
     path = site / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if case.startswith("manifest"):
-        path.unlink()
+        path.unlink(missing_ok=True)
     if case.startswith("sidecar"):  # a real wheel beside it, so that the sidecar is compared
         shutil.copy(site / "packages/abc1/abc1-1.0-py3-none-any.whl", site / "packages/ghost/abc1-1.0-py3-none-any.whl")
     if case == "non-utf8":
@@ -305,10 +298,22 @@ def test_a_forged_manifest_never_makes_a_build_delete_outside_the_site(index, si
     victim = index.root / "projects" / "abc1.json"
     before = victim.read_bytes()
     line = "\t".join(["gone", "1", "1", "0" * 64, _json.dumps(["../projects/abc1.json", "../../x"]), "{}", '""'])
-    with open(site / MANIFEST, "a", encoding="utf-8") as fh:
+    with open(manifest_path(index, site), "a", encoding="utf-8") as fh:
         fh.write(line + "\n")
-    found = problems(verify(index))
-    assert any(p.startswith(f"{MANIFEST}: line 4 is not a line a build writes") for p in found), found
     build_site(index)
     assert victim.read_bytes() == before
     assert verify(index).returncode == 0
+
+
+def test_verify_writes_nothing_into_the_index_cache_either(index, site, tmp_path):
+    """With no core metadata kept (a fresh checkout), verify reads the wheels and keeps nothing;
+    the build keeps what it read, and the site's sidecars are the kept files' bytes."""
+    cache = index.root / ".pagesindex-cache"
+    shutil.rmtree(cache)
+    before = snapshot(tmp_path)
+    assert verify(index).returncode == 0
+    assert snapshot(tmp_path) == before and not cache.exists()
+    build_site(index, full=True)
+    kept = sorted((cache / "metadata").iterdir())
+    sidecar = site / "packages/abc1/abc1-1.0-py3-none-any.whl.metadata"
+    assert kept and sidecar.read_bytes() in [p.read_bytes() for p in kept]

@@ -90,6 +90,10 @@ class InspectedFile:
         return hashlib.sha256(self.metadata).hexdigest()
 
 
+#: Control characters (C0, DEL, C1) and lone surrogates, refused in filenames.
+_CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def check_filename(filename: str) -> None:
     """Refuse a filename that is not a plain file name (no folders, no ``..``, no control chars)."""
     if (
@@ -99,7 +103,7 @@ def check_filename(filename: str) -> None:
         or "\\" in filename
         or filename in (".", "..")
         or filename.startswith(".")
-        or any(ord(c) < 32 or 127 <= ord(c) < 160 or 0xD800 <= ord(c) < 0xE000 for c in filename)
+        or _CONTROL_OR_SURROGATE.search(filename)
     ):
         raise InvalidDistribution(f"invalid distribution filename: {filename!r}")
 

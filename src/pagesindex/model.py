@@ -7,6 +7,7 @@ A :class:`Project` is stored as one JSON record (``projects/<normalized-name>.js
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
@@ -39,6 +40,13 @@ def normalize_name(name: str) -> str:
     """
     if not isinstance(name, str):
         raise InvalidName(f"invalid project name: {name!r}")
+    return _normalize_str(name)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _normalize_str(name: str) -> str:
+    # Kept per name: a build asks for the same project's name for every page and file (a
+    # million calls at 10,000 projects); an invalid name raises and is not kept.
     from packaging.utils import InvalidName as _PkgInvalidName
     from packaging.utils import canonicalize_name
 
@@ -63,6 +71,15 @@ def parse_version(text: str) -> Version:
         return Version(text)
     except _PkgInvalidVersion:
         raise InvalidVersion(f"invalid version: {text!r} (not a PEP 440 version)") from None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _version(text: str) -> Version:
+    """``Version(text)``, kept per string (sorting a project's releases parses each version
+    many times per build); versions are immutable."""
+    from packaging.version import Version
+
+    return Version(text)
 
 
 _TAG_PREFIX = re.compile(r"^[vV](?=\d)")
@@ -162,9 +179,7 @@ class Release:
 
     @property
     def parsed_version(self) -> Version:
-        from packaging.version import Version
-
-        return Version(self.version)
+        return _version(self.version)
 
     def file(self, filename: str) -> Optional[DistributionFile]:
         for f in self.files:

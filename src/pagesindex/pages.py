@@ -255,6 +255,17 @@ def _renderer_versions() -> str:
     return ",".join(out)
 
 
+def user_cache_folder() -> str:
+    """The folder of what builds keep between runs outside the index (rendered READMEs, build
+    manifests): ``$PAGESINDEX_CACHE_DIR``, else ``$XDG_CACHE_HOME/pagesindex``, else
+    ``~/.cache/pagesindex``."""
+    folder = os.environ.get("PAGESINDEX_CACHE_DIR", "").strip()
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "pagesindex")
+    return folder
+
+
 class ReadmeCache:
     """Rendered README HTML kept by content in ``<folder>/readme/<key>.html``.
 
@@ -276,15 +287,11 @@ class ReadmeCache:
 
     @classmethod
     def for_user(cls) -> "ReadmeCache":
-        """The cache the build uses: ``$PAGESINDEX_CACHE_DIR``, else ``$XDG_CACHE_HOME/pagesindex``,
-        else ``~/.cache/pagesindex``. It lives outside the index on purpose: its entries are
-        included in pages as they are, and a pull request can add files to the index folder
-        (even git-ignored ones, with ``git add -f``) but not to a maintainer's or runner's home."""
-        folder = os.environ.get("PAGESINDEX_CACHE_DIR", "").strip()
-        if not folder:
-            base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
-            folder = os.path.join(base, "pagesindex")
-        return cls(folder)
+        """The cache the build uses, in :func:`user_cache_folder`. It lives outside the index on
+        purpose: its entries are included in pages as they are, and a pull request can add files
+        to the index folder (even git-ignored ones, with ``git add -f``) but not to a
+        maintainer's or runner's home."""
+        return cls(user_cache_folder())
 
     def key(self, text: str, content_type: str) -> str:
         if self._versions is None:
@@ -537,6 +544,12 @@ def runtime_dependencies(requires_dist: Sequence[str]) -> List[str]:
     >>> runtime_dependencies(["numpy>=1.26", 'rich; extra == "cli"', "Deal==4.24.4"])
     ['deal', 'numpy']
     """
+    # Kept per list: a build asks twice per release, and a project's releases mostly share one.
+    return list(_runtime_dependencies(tuple(requires_dist)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _runtime_dependencies(requires_dist: Tuple[str, ...]) -> Tuple[str, ...]:
     from packaging.requirements import InvalidRequirement, Requirement  # imported when first needed
     from packaging.utils import canonicalize_name
 
@@ -549,7 +562,7 @@ def runtime_dependencies(requires_dist: Sequence[str]) -> List[str]:
         if req.marker is not None and "extra" in str(req.marker):
             continue
         names.add(str(canonicalize_name(req.name)))
-    return sorted(names)
+    return tuple(sorted(names))
 
 
 def private_dependencies(project: Project, requires_dist: List[str], on_index: Callable[[str], bool]) -> List[str]:

@@ -22,8 +22,9 @@ Site layout (every link relative, so the site works at any base URL):
 ``.nojekyll``
     tells GitHub Pages to serve folders that start with ``_``.
 
-Builds are incremental: ``.pagesindex-build`` in the output folder remembers, per project,
-the record it was rendered from and the outputs it owns. A project whose record did not change is
+Builds are incremental: the build manifest (:func:`manifest_path`, kept in the user's cache
+folder, never in the site: nothing internal is published) remembers, per project, the record it
+was rendered from and the outputs it owns. A project whose record did not change is
 not read again; a file is written only when its bytes differ; a build with no change writes
 nothing.
 """
@@ -49,7 +50,7 @@ from .errors import IndexStateError
 from .inspect import hash_file, read_core_metadata, read_recorded_wheel_metadata
 from .model import WHEEL, DistributionFile, Project, Release
 from .simple_api import API_VERSION, PEOPLE_DIR, SITE_PACKAGES, STATIC_DIR, project_json, provenance_url  # noqa: F401 (re-exported)
-from .state import TMP_PREFIX, Index, cached_core_metadata, copy_to_temporary
+from .state import TMP_PREFIX, Index, cached_core_metadata, cached_core_metadata_file, copy_to_temporary, keep_core_metadata
 from .storage_move import legacy_files
 from .stores import StorageConfig
 from .stores import file_url as store_file_url
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # jinja2 is imported when a page is first rendered
 
 #: Present in the output folder while a build runs (see :func:`build_site`).
 BUILDING_MARKER = ".pagesindex-building"
+#: The name the build manifest had inside the site before it moved out (removed by a build).
 MANIFEST = ".pagesindex-build"
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_CONTENT_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -73,6 +75,10 @@ _HERE = Path(__file__).parent
 _NO_LINK_ERRNOS = frozenset(
     getattr(errno, n) for n in ("EXDEV", "EPERM", "EMLINK", "ENOTSUP", "EOPNOTSUPP", "EACCES", "ENOSYS") if hasattr(errno, n)
 )
+
+
+#: Flags of a new site file: created, never through an existing name or link.
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
 @dataclass
@@ -345,6 +351,9 @@ class Renderer:
         #: Skip rendering a release page whose recorded key (its meta tag) is current. Off for a
         #: full build, which repairs pages changed by hand, and for ``verify``'s in-memory site.
         self.trust_pages = True
+        #: Put core metadata read from a wheel into the index's cache (off for ``verify``, which
+        #: writes nothing).
+        self.keep_metadata = True
 
     # Made on first use: a build with nothing to render reads no static file or template.
     @functools.cached_property
@@ -390,23 +399,48 @@ class Renderer:
         page). The build manifest, written last and synced, is what marks the build done.
         """
         path = f"{self._out}/{rel}"
+        # A new file (every file of a first build) costs one open that creates it, one write
+        # and one close: plain system calls, not Python's buffered file objects (an ``open()``
+        # costs an fstat and an ioctl more), and no stat before.
+        try:
+            self._create(path, data)
+            self.result.written.append(rel)
+            return
+        except FileExistsError:
+            pass
         try:
             if os.stat(path).st_size == len(data):
                 with open(path, "rb") as fh:
                     if fh.read() == data:
                         return
         except FileNotFoundError:
-            self._mkdir(os.path.dirname(path))
-            with open(path, "wb") as fh:
-                fh.write(data)
-            self.result.written.append(rel)
-            return
+            pass
         folder, base = os.path.split(path)
         tmp = f"{folder}/.tmp-{base}"
         with open(tmp, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
         self.result.written.append(rel)
+
+    def _create(self, path: str, data: bytes) -> None:
+        """Create the new file ``path`` holding ``data`` (its folder made when missing); raise
+        :class:`FileExistsError` when something is there already (nothing written then)."""
+        try:
+            fd = os.open(path, _CREATE_FLAGS, 0o666)
+        except FileNotFoundError:
+            self._dirs.discard(os.path.dirname(path))
+            self._mkdir(os.path.dirname(path))
+            fd = os.open(path, _CREATE_FLAGS, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            raise
+        os.close(fd)
 
     def package_dir(self, name: str) -> str:
         """``packages/<name>`` of the state as a string, checked once per build to lie inside
@@ -444,6 +478,24 @@ class Renderer:
                 f"{str(src)!r} does not match its record (size {st_src.st_size} bytes, recorded {size}); "
                 f"restore it with 'git checkout -- {self._state_path(src)}', or remove that release and add the file again"
             )
+        if self.link:
+            # The usual case (a first build, a new release): nothing is there yet, and the link
+            # is made in place (a link appears whole) without looking first.
+            try:
+                os.link(src, dst)
+            except FileNotFoundError:
+                self._dirs.discard(os.path.dirname(dst))
+                self._mkdir(os.path.dirname(dst))
+                with contextlib.suppress(FileExistsError, OSError):
+                    os.link(src, dst)
+                    self.result.written.append(rel)
+                    return
+            except OSError as exc:
+                if exc.errno not in _NO_LINK_ERRNOS and not isinstance(exc, FileExistsError):
+                    raise
+            else:
+                self.result.written.append(rel)
+                return
         try:
             st_dst = os.lstat(dst)
         except FileNotFoundError:
@@ -477,6 +529,71 @@ class Renderer:
                 return
         self._copy_checked(src, dst, sha256)
         self.result.written.append(rel)
+
+    def _core_metadata(self, sha256: str, src: str, filename: str, meta_rel: str, known: Dict[str, Any]) -> bytes:
+        """The core metadata of a wheel (the bytes whose sha256 its record gives), with its PEP 658
+        sidecar ``meta_rel`` placed when the site does not hold those bytes already.
+
+        Taken from ``known`` (the project's wheels read so far: a release's wheels usually share
+        one METADATA), else from the index's cache (kept by ``add``, and by the build itself),
+        else from the wheel, which is then put into the cache so that the next build (a fresh
+        checkout with the cache restored) does not open the wheel again. Every source is checked
+        against ``sha256``: a cache or a site changed by hand makes a build slower, never makes
+        it publish other bytes. Raises :class:`~pagesindex.errors.IndexStateError` when the
+        wheel's METADATA does not match.
+
+        The sidecar is a hard link to the cache's file where the build places links (a new
+        file costs a new inode, about 15 times a link's system time here, and most wheels of an
+        index share their release's METADATA), else a file of its own.
+        """
+        entry = known.get(sha256)
+        if entry is None:
+            found = cached_core_metadata_file(self.index.root, sha256)
+            if found is None:
+                data = read_recorded_wheel_metadata(src, filename)
+                if hashlib.sha256(data).hexdigest() != sha256:
+                    raise IndexStateError(f"{filename}: METADATA does not match its record; run 'pagesindex verify'")
+                found = (data, keep_core_metadata(self.index.root, sha256, data) if self.keep_metadata else None)
+            entry = known[sha256] = found
+        metadata, cached = entry
+        if cached is not None and self.link and self._link_page(meta_rel, cached, metadata):
+            return metadata
+        self.write(meta_rel, metadata)
+        return metadata
+
+    def _link_page(self, rel: str, src: str, data: bytes) -> bool:
+        """Place the page ``rel`` as a hard link to ``src`` (which holds ``data``); False when
+        the file system refuses links (the caller writes the page instead). A page already
+        there with the same bytes is left alone; one with other bytes is replaced through a
+        temporary link and a rename."""
+        path = f"{self._out}/{rel}"
+        try:
+            os.link(src, path)
+        except FileNotFoundError:
+            self._dirs.discard(os.path.dirname(path))
+            self._mkdir(os.path.dirname(path))
+            return self._link_page(rel, src, data) if os.path.exists(src) else False
+        except FileExistsError:
+            try:
+                if os.stat(path).st_size == len(data):
+                    with open(path, "rb") as fh:
+                        if fh.read() == data:
+                            return True
+            except OSError:
+                pass
+            folder, base = os.path.split(path)
+            tmp = f"{folder}/{TMP_PREFIX}{base}"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            try:
+                os.link(src, tmp)
+            except OSError:
+                return False
+            os.replace(tmp, path)
+        except OSError:
+            return False
+        self.result.written.append(rel)
+        return True
 
     def _state_path(self, src: "os.PathLike[str] | str") -> str:
         """``src`` relative to the index folder (as git names it), else as given."""
@@ -616,6 +733,7 @@ class Renderer:
         package_dir = self.package_dir(name)
         outputs: Set[str] = set()
         sidecars: Dict[str, bytes] = {}
+        known: Dict[str, Any] = {}  # (core metadata, cache file) by sha256: a release's wheels share it
         releases = []
         newest_stable = project.latest()
         newest = None if quarantined else (newest_stable or project.latest(prereleases=True))
@@ -666,17 +784,7 @@ class Renderer:
                 outputs.add(rel)
                 if f.kind == WHEEL and f.core_metadata_sha256:
                     meta_rel = rel + ".metadata"
-                    metadata = None
-                    with contextlib.suppress(FileNotFoundError), open(f"{self._out}/{meta_rel}", "rb") as fh:
-                        metadata = fh.read()
-                    if metadata is None or hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
-                        # Kept by add (checked by hash there), else read from the wheel.
-                        metadata = cached_core_metadata(self.index.root, f.core_metadata_sha256)
-                        if metadata is None:
-                            metadata = read_recorded_wheel_metadata(src, f.filename)
-                        if hashlib.sha256(metadata).hexdigest() != f.core_metadata_sha256:
-                            raise IndexStateError(f"{f.filename}: METADATA does not match its record; run 'pagesindex verify'")
-                        self.write(meta_rel, metadata)
+                    metadata = self._core_metadata(f.core_metadata_sha256, src, f.filename, meta_rel, known)
                     sidecars[f.filename] = metadata
                     outputs.add(meta_rel)
             requires_python = sorted({f.requires_python for f in release.files if f.requires_python})
@@ -797,8 +905,39 @@ class Renderer:
 #: are carried over as text, so a build that changes one project (or none) neither parses nor
 #: re-encodes the other projects' entries, and the root page joins the stored cards' HTML (the
 #: last fields, read from the end of each line) instead of rendering 10,000 cards again.
-MANIFEST_FORMAT = 4
-_OLD_MANIFESTS = (".pagesindex-build.json",)
+MANIFEST_FORMAT = 5
+#: Manifests that older versions kept inside the site (published with it); a build removes them.
+_OLD_MANIFESTS = (MANIFEST, ".pagesindex-build.json")
+
+
+def manifest_path(index: Index, out: Path) -> Path:
+    """Where the build manifest of the site ``out`` built from ``index`` is kept:
+    ``<user cache folder>/builds/<key>.manifest`` (:func:`pages.user_cache_folder`), the key a
+    digest of the two resolved paths. Outside the site, so that nothing internal is published,
+    and outside the index, so that a pull request cannot plant one. The manifest records a stamp
+    of the site it describes (:func:`site_stamp`): restored into a new workspace, or found after
+    the site was deleted or replaced, it does not match and the build renders every project."""
+    key = hashlib.sha256(f"{os.fspath(index.root)}\0{os.path.realpath(out)}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return Path(pages.user_cache_folder()) / "builds" / f"{key}.manifest"
+
+
+def site_stamp(out: Path) -> Optional[str]:
+    """Identity of a built site: device, inode and change time (ns) of its ``.nojekyll``, which
+    the first build creates and no later build rewrites (it is always empty); None when absent.
+
+    The change time cannot be set by a copy (``cp -p`` and ``shutil.copytree`` keep the
+    modification time, not this one), and inode numbers alone are reused as soon as a deleted
+    site's are freed; so a deleted, copied or replaced site has another stamp, while the pages
+    inside may change (a build killed after replacing some keeps the stamp, so the next build
+    still knows what the last one wrote). A page changed by hand is named by ``verify`` and
+    repaired by ``build --full``."""
+    try:
+        st = os.lstat(os.path.join(os.fspath(out), ".nojekyll"))
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return f"{st.st_dev}:{st.st_ino}:{st.st_ctime_ns}"
 
 
 def encode_outputs(name: str, outputs: Iterable[str]) -> str:
@@ -866,17 +1005,17 @@ def remove_temporary(out: Path) -> List[str]:
     return removed
 
 
-def _open_manifest(out: Path):
+def _open_manifest(path: Path):
     """The manifest opened for reading when it is a regular file (a link, FIFO or device in its
     place counts as no manifest: nothing can make a build or verify hang on it)."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(os.fspath(out / MANIFEST), flags)
+        fd = os.open(os.fspath(path), flags)
     except OSError:
-        raise FileNotFoundError(os.fspath(out / MANIFEST)) from None
+        raise FileNotFoundError(os.fspath(path)) from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise FileNotFoundError(os.fspath(out / MANIFEST))
+        raise FileNotFoundError(os.fspath(path))
     return open(fd, encoding="utf-8", newline="\n")
 
 
@@ -897,17 +1036,17 @@ def is_site_path(rel: object) -> bool:
             and all(part not in ("", ".", "..") for part in rel.split("/")))
 
 
-def _load_manifest(out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
-    """``(header, {project name: manifest line})``; empty when absent or of another format."""
+def _load_manifest(path: Path, out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
+    """``(header, {project name: manifest line})`` of the manifest at ``path``; empty when absent,
+    of another format, or of another site than the one in ``out`` (:func:`site_stamp`)."""
     try:
-        with _open_manifest(out) as fh:
+        with _open_manifest(path) as fh:
             header = json.loads(fh.readline())
-            if isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT:
-                lines = {}
-                for line in fh:  # one line at a time: the file is 1 KB a project
-                    line = line.rstrip("\n")
-                    if line.count("\t") == 6:  # a line a build writes has 7 fields; others are ignored
-                        lines[line[: line.index("\t")]] = line
+            if (isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT
+                    and header.get("site") is not None and header.get("site") == site_stamp(out)):
+                # Read and split at once (the file is about 1 KB a project); a line a build
+                # writes has 7 fields, others are ignored.
+                lines = {line.partition("\t")[0]: line for line in fh.read().split("\n") if line.count("\t") == 6}
                 return header, lines
     except (FileNotFoundError, ValueError):
         pass
@@ -932,9 +1071,8 @@ def _write_replace(path: Path, lines: List[str]) -> None:
     tmp = path.with_name(TMP_PREFIX + path.name)
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            for line in lines:
-                fh.write(line)
-                fh.write("\n")
+            fh.write("\n".join(lines))
+            fh.write("\n")
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -985,7 +1123,7 @@ def build_site(
         # temporary files and folders (a walk of every file would dominate a no-change build of
         # a large index).
         marker = out / BUILDING_MARKER
-        if full or marker.exists() or not (out / MANIFEST).exists():
+        if full or marker.exists() or not manifest_path(index, out).exists():
             remove_temporary(out)
         marker.touch()
         try:
@@ -997,9 +1135,15 @@ def build_site(
                 marker.unlink()
 
 
-def _render_one(renderer: Renderer, name: str, path: str, data: bytes, old_parts: Optional[List[str]],
+def _render_one(renderer: Renderer, name: str, path: str, digest: str, old_parts: Optional[List[str]],
                 full: bool) -> "tuple[str, str, str, str]":
-    """Render one project; return its manifest fields ``(name, card, card HTML, outputs)``."""
+    """Render one project; return its manifest fields ``(name, card, card HTML, outputs)``.
+
+    The record is read here (not handed over: the build's own process would hold every record
+    of a full build at once) and must still have the sha256 ``digest`` the build recorded."""
+    data = Path(path).read_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise IndexStateError(f"{path!r} changed while the site was built (another program wrote it without the index lock); build again")
     project = Index._parse_record(Path(path), data)
     outputs = renderer.project_outputs(project)
     stale = set(_old_outputs(name, old_parts[4])) - outputs if old_parts else set()
@@ -1091,7 +1235,8 @@ def _render_projects(renderer: Renderer, todo: list, full: bool, progress: Optio
 def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None]], rebuild: bool = False,
                 copy: bool = False, jobs: Optional[int] = None) -> BuildResult:
     renderer = Renderer(index, out, link=not copy)
-    header, old_lines = _load_manifest(out)
+    manifest = manifest_path(index, out)
+    header, old_lines = _load_manifest(manifest, out)
     fp = fingerprint(index) + (":copy" if copy else "")
     full = rebuild or header.get("fingerprint") != fp
     renderer.trust_pages = not full
@@ -1105,7 +1250,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
             for entry in it:
                 if entry.name.endswith(".json") and not entry.name.startswith(".") and entry.is_file():
                     records[entry.name[:-5]] = entry
-    todo = []  # projects to render: (name, record path, record bytes, old manifest fields)
+    todo = []  # projects to render: (name, record path, record sha256, old manifest fields)
     stat_keys = {}
     for name in sorted(records):
         entry = records[name]
@@ -1124,7 +1269,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
             continue
         new_lines[name] = ""  # filled in below, in this order
         stat_keys[name] = (stat_key, digest)
-        todo.append((name, entry.path, data, old_parts))
+        todo.append((name, entry.path, digest, old_parts))
 
     old_cards = {job[0]: job[3][5] if job[3] else None for job in todo}
     names_changed = full  # the root's PEP 691 JSON lists the projects' names
@@ -1156,14 +1301,17 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     # killed at any point leaves no broken link.
     for name in gone:
         renderer.remove(_old_outputs(name, old_lines[name].split("\t", 6)[4]))
-    if dirty or full or not (out / MANIFEST).exists():  # full: a manifest changed by hand is replaced
-        head = json.dumps({"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs)},
+    stamp = site_stamp(out)
+    if dirty or full or stamp != header.get("site") or not manifest.exists():  # full: a manifest changed by hand is replaced
+        head = json.dumps({"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs), "site": stamp},
                           sort_keys=True, separators=(",", ":"))
         # Not synced: the site files it describes are not either (they are derived, and a
         # manifest lost with them only makes the next build render everything again).
-        _write_replace(out / MANIFEST, [head, *new_lines.values()])
-        for old_name in _OLD_MANIFESTS:
-            with contextlib.suppress(FileNotFoundError):
-                (out / old_name).unlink()
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        _write_replace(manifest, [head, *new_lines.values()])
+    for old_name in _OLD_MANIFESTS:  # an older build's manifest inside the site: not published
+        with contextlib.suppress(FileNotFoundError):
+            (out / old_name).unlink()
+            renderer.result.removed.append(old_name)
     renderer.result.projects = len(new_lines)
     return renderer.result

@@ -12,6 +12,7 @@ import contextlib
 import json
 import re
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,6 +267,35 @@ def metadata_cache_path(root: Path, sha256: str) -> Path:
     return Path(root) / CACHE_DIR / "metadata" / sha256
 
 
+def cached_core_metadata_file(root: Path, sha256: Optional[str]) -> "Optional[tuple[bytes, str]]":
+    """``(bytes, path)`` of the core metadata whose sha256 is ``sha256``, from the index's cache
+    or the committed ``metadata/`` folder (see :func:`cached_core_metadata`), or ``None``. The
+    path is a regular file (opened without following a link) holding exactly those bytes when
+    read; the build links the sites' sidecars to it."""
+    import hashlib
+    if not isinstance(sha256, str) or not _HEX64.match(sha256):
+        return None
+    root = os.fspath(root)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    for path in (f"{root}/{CACHE_DIR}/metadata/{sha256}", f"{root}/{METADATA_DIR}/{sha256}"):
+        try:
+            fd = os.open(path, flags)
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > limits.limit("metadata"):
+                continue
+            data = os.read(fd, st.st_size + 1)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        if hashlib.sha256(data).hexdigest() == sha256:
+            return data, path
+    return None
+
+
 def cached_core_metadata(root: Path, sha256: Optional[str]) -> Optional[bytes]:
     """The core metadata bytes whose sha256 is ``sha256`` (a record's ``core_metadata_sha256``)
     from the index's cache, or ``None`` when absent, unreadable, or not of that hash.
@@ -285,6 +315,34 @@ def cached_core_metadata(root: Path, sha256: Optional[str]) -> Optional[bytes]:
         if hashlib.sha256(data).hexdigest() == sha256:
             return data
     return None
+
+
+def keep_core_metadata(root: Path, sha256: str, data: bytes) -> Optional[str]:
+    """Put core metadata bytes (whose sha256 the caller checked) into the index's cache, for
+    :func:`cached_core_metadata`; return the path, or None when the cache cannot be written
+    (ignored: it only makes builds slower). No fsync (a lost entry is read from the wheel
+    again); written through a temporary name and a rename, so a reader sees it whole."""
+    folder = f"{os.fspath(root)}/{CACHE_DIR}/metadata"
+    path = f"{folder}/{sha256}"
+    tmp = f"{folder}/{TMP_PREFIX}{sha256}-{os.getpid()}"
+    try:
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        return path
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return None
 
 
 def _keep_core_metadata(root: Path, files: Sequence[InspectedFile]) -> None:
@@ -1354,6 +1412,8 @@ __all__ = [
     "atomic_copy",
     "atomic_write",
     "cached_core_metadata",
+    "keep_core_metadata",
+    "cached_core_metadata_file",
     "find_index",
     "utc_now",
     "InvalidDistribution",

@@ -9,8 +9,8 @@ every recorded alias (an old URL of a file, ``project.extra["aliases"]``) serves
 The built site is also compared with the state both ways (issue 13, item 4): the site a build of
 the state writes is rendered in memory (:class:`ExpectedSite`), and every one of its pages must be
 in the site byte for byte, every distribution file with its recorded size and sha256, and the
-site must serve nothing else (only the build manifest besides; no symbolic link, which the Pages
-upload would follow). The site's build manifest is read only to choose each remedy: ``pagesindex
+site must serve nothing else (no symbolic link either, which the Pages upload would follow; the
+build manifest is kept outside the site). The build manifest is read only to choose each remedy: ``pagesindex
 build`` when the state changed since the last build, ``build --full`` when the site changed
 outside a build, deleting a file that no build wrote.
 
@@ -37,8 +37,7 @@ from ..model import WHEEL
 from ..render import (
     PEOPLE_DIR,
     BUILDING_MARKER,
-    MANIFEST,
-    MANIFEST_FORMAT,
+    _OLD_MANIFESTS,
     SITE_PACKAGES,
     STATIC_DIR,
     Renderer,
@@ -46,7 +45,7 @@ from ..render import (
     decode_outputs,
     fingerprint,
     index_asset_problems,
-    is_site_path,
+    manifest_path,
     project_aliases,
     project_card,
     read_regular,
@@ -362,6 +361,7 @@ class ExpectedSite(Renderer):
         nowhere = Path(tempfile.gettempdir()) / f"pagesindex-verify-{uuid.uuid4().hex}"  # never made
         super().__init__(index, nowhere, link=False)
         self.trust_pages = False  # never skip a page: every byte is compared
+        self.keep_metadata = False  # verify writes nothing
         self.pages: Dict[str, Optional[bytes]] = {}
         self.files: Dict[str, "tuple[str, int]"] = {}
         self.owners: Dict[str, str] = {}
@@ -407,7 +407,7 @@ def _manifest_remedies(index: Index, site: Path) -> "tuple[Dict[str, str], Dict[
     """From the site's build manifest (which the site could forge, so it only chooses remedies):
     ``({project: remedy for its missing or different outputs}, {path: remedy for a path the
     manifest says a build wrote}, remedy for the root page and static files)``."""
-    header, lines = _load_manifest(site)
+    header, lines = _load_manifest(manifest_path(index, site), site)
     interrupted = (site / BUILDING_MARKER).exists()
     same_code = header.get("fingerprint") in (fingerprint(index), fingerprint(index) + ":copy")
     by_project: Dict[str, str] = {}
@@ -476,51 +476,6 @@ def _site_entries(site: Path) -> "tuple[Dict[str, int], List[str], List[str]]":
     return files, others, temporary
 
 
-def _check_manifest(site: Path, present: Dict[str, int], problems: List[str]) -> None:
-    """The build manifest (served with the site) must be one a build writes: a JSON header of
-    this format, then one well-formed line per project; anything else in it is reported (the
-    manifest only chooses remedies, but the Pages upload publishes it)."""
-    if MANIFEST not in present:
-        return
-    data = _read_site(site, MANIFEST, problems)
-    if data is None:
-        return
-    remedy = f"{SITE_REMEDY}; it writes the manifest again"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(f"{MANIFEST}: not UTF-8 text (byte {exc.start}), not a build manifest ({remedy})")
-        return
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    try:
-        header = json.loads(lines[0]) if lines else None
-    except ValueError:
-        header = None
-    if not (isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT
-            and isinstance(header.get("fingerprint"), str) and isinstance(header.get("root"), list)
-            and all(isinstance(r, str) for r in header["root"])):
-        problems.append(f"{MANIFEST}: line 1 is not the header a build writes ({remedy})")
-        return
-    previous = ""
-    for number, line in enumerate(lines[1:], start=2):
-        parts = line.split("\t")
-        ok = len(parts) == 7 and parts[0] > previous and parts[1].isdigit() and parts[2].isdigit()
-        ok = ok and len(parts[3]) == 64 and all(c in "0123456789abcdef" for c in parts[3])
-        if ok:
-            try:
-                ok = all(is_site_path(rel) for rel in decode_outputs(parts[0], parts[4]))
-                ok = ok and isinstance(json.loads(parts[5]), dict) and isinstance(json.loads(parts[6]), str)
-            except (ValueError, TypeError, AttributeError):
-                ok = False
-        if not ok:
-            shown = line if len(line) <= 60 else line[:60] + "…"
-            problems.append(f"{MANIFEST}: line {number} is not a line a build writes: {shown!r} ({remedy})")
-            return
-        previous = parts[0]
-
-
 def _compare_site(index: Index, site: Path, problems: List[str], digest_of,
                   entries: "Optional[tuple[Dict[str, int], List[str], List[str]]]" = None) -> "frozenset[str]":
     """The site against the site a build writes from the state, both ways: every page and file
@@ -556,7 +511,6 @@ def _compare_site(index: Index, site: Path, problems: List[str], digest_of,
         kind = "folder" if rel.endswith("/") else "file"
         problems.append(f"{rel}: temporary {kind} (.tmp-*), not served by a build: left by an interrupted "
                         f"build or put there by hand ({tmp_remedy})")
-    _check_manifest(site, present, problems)
 
     def remedy_for(rel: str) -> str:
         owner = expected.owners.get(rel, "")
@@ -598,7 +552,10 @@ def _compare_site(index: Index, site: Path, problems: List[str], digest_of,
                 problems.append(f"{rel}: differs from the recorded file ({remedy_for(rel)})")
                 differ = True
     # Served but not of the state: a removed project in one line, else each file.
-    allowed = {MANIFEST, BUILDING_MARKER}
+    allowed = {BUILDING_MARKER}
+    for old in _OLD_MANIFESTS:
+        if old in present:
+            written.setdefault(old, "an older version's build manifest, published with the site: run 'pagesindex build', which removes it")
     extra = sorted(
         rel for rel in present
         if rel not in expected.owners and rel not in allowed
