@@ -408,6 +408,24 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
             f"fresh checkout {d['seconds'] / cold.seconds:.2f}x wall, {d['cpu'] / cold.cpu:.2f}x CPU; "
             f"dumb-pypi wrote {d['entries']:,} files, {d['bytes'] / 1e6:.1f} MB")
 
+    # The same state with an object store (issue 15): records and the wheels' core metadata in
+    # git, no distribution file or sidecar in the site (benchmarks/stores.py makes the state).
+    from stores import to_object_store
+
+    s3_root, s3_site = cache / f"state-s3-{st['projects']}", cache / "site-s3"
+    if not (s3_root / "index.toml").is_file():
+        to_object_store(root, s3_root)
+    settle(s3_site, s3_root / CACHE_DIR)
+    s3_full = pagesindex("--index", s3_root, "build", "--out", s3_site)
+    s3_counts = site_counts(s3_site, s3_root)
+    res["full_s3"] = dict(rec(s3_full), outputs=s3_counts["entries"], **s3_counts)
+    show("pagesindex full build, s3 store (CLI)", res["full_s3"],
+         f"   ({s3_counts['entries']:,} names, {s3_counts['new']:,} files and {s3_counts['bytes'] / 1e6:.1f} MB written)")
+    if d_full is not None:
+        d = res["dumb_pypi"]["full"]
+        say(f"  ratio (dumb-pypi / ours), s3 store: {d['seconds'] / s3_full.seconds:.2f}x wall, {d['cpu'] / s3_full.cpu:.2f}x CPU")
+    shutil.rmtree(s3_site, ignore_errors=True)
+
     nochange = pagesindex("--index", root, "build", "--out", site)
     nochange_api = child("build", root, site)
     res["nochange"] = dict(rec(nochange), api=rec(nochange_api, nochange_api.json()["seconds"]))
@@ -589,6 +607,11 @@ def table(results: Dict) -> str:
         if b.get("full_cold"):
             rows.append(f"| the same from a fresh checkout (no kept core metadata: each wheel opened) | {cell(b['full_cold'])} | "
                         f"{cell(df, 'dumb-pypi')} | {ratio(df, b['full_cold'])} | >= 3x faster |")
+        if b.get("full_s3"):
+            f3 = b["full_s3"]
+            rows.append(f"| the same with an s3 store (no distribution file or sidecar in the site: {f3['entries']:,} names, "
+                        f"{f3['new']:,} files and {f3['bytes'] / 1e6:.1f} MB written) | {cell(f3)} | {cell(df, 'dumb-pypi')} | "
+                        f"{ratio(df, f3)} | >= 3x faster |")
         rows.append(f"| one-project rebuild (CLI), {b['projects']:,} projects | {cell(b['one'])} | {cell(d.get('one'), 'dumb-pypi partial')} | {ratio(d.get('one'), b['one'])} | < 0.3 s, flat |")
         rows.append(f"| one-project rebuild (API), {b['projects']:,} projects | {cell(b['one']['api'])} | | {ratio(d.get('one'), b['one']['api'])} | < 0.3 s, flat |")
         rows.append(f"| no-change build (CLI), {b['projects']:,} projects | {cell(b['nochange'])} | {cell(d.get('nochange'), 'dumb-pypi')} | {ratio(d.get('nochange'), b['nochange'])} | < 0.3 s |")
