@@ -227,8 +227,10 @@ def test_yank_and_unyank(index, wheel):
     run_cli("yank", "abc1", "1.0.0", "--reason", "broken build", index=index.root)
     assert record(index, "abc1")["releases"]["1.0"]["yanked"] is True
     assert record(index, "abc1")["releases"]["1.0"]["yanked-reason"] == "broken build"
-    run_cli("unyank", "abc1", "1.0", index=index.root)
+    assert run_cli("unyank", "abc1", "1.0", index=index.root).stdout.strip() == "unyanked abc1 1.0"
     assert record(index, "abc1")["releases"]["1.0"]["yanked"] is False
+    again = run_cli("unyank", "abc1", "1.0.0", index=index.root).stdout  # fresh-user trial: it said "unyanked"
+    assert again.strip() == "abc1 1.0 was not yanked: nothing changed"
     proc = run_cli("yank", "abc1", "9.9", index=index.root, check=False)
     assert proc.returncode == 1 and "'9.9'" in proc.stderr
 

@@ -227,3 +227,30 @@ def test_serve_says_when_the_pages_print_the_public_url():
     assert "they use the public URL https://lab.github.io/idx/, not this server" in other[-1]
     assert other[:2] == same[:2] == [f"uv pip install kavli-hello --extra-index-url {local}",
                                      f"pip install kavli-hello --index-url {local}"]
+
+
+@pytest.mark.parametrize("out", ["packages", "packages/abc1", "projects/x", ".", "..", "metadata", ".github/site"],
+                         ids=["packages", "in-packages", "in-projects", "the-index", "holds-the-index", "metadata", "in-github"])
+def test_build_into_the_index_state_is_refused(index, tmp_path, out):
+    """Fresh-user trial: ``build --out packages`` wrote pages beside the committed wheels and
+    ``--out .`` scattered a site into the index root. A folder inside the index but outside its
+    state (``site/``) stays allowed."""
+    assert cli("add", str(make_wheel(tmp_path / "dist", "abc1", "1.0")), index=index.root).returncode == 0
+    target = str(index.root / out)
+    before = snapshot(tmp_path)
+    proc = cli("build", "--out", target, index=index.root)
+    assert_refused(proc, f"cannot build into {target!r}", before=before, root=tmp_path)
+    assert cli("build", "--out", str(index.root / "site"), index=index.root).returncode == 0
+
+
+def test_init_without_workflows_still_writes_the_gitignore(tmp_path):
+    proc = cli("init", str(tmp_path / "bare"), "--title", "T", "--no-workflows")
+    assert proc.returncode == 0, proc.stderr
+    assert "/_site/" in (tmp_path / "bare/.gitignore").read_text() and "wrote .gitignore" in proc.stdout
+    assert not (tmp_path / "bare/.github").exists()
+
+
+def test_storage_migrate_without_to_on_a_git_index_names_the_option(index, tmp_path):
+    before = snapshot(tmp_path)
+    proc = cli("storage", "migrate", index=index.root)
+    assert_refused(proc, "Missing option '--to' (s3 or github-release)", before=before, root=tmp_path)

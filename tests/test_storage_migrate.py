@@ -66,7 +66,10 @@ def test_migrate_stages_every_file_keeps_old_urls_and_a_second_run_changes_nothi
     before = state_snapshot(root)
     again = run_cli(*migrate_args(bucket, s3_url), index=root)
     assert "nothing to change: the index already uses storage.kind 's3' (3 legacy files checked in the store)" in again.stdout
+    assert "in store  " in again.stdout and "staged  " not in again.stdout  # nothing is said to be sent again
     assert run_cli("storage", "migrate", "--to", "s3", index=root).returncode == 0  # settings from index.toml
+    plain = run_cli("storage", "migrate", index=root).stdout  # --to too (fresh-user trial: it was required)
+    assert "nothing to change: the index already uses storage.kind 's3'" in plain
     assert state_snapshot(root) == before
 
     run_cli("publish", index=root)
@@ -290,7 +293,7 @@ def test_cleanup_deletes_only_the_staged_files_that_no_state_names(s3_index, buc
         bucket.put_object(Bucket=bucket.name, Key=key, Body=b"x")
     keep = ["--keep-state", str(heads["open1"]), "--keep-state", str(heads["open2"] / "projects")]
     dry = run_cli("storage", "cleanup", "--older-than", "0", "--dry-run", *keep, index=main).stdout
-    assert "2 staged files would delete" in dry and "abc1-3.0-py3-none-any.whl " in dry
+    assert "2 staged files would be deleted" in dry and "abc1-3.0-py3-none-any.whl " in dry
     assert [k for k in keys(bucket) if k.startswith("staging/") and k not in foreign] == staged_before
     out = run_cli("storage", "cleanup", "--older-than", "0", *keep, index=main).stdout
     assert "2 staged files deleted" in out and "forged" not in out and "README" not in out

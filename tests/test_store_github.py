@@ -461,7 +461,7 @@ def test_staged_files_verify_staged_and_cleanup_on_the_staging_draft(gh_index, g
 
     before = {a.name for a in draft.assets}
     dry = run_cli("storage", "cleanup", "--older-than", "0", "--dry-run", "--keep-state", str(heads["open"]), index=main).stdout
-    assert "2 staged files would delete" in dry and {a.name for a in draft.assets} == before
+    assert "2 staged files would be deleted" in dry and {a.name for a in draft.assets} == before
     out = run_cli("storage", "cleanup", "--older-than", "0", "--keep-state", str(heads["open"]), index=main).stdout
     assert "2 staged files deleted" in out and "xyz2-1.0-py3-none-any.whl (" in out and "notes.txt" not in out
     assert {a.name for a in draft.assets} == {n for n in before if "xyz2" not in n}

@@ -272,11 +272,10 @@ def init(ctx: click.Context, directory: Optional[str], title: str, url: str, des
         raise click.UsageError(f"init was given two folders: DIRECTORY {directory!r} and --index {index_dir!r}")
     index = Index.init(Path(directory or index_dir or "."), title=title, url=url, description=description)
     console.print(f"created an index in {index.root}")
-    if not no_workflows:
-        from .workflows import install_workflows
+    from .workflows import install_gitignore, install_workflows
 
-        for path in install_workflows(index.root):
-            console.print(f"wrote {path}", markup=False)
+    for path in (install_gitignore(index.root) if no_workflows else install_workflows(index.root)):
+        console.print(f"wrote {path}", markup=False)
     if not (index.root / ".git").exists():  # the hint comes last, after the list of files written
         console.print("next: put it under git (git init), which keeps its history and restores a damaged file "
                       "(git checkout -- FILE)", markup=False)
@@ -420,7 +419,13 @@ def unyank(ctx: click.Context, name: str, version: str) -> None:
     normalize_name(name)
     parse_version(version)
     with index.lock():
+        was = index.load_project(name)
+        wanted = parse_version(version)
+        before = next((r for r in was.releases.values() if r.parsed_version == wanted), None) if was is not None else None
         release = index.set_yanked(name, version, False)
+    if before is not None and not before.yanked:
+        console.print(f"{normalize_name(name)} {release.version} was not yanked: nothing changed")
+        return
     console.print(f"unyanked {normalize_name(name)} {release.version}")
 
 

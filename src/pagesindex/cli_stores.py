@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import click
 
 from .cli import _plural, console, main, open_index
@@ -34,7 +36,7 @@ def storage() -> None:
 
 
 @storage.command("migrate")
-@click.option("--to", "kind", required=True, help="the object store kind: s3 or github-release")
+@click.option("--to", "kind", default=None, help="the object store kind: s3 or github-release (default: the index's own, once it has moved)")
 @click.option("--bucket", default=None, help="s3: the bucket")
 @click.option("--public-url", default=None, help="s3: where users download what is under --prefix")
 @click.option("--prefix", default=None, help="s3: key prefix of the public files (default files/)")
@@ -43,7 +45,7 @@ def storage() -> None:
 @click.option("--region", default=None, help="s3: the region")
 @click.option("--repository", default=None, help="github-release: ORG/REPO (default $GITHUB_REPOSITORY, the index's own in Actions; written to index.toml)")
 @click.pass_context
-def storage_migrate(ctx: click.Context, kind: str, **options: str) -> None:
+def storage_migrate(ctx: click.Context, kind: Optional[str], **options: str) -> None:
     """Move the files of a git-store index to an object store, keeping every old file URL.
 
     Every file under packages/ is staged in the store and stays committed there as the frozen
@@ -55,9 +57,16 @@ def storage_migrate(ctx: click.Context, kind: str, **options: str) -> None:
     from .storage_move import migrate_storage, target_table
 
     index = open_index(ctx)
+    moved = index.config.storage.is_object_store
+    if kind is None:
+        if not moved:
+            raise click.UsageError("Missing option '--to' (s3 or github-release): the index keeps its files in git")
+        kind = index.config.storage.kind
+    # After the move, a run only checks that each legacy file is in the store (sent again when not).
+    word = "in store" if moved and index.config.storage.kind == kind else "staged"
     with index.lock():
         table = target_table(index, kind, {k.replace("_", "-"): v for k, v in options.items()})
-        counts = migrate_storage(index, table, lambda filename, result: console.print(f"{result:<10}{filename}", markup=False))
+        counts = migrate_storage(index, table, lambda filename, result: console.print(f"{word:<10}{filename}", markup=False))
     if not counts["records"] and not counts["config"]:
         console.print(f"nothing to change: the index already uses storage.kind {kind!r} "
                       f"({_plural(counts['staged'], 'legacy file')} checked in the store)", markup=False)
@@ -106,4 +115,4 @@ def storage_cleanup(ctx: click.Context, keep_states: "tuple[str, ...]", older_th
         gone = cleanup_staged(index, [Path(p) for p in keep_states], older_than * 3600, dry_run=dry_run,
                               progress=lambda s: console.print(f"{verb:<13}{s.where} ({s.size} bytes)", markup=False),
                               keep_projects=keep_projects)
-    console.print(f"{_plural(len(gone), 'staged file')} {verb}", markup=False)
+    console.print(f"{_plural(len(gone), 'staged file')} {'would be deleted' if dry_run else 'deleted'}", markup=False)

@@ -50,7 +50,7 @@ def workflows(ctx: click.Context, check: bool, snippet: bool) -> None:
         for path in stale:
             err_console.print(f"problem: {path} is missing or differs from the bundled workflow", markup=False)
         if stale:
-            err_console.print(f"{len(stale)} workflows out of date: run 'pagesindex workflows'", markup=False)
+            err_console.print(f"{len(stale)} workflow{'s' if len(stale) != 1 else ''} out of date: run 'pagesindex workflows'", markup=False)
             sys.exit(1)
         console.print("ok: workflows are up to date", markup=False)
         return

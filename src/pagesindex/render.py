@@ -205,6 +205,26 @@ def index_asset_problems(index: Index) -> List[str]:
     return problems
 
 
+#: Folders of an index that hold its state or its inputs: a site is never built into them.
+_STATE_FOLDERS = frozenset({"projects", "packages", "metadata", "provenance", "static", "templates", ".git", ".github",
+                            ".pagesindex-cache"})
+
+
+def check_output_folder(index: Index, out: Path) -> None:
+    """Refuse to build into the index's own state: ``out`` may not be the index folder, a folder
+    that holds the index, or a folder inside one of :data:`_STATE_FOLDERS` (a site written there
+    mixes pages with records and committed files, and removing stale outputs would delete
+    them). Raises :class:`~pagesindex.errors.IndexStateError` naming ``out``."""
+    root = Path(os.path.abspath(index.root)).resolve()
+    target = Path(os.path.abspath(out)).resolve()
+    if target == root or target in root.parents:
+        raise IndexStateError(f"cannot build into {str(out)!r}: it holds the index itself (use a folder of its own, such as the default _site)")
+    if root in target.parents and target.relative_to(root).parts[0] in _STATE_FOLDERS:
+        raise IndexStateError(
+            f"cannot build into {str(out)!r}: it is inside the index's {target.relative_to(root).parts[0]}/ "
+            "(use a folder of its own, such as the default _site)")
+
+
 def check_index_assets(index: Index) -> None:
     """Raise :class:`~pagesindex.errors.IndexStateError` for the first problem of the index's
     ``static/`` and ``templates/`` (called before a build writes anything)."""
@@ -1113,6 +1133,7 @@ def build_site(
     two builds never interleave.
     """
     out = Path(out) if out is not None else index.root / "_site"
+    check_output_folder(index, out)
     with index.lock(write=False):
         # Links, special files and oversized files in static/ or templates/ are refused before
         # anything is written (the build would publish or render what a link points to).

@@ -88,15 +88,21 @@ def install_workflows(root: Path, *, requirement: Optional[str] = None) -> List[
             pass
         _write(target, data)
         changed.append(rel.as_posix())
-    extras = (
-        (REQUIREMENTS_FILE, REQUIREMENTS_TEXT.format(requirement=requirement or DEFAULT_REQUIREMENT)),
-        (Path(".gitignore"), GITIGNORE),
-    )
-    for rel, text in extras:
-        if not (root / rel).exists():
-            _write(root / rel, text.encode("utf-8"))
-            changed.append(rel.as_posix())
+    if not (root / REQUIREMENTS_FILE).exists():
+        _write(root / REQUIREMENTS_FILE, REQUIREMENTS_TEXT.format(requirement=requirement or DEFAULT_REQUIREMENT).encode("utf-8"))
+        changed.append(REQUIREMENTS_FILE.as_posix())
+    changed.extend(install_gitignore(root))
     return changed
+
+
+def install_gitignore(root: Path) -> List[str]:
+    """Write the index's ``.gitignore`` (:data:`GITIGNORE`: the built site, the lock, the cache
+    folder, temporary files) unless there is one; returns ``[".gitignore"]`` when written."""
+    target = Path(root) / ".gitignore"
+    if target.exists():
+        return []
+    _write(target, GITIGNORE.encode("utf-8"))
+    return [".gitignore"]
 
 
 def stale_workflows(root: Path) -> List[str]:
@@ -113,6 +119,7 @@ __all__ = [
     "DEFAULT_REQUIREMENT",
     "RELEASE_SNIPPET",
     "REQUIREMENTS_FILE",
+    "install_gitignore",
     "WORKFLOWS_DIR",
     "bundled_files",
     "bundled_workflows",
