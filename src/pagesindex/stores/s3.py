@@ -282,8 +282,13 @@ class S3Store(Store):
         return tokens
 
     def _write_record(self, path: Path, tokens: Set[str]) -> None:
-        """Replace the record (atomically; a failure only means a full check next time)."""
+        """Replace the record (atomically; a failure only means a full check next time); with
+        no token, delete it (nothing is written into an index whose store holds nothing good)."""
         try:
+            if not tokens:
+                if path.exists():
+                    path.unlink()
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
             tmp.write_text("\n".join([self._header(), *sorted(tokens)]) + "\n", encoding="ascii")
