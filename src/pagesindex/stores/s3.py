@@ -36,6 +36,8 @@ CHECK_THREADS = 8
 CHECKED_DIR = "store-checked"
 #: First line of such a record (its format); a record that does not start with it is not read.
 _CHECKED_HEADER = "pagesindex store-checked 1"
+#: The lines after it: one token (64 hex) each.
+_TOKENS = re.compile(r"(?:[0-9a-f]{64}\n)*")
 
 
 def b64_sha256(hex_digest: str) -> str:
@@ -271,15 +273,13 @@ class S3Store(Store):
         """The tokens of a record, or an empty set (a full check) when it is missing, unreadable,
         of another bucket or format, or holds any line that is not a token."""
         try:
-            lines = path.read_text(encoding="ascii").splitlines()
+            text = path.read_text(encoding="ascii")
         except (OSError, ValueError):
             return set()
-        if not lines or lines[0] != self._header():
+        header, _, body = text.partition("\n")
+        if header != self._header() or not _TOKENS.fullmatch(body):
             return set()
-        tokens = set(lines[1:])
-        if not all(len(t) == 64 and all(c in "0123456789abcdef" for c in t) for t in tokens):
-            return set()
-        return tokens
+        return set(body.split())
 
     def _write_record(self, path: Path, tokens: Set[str]) -> None:
         """Replace the record (atomically; a failure only means a full check next time); with
