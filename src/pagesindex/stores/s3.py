@@ -17,6 +17,7 @@ import hashlib
 import re
 import os
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
 
@@ -38,6 +39,16 @@ CHECKED_DIR = "store-checked"
 _CHECKED_HEADER = "pagesindex store-checked 1"
 #: The lines after it: one token (64 hex) each.
 _TOKENS = re.compile(r"(?:[0-9a-f]{64}\n)*")
+
+
+def _epoch(value: Any) -> float:
+    """Seconds since the epoch of a LastModified: a datetime, or the ISO 8601 string S3 sends
+    (``2026-12-02T18:21:24.000Z``; this client keeps timestamps unparsed), read by botocore."""
+    if not isinstance(value, datetime):
+        from botocore.utils import parse_timestamp
+
+        value = parse_timestamp(value)
+    return value.timestamp()
 
 
 def b64_sha256(hex_digest: str) -> str:
@@ -66,7 +77,15 @@ class S3Store(Store):
                 kwargs["endpoint_url"] = config.endpoint_url
             if config.region:
                 kwargs["region_name"] = config.region
-            client = boto3.client("s3", **kwargs)
+            import boto3.session
+            import botocore.session
+
+            # Timestamps stay the ISO 8601 strings S3 sends (botocore's documented parser default,
+            # as the AWS CLI sets it): parsing each LastModified of a listing with dateutil is
+            # 4/5 of the CPU of a ListObjectsV2 page (63 ms of 76 ms a 1,000-key page).
+            core = botocore.session.get_session()
+            core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=str)
+            client = boto3.session.Session(botocore_session=core).client("s3", **kwargs)
         self.client = client
 
     # -- helpers --------------------------------------------------------------------------
@@ -235,7 +254,7 @@ class S3Store(Store):
                     if m:
                         found.append(StagedFile(
                             where=f"s3://{self.config.bucket}/{obj['Key']}", sha256=m.group(1), filename=m.group(2),
-                            size=int(obj.get("Size", 0)), modified=obj["LastModified"].timestamp(),
+                            size=int(obj.get("Size", 0)), modified=_epoch(obj["LastModified"]),
                         ))
         except Exception as exc:
             raise self._fail(exc, "ListObjectsV2", prefix) from None
