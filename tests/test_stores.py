@@ -301,6 +301,95 @@ def test_remove_changes_the_record_and_publish_deletes_the_files_from_the_store(
     assert not any(k.endswith("abc1-1.0-py3-none-any.whl") or k.endswith("abc1-1.0-py3-none-any.whl.metadata") for k in keys(bucket))
 
 
+# -- a one-release change costs the same however many files are published -------------------------
+def s3_calls(index):
+    """An in-process index whose store client counts its S3 calls by operation name
+    (botocore's ``before-call`` event), as ``{"HeadObject": n, ...}``."""
+    from collections import Counter
+
+    calls = Counter()
+    index.store.client.meta.events.register(
+        "before-call.s3.*", lambda model, **_: calls.update([model.name])
+    )
+    return calls
+
+
+def published(s3_index, wheel, *versions):
+    run_cli("add", *(str(wheel("abc1", v)) for v in versions), index=s3_index.root)
+    run_cli("publish", index=s3_index.root)
+    return {f.filename: f for f in Index(s3_index.root).get_project("abc1").all_files()}
+
+
+def test_verify_heads_only_objects_it_has_not_checked_and_a_damaged_record_means_a_full_check(s3_index, bucket, wheel):
+    from pagesindex.checks.verify import verify
+    from pagesindex.state import CACHE_DIR
+
+    published(s3_index, wheel, "1.0", "2.0")
+    index = Index(s3_index.root)
+    calls = s3_calls(index)
+    assert verify(index) == []
+    assert calls["HeadObject"] == 4 and calls["ListObjectsV2"] == 1  # 2 wheels and their sidecars, one listing
+    calls.clear()
+    assert verify(index) == [] and calls["HeadObject"] == 0  # all of them checked before
+    assert verify(index, full_store=True) == [] and calls["HeadObject"] == 4  # --full-store: all again
+
+    record = next((s3_index.root / CACHE_DIR / "store-checked").glob("s3-*.txt"))
+    for damage in ("not a record", record.read_text() + "zz\n", record.read_text().replace("store-checked 1", "store-checked 9")):
+        record.write_text(damage)
+        calls.clear()
+        assert verify(index) == [] and calls["HeadObject"] == 4, damage[:40]
+    record.unlink()
+    calls.clear()
+    assert verify(index) == [] and calls["HeadObject"] == 4
+
+    published(s3_index, wheel, "3.0")  # one release more: only its file and sidecar are asked about
+    calls.clear()
+    assert verify(index) == [] and calls["HeadObject"] == 2 and calls["ListObjectsV2"] == 1
+    assert run_cli("verify", "--full-store", index=s3_index.root).stdout.startswith("ok: 1 project verified")
+
+
+def test_verify_with_a_record_still_finds_an_overwritten_object_of_the_same_size_and_a_deleted_one(s3_index, bucket, wheel):
+    from pagesindex.checks.verify import verify
+
+    files = published(s3_index, wheel, "1.0", "2.0")
+    index = Index(s3_index.root)
+    calls = s3_calls(index)
+    assert verify(index) == []
+    calls.clear()
+    assert verify(index) == [] and calls["HeadObject"] == 0  # the record covers every object
+    one, two = sorted(files)
+    body = bucket.get_object(Bucket=bucket.name, Key=f"files/abc1/{one}")["Body"].read()
+    other = bytes(reversed(body))  # other bytes, same size
+    bucket.put_object(Bucket=bucket.name, Key=f"files/abc1/{one}", Body=other)
+    bucket.delete_object(Bucket=bucket.name, Key=f"files/abc1/{two}.metadata")
+    calls.clear()
+    problems = verify(index)
+    assert calls["HeadObject"] == 1  # the overwritten object only; the deleted one is not listed
+    assert problems == [
+        f"s3://{bucket.name}/files/abc1/{one}: size {len(other)} / sha256 {hashlib.sha256(other).hexdigest()[:12]}… differ from "
+        f"the record ({files[one].size} / {files[one].sha256[:12]}…); installs of it fail: upload the recorded file again to "
+        "that key (a copy of the staged object), or remove that release",
+        f"s3://{bucket.name}/files/abc1/{two}.metadata: missing from the store (run 'pagesindex publish')",
+    ]
+    assert verify(index) == problems  # a bad object is never recorded as checked
+
+
+def test_publish_again_asks_nothing_about_files_listed_with_their_size(s3_index, bucket, wheel):
+    files = published(s3_index, wheel, "1.0", "2.0")
+    index = Index(s3_index.root)
+    calls = s3_calls(index)
+    assert index.publish() == {"published": 0, "unchanged": 2, "removed": 0}
+    assert calls == {"ListObjectsV2": 1}
+    # A public file of another size (or without its sidecar) goes through the checked path.
+    one = sorted(files)[0]
+    bucket.put_object(Bucket=bucket.name, Key=f"files/abc1/{one}", Body=b"other bytes")
+    calls.clear()
+    with pytest.raises(FileConflict, match="already holds other bytes"):
+        Index(s3_index.root).publish()
+    bucket.delete_object(Bucket=bucket.name, Key=f"files/abc1/{one}")
+    assert index.publish() == {"published": 1, "unchanged": 1, "removed": 0}
+
+
 # -- installs -------------------------------------------------------------------------------------
 @pytest.mark.e2e
 def test_pip_and_uv_install_from_the_site_with_files_in_the_store_and_fail_on_a_changed_file(

@@ -493,8 +493,11 @@ def build(ctx: click.Context, out: Optional[str], full: bool, copy: bool) -> Non
 @click.option("--staged", is_flag=True, help="Object stores: a file not public yet is fine when it is staged (a change under review; the workflows use it).")
 @click.option("--no-store", "no_store", is_flag=True,
               help="Object stores: check the state and the site but do not ask the store (the ci workflow: a pull request's files are staged where its read-only token cannot look).")
+@click.option("--full-store", "full_store", is_flag=True,
+              help="Object stores: ask the store for the checksum of every published file again, ignoring the record of objects already checked (in .pagesindex-cache/).")
 @click.pass_context
-def verify(ctx: click.Context, out: Optional[str], require_projects: bool, staged: bool, no_store: bool) -> None:
+def verify(ctx: click.Context, out: Optional[str], require_projects: bool, staged: bool, no_store: bool,
+           full_store: bool) -> None:
     """Check the state, and that the built site is exactly the state's; exit 1 listing the problems.
 
     With an object store, staged files that no record names are listed as notes (they may
@@ -503,7 +506,7 @@ def verify(ctx: click.Context, out: Optional[str], require_projects: bool, stage
 
     index = open_index(ctx)
     problems = run_verify(index, Path(out) if out else None, require_projects=require_projects, staged=staged,
-                          check_store=not no_store)
+                          check_store=not no_store, full_store=full_store)
     if index.config.storage.is_object_store and not problems and not no_store:
         from .storage_move import orphaned_staged
 

@@ -1153,8 +1153,11 @@ class Index:
     def publish(self, progress: Optional[Callable[[str, str], None]] = None) -> Dict[str, int]:
         """Make the staged files of the committed state public in the object store (``pagesindex
         publish``): every recorded file, with its wheel's sidecar, is copied from its staging key
-        to its public key unless it is already there with the recorded bytes. Idempotent: a
-        second run copies nothing. Then every object under the public prefix that no record names
+        to its public key unless it is already there with the recorded bytes. A file that one
+        listing of the public prefix shows with its recorded size (and its sidecar) is counted
+        "unchanged" without asking the store about it (``Store.public_sizes``); any other goes
+        through ``Store.publish`` with its checksum and conflict checks. Idempotent: a second
+        run copies nothing. Then every object under the public prefix that no record names
         (a removed release's file or sidecar) is deleted: the prefix belongs to the index.
         ``progress(filename, result)`` is called per file, ``result`` "published", "unchanged" or
         "removed". Returns the count of each.
@@ -1181,13 +1184,21 @@ class Index:
         # Before anything is written: every public file that no record names must be one that this
         # checkout's history recorded and then removed. A file it never recorded was published from
         # a newer state: this checkout is stale, and publishing it would unpublish that file.
-        removed = [key for key in store.public_keys() if key not in wanted]
+        listed = store.public_sizes()  # one listing of the public prefix (s3: 1,000 keys a request)
+        removed = [key for key in listed if key not in wanted]
         for key in removed:
             self._check_removed_here(key)
         for project in projects:
             for f in project.all_files():
                 meta = f.core_metadata_sha256 if f.kind == "wheel" else None
-                result = store.publish(project.normalized_name, f.filename, f.sha256, f.size, meta)
+                key = storage.public_key(project.normalized_name, f.filename)
+                if listed.get(key) == f.size and (not meta or key + ".metadata" in listed):
+                    # Public with its recorded size (and sidecar): published by an earlier run,
+                    # which checked its sha256; verify checks its bytes (its record of checked
+                    # objects asks the store again about any object written since).
+                    result = "unchanged"
+                else:
+                    result = store.publish(project.normalized_name, f.filename, f.sha256, f.size, meta)
                 counts[result] += 1
                 if progress is not None:
                     progress(f.filename, result)

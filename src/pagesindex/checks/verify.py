@@ -52,6 +52,7 @@ from ..render import (
 )
 from ..state import TMP_PREFIX, Index
 from ..storage_move import legacy_files
+from ..stores import StoredFile
 
 
 class _Links(HTMLParser):
@@ -66,8 +67,9 @@ class _Links(HTMLParser):
 
 
 def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple, int]]" = None,
-                 check_store: bool = True) -> None:
+                 check_store: bool = True, full_store: bool = False) -> None:
     recorded = set()
+    pending: List[StoredFile] = []  # published files and sidecars, asked of the store at once
     total = 0
     file_bound = limits.max_file_bytes()
     for path in index.temporary_files():
@@ -105,7 +107,7 @@ def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple
                     problems.append(f"projects/{name}.json: release {release.version}: git url must be https without credentials or query")
             for f in release.files:
                 if index.config.storage.is_object_store:
-                    _check_stored(index, name, f, problems, staged, check_store)
+                    _check_stored(index, name, f, problems, pending, check_store)
                     if f.filename not in legacy:
                         continue  # else also kept in git, served at its old URL: checked below
                 try:
@@ -136,6 +138,7 @@ def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple
                         continue
                     if hashlib.sha256(meta).hexdigest() != f.core_metadata_sha256:
                         problems.append(f"{rel}: METADATA differs from the recorded core-metadata hash")
+    _check_pending(index, pending, problems, staged, full_store)
     site_bound = limits.max_site_bytes()
     if total > site_bound:
         problems.append(
@@ -148,14 +151,12 @@ def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple
                 problems.append(f"{path.relative_to(index.root).as_posix()}: not recorded in any project (redo 'pagesindex add' or delete it)")
 
 
-def _check_stored(index: Index, name: str, f, problems: List[str], staged: "Optional[Dict[tuple, int]]" = None,
+def _check_stored(index: Index, name: str, f, problems: List[str], pending: "List[StoredFile]",
                   check_store: bool = True) -> None:
     """With an object store: the published file (and a wheel's sidecar) exists in the store with
-    the recorded size and sha256, and the committed core metadata matches its hash. ``staged``
-    (``{(sha256, filename): size}`` of the staged objects, ``verify --staged``): a file not public
-    yet is fine when it is staged with its recorded size (``publish`` makes it public after the
-    merge, checking its sha256). Without ``check_store``, only the committed core metadata is
-    checked (the store is not asked)."""
+    the recorded size and sha256 (added to ``pending``, asked by :func:`_check_pending`), and the
+    committed core metadata matches its hash. Without ``check_store``, only the committed core
+    metadata is checked (the store is not asked)."""
     from ..state import METADATA_DIR, cached_core_metadata
 
     if not check_store:
@@ -166,26 +167,39 @@ def _check_stored(index: Index, name: str, f, problems: List[str], staged: "Opti
             )
         return
 
-    def waiting(sha256: Optional[str], filename: str, size: Optional[int], problem: str) -> bool:
-        return staged is not None and "missing" in problem and (sha256, filename) in staged and (
-            size is None or staged[(sha256, filename)] == size)
+    pending.append(StoredFile(name, f.filename, f.sha256, f.size))
+    if f.kind == WHEEL and f.core_metadata_sha256:
+        if cached_core_metadata(index.root, f.core_metadata_sha256) is None:
+            problems.append(
+                f"{METADATA_DIR}/{f.core_metadata_sha256}: core metadata of {f.filename} missing or changed "
+                "(restore it with git, or add the file again)"
+            )
+        pending.append(StoredFile(name, f.filename, f.core_metadata_sha256, None, sidecar=True))
 
-    store = index.store
+
+def _check_pending(index: Index, pending: "List[StoredFile]", problems: List[str],
+                   staged: "Optional[Dict[tuple, int]]", full_store: bool) -> None:
+    """Ask the store about every published file and sidecar at once (``Store.check_files``: the
+    s3 store lists the public prefix once and HEADs only objects it has not checked before, its
+    record kept in the index's ``.pagesindex-cache/``; ``full_store`` HEADs every one). A file
+    not public yet is fine when it is in ``staged`` with its recorded size."""
+    from ..state import CACHE_DIR
+
+    if not pending:
+        return
     try:
-        problem = store.check(name, f.filename, f.sha256, f.size)
-        if problem and not waiting(f.sha256, f.filename, f.size, problem):
-            problems.append(problem)
-        if f.kind == WHEEL and f.core_metadata_sha256:
-            if cached_core_metadata(index.root, f.core_metadata_sha256) is None:
-                problems.append(
-                    f"{METADATA_DIR}/{f.core_metadata_sha256}: core metadata of {f.filename} missing or changed "
-                    "(restore it with git, or add the file again)"
-                )
-            problem = store.check_bytes(index.config.storage.public_key(name, f.filename) + ".metadata", f.core_metadata_sha256)
-            if problem and not waiting(f.core_metadata_sha256, f.filename + ".metadata", None, problem):
-                problems.append(problem)
+        found = index.store.check_files(pending, index.root / CACHE_DIR, full=full_store)
     except PagesIndexError as exc:
         problems.append(str(exc))
+        return
+    for item, problem in zip(pending, found):
+        if not problem:
+            continue
+        name = item.filename + (".metadata" if item.sidecar else "")
+        if staged is not None and "missing" in problem and (item.sha256, name) in staged and (
+                item.size is None or staged[(item.sha256, name)] == item.size):
+            continue  # staged, published after the merge
+        problems.append(problem)
 
 
 def _read_site(site: Path, rel: str, problems: List[str]) -> Optional[bytes]:
@@ -656,7 +670,7 @@ def _files_with_provenance(index: Index, name: str) -> list:
 
 
 def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False, staged: bool = False,
-           check_store: bool = True) -> List[str]:
+           check_store: bool = True, full_store: bool = False) -> List[str]:
     """Return the list of problems found (empty when all is well), each naming what to do.
 
     ``site`` defaults to ``<index>/_site`` and is checked only when it exists. The site is derived
@@ -664,7 +678,8 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
     index without any project is a problem too (the deploy workflow uses it so that a broken
     checkout never replaces a site with an empty one). Without ``check_store`` (``verify
     --no-store``, the ci workflow) an object store is not asked: the state and the site are
-    checked as they are committed and built.
+    checked as they are committed and built. ``full_store`` (``verify --full-store``) asks the
+    store about every published file again, ignoring its record of objects already checked.
     """
     problems: List[str] = []
     if require_projects and not index.project_names():
@@ -675,7 +690,7 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
             staged_sizes = {(s.sha256, s.filename): s.size for s in index.store.staged()}
         except PagesIndexError as exc:
             problems.append(str(exc))
-    _check_state(index, problems, staged_sizes, check_store)
+    _check_state(index, problems, staged_sizes, check_store, full_store)
     site = Path(site) if site is not None else index.root / "_site"
     _check_provenance(index, site if site.is_dir() else None, problems)
     if site.is_dir():

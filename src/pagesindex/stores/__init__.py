@@ -30,7 +30,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 from urllib.parse import quote, urlsplit
 
 from ..errors import IndexStateError
@@ -328,8 +329,12 @@ class Store:
       raises :class:`~pagesindex.errors.FileConflict` when the public key holds other bytes;
     - ``public_keys()``: every key under the public prefix;
     - ``unpublish(key)``: delete one public object (refuses a key outside the public prefix);
+    - ``public_sizes()``: ``{key: size in bytes, or None when the listing does not tell}`` of
+      every key under the public prefix (``publish`` skips a file listed with its recorded size);
     - ``check(project, filename, sha256, size)``: None when the public object has these bytes,
-      else a one-line problem;
+      else a one-line problem; ``check_bytes(key, sha256)`` the same for a sidecar;
+    - ``check_files(items, cache_dir, full)``: ``check``/``check_bytes`` of many
+      :class:`StoredFile` at once (verify), a problem or None per item;
     - ``store_problems()``: one-line problems of the store as a whole (verify);
     - ``staged()``: every staged object, as :class:`StagedFile` (``pagesindex storage cleanup``,
       ``verify``);
@@ -368,11 +373,54 @@ class Store:
     def check(self, project: str, filename: str, sha256: str, size: int) -> Optional[str]:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def check_bytes(self, key: str, sha256: str) -> Optional[str]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def public_sizes(self) -> "Dict[str, Optional[int]]":
+        """``{key: None}`` for every key of :meth:`public_keys` (a store whose listing gives
+        sizes says them, so that ``publish`` need not ask about each file)."""
+        return {key: None for key in self.public_keys()}
+
+    def check_files(self, items: "List[StoredFile]", cache_dir: Optional[Path] = None,
+                    full: bool = False) -> "List[Optional[str]]":
+        """One problem (one line with its remedy) or None per item of ``items``, in order:
+        :meth:`check` for a distribution file, :meth:`check_bytes` for a sidecar. ``cache_dir``
+        (the index's ``.pagesindex-cache/``) may hold what a store remembers of earlier checks,
+        which ``full`` ignores; this default asks about each file and remembers nothing. An
+        error of the store for one item is that item's problem."""
+        from ..errors import PagesIndexError
+
+        config: StorageConfig = getattr(self, "config")
+        found: "List[Optional[str]]" = []
+        for item in items:
+            try:
+                if item.sidecar:
+                    found.append(self.check_bytes(config.public_key(item.project, item.filename) + ".metadata", item.sha256))
+                else:
+                    found.append(self.check(item.project, item.filename, item.sha256, int(item.size or 0)))
+            except PagesIndexError as exc:
+                found.append(str(exc))
+        return found
+
     def staged(self) -> "list[StagedFile]":  # pragma: no cover - interface
         raise NotImplementedError
 
     def unstage(self, sha256: str, filename: str) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A published object that verify expects in the store: the distribution file ``filename``
+    of ``project`` (normalized name) or, with ``sidecar``, its PEP 658 ``<filename>.metadata``;
+    ``sha256`` (hex) of those bytes (the record's ``sha256`` or ``core-metadata-sha256``);
+    ``size`` in bytes (None for a sidecar: records do not keep its size)."""
+
+    project: str
+    filename: str
+    sha256: str
+    size: Optional[int]
+    sidecar: bool = False
 
 
 @dataclass(frozen=True)
@@ -388,4 +436,4 @@ class StagedFile:
     modified: float
 
 
-__all__ = ["KINDS", "StagedFile", "Store", "StorageConfig", "file_url", "open_store", "parse_storage", "release_tag"]
+__all__ = ["KINDS", "StagedFile", "Store", "StoredFile", "StorageConfig", "file_url", "open_store", "parse_storage", "release_tag"]
