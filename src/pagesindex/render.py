@@ -1055,22 +1055,28 @@ def _load_manifest(path: Path, out: Path) -> "tuple[Dict[str, Any], Dict[str, st
     try:
         with _open_manifest(path) as fh:
             data = fh.buffer.read()  # nothing was read through the text layer
-        head, _nl, rest = data.partition(b"\n")
-        header = json.loads(head)
+        head_end = data.find(b"\n") + 1
+        header = json.loads(data[:head_end] if head_end else data)
         if (isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT
-                and header.get("site") is not None and header.get("site") == site_stamp(out)):
+                and header.get("site") is not None and header.get("site") == site_stamp(out) and head_end):
             # Read and split at once (the file is about 1 KB a project); a line a build
-            # writes has 7 fields, others are ignored.
-            if rest.startswith(_JOURNAL_MARK):  # no project line before the journal
-                main, sep, journal = b"", True, rest[len(_JOURNAL_MARK):]
+            # writes has 7 fields, others are ignored. The project lines are decoded from a
+            # memoryview: the tens of MB of a large index are not copied first.
+            if data.startswith(_JOURNAL_MARK, head_end):  # no project line before the journal
+                journal_at = head_end
             else:
-                main, sep, journal = rest.partition(b"\n" + _JOURNAL_MARK)
-            lines = {line.partition("\t")[0]: line for line in main.decode("utf-8").split("\n") if line.count("\t") == 6}
-            journal = _JOURNAL_MARK + journal if sep else b""
+                journal_at = data.find(b"\n" + _JOURNAL_MARK, head_end) + 1 or len(data)
+            size = len(data)
+            journal = data[journal_at:]
+            with memoryview(data) as view:
+                text = str(view[head_end:journal_at], "utf-8")
+            del data  # the bytes go before the text is split (peak memory of a large index)
+            lines = {line.partition("\t")[0]: line for line in text.split("\n") if line.count("\t") == 6}
+            del text
             header["_journal"] = _read_journal(journal, lines)
             # Bytes after the last whole block (a torn append): the next write replaces the file.
             header["_torn"] = header["_journal"] != len(journal)
-            header["_size"] = len(data)
+            header["_size"] = size
             return header, lines
     except (FileNotFoundError, ValueError):
         pass
@@ -1353,11 +1359,12 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
 
     root_outputs = set(header.get("root", []))
     if changed or not all((out / rel).exists() for rel in ("index.html", "index.json", f"{PEOPLE_DIR}/index.html")):
-        fields = [_card_fields(line) for line in new_lines.values()]
         names = None
         if names_changed or not (out / "index.json").exists() or not (out / "index.html").exists():
-            names = [(card["name"], card["normalized"]) for card in json.loads("[" + ",".join(f[0] for f in fields) + "]")]
-        cards_html = json.loads("[" + ",".join(f[1] for f in fields) + "]")
+            cards = json.loads("[" + ",".join([_card_fields(line)[0] for line in new_lines.values()]) + "]")
+            names = [(card["name"], card["normalized"]) for card in cards]
+        # The card HTML is each line's last field (one search from its end, no call per line).
+        cards_html = json.loads("[" + ",".join([line[line.rfind("\t") + 1:] for line in new_lines.values()]) + "]")
         new_root = renderer.root_outputs(cards_html, names)
         renderer.remove(root_outputs - new_root)
         if new_root != root_outputs:
