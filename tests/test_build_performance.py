@@ -362,3 +362,4 @@ def test_a_long_journal_is_folded_into_a_rewrite(index, wheel):
         sizes.append(manifest.read_text().count("#journal"))
     assert max(sizes) >= 1 and 0 in sizes[1:], sizes
     assert build_site(index).rendered == [] and verify(index) == []
+

@@ -1387,8 +1387,14 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
                 and sorted(root_outputs) == header.get("root") and size and changed_lines and not header.get("_torn")
                 and header.get("_journal", 0) + sum(len(line) for line in changed_lines) < _JOURNAL_SHARE * size):
             # A few projects changed: their lines are appended, the rest of the file stays.
-            _append(manifest, _journal_block(changed_lines))
+            try:
+                _append(manifest, _journal_block(changed_lines))
+                appended = True
+            except OSError:  # gone or replaced by another kind of file since it was read
+                appended = False
         else:
+            appended = False
+        if not appended:
             _write_replace(manifest, [head, *new_lines.values()])
     for old_name in _OLD_MANIFESTS:  # an older build's manifest inside the site: not published
         with contextlib.suppress(FileNotFoundError):
