@@ -16,6 +16,7 @@ import pytest
 
 from conftest import run_cli, state_snapshot
 
+from pagesindex.checks.verify import verify
 from pagesindex.errors import IndexStateError, InvalidDistribution
 from pagesindex.inspect import inspect_file
 from pagesindex.render import MANIFEST, build_site, manifest_path
@@ -301,3 +302,64 @@ def test_a_manifest_of_a_deleted_site_is_not_trusted(index, wheel):
     shutil.rmtree(site)
     os.rename(index.root / "copy", site)  # the same names, other files
     assert build_site(index).rendered == ["abc1", "zzz"]
+
+
+def _journal_index(index, wheel, count=8):
+    index.add_files([inspect_file(wheel(f"proj{i}", "1.0")) for i in range(count)])
+    build_site(index)
+    return manifest_path(index, index.root / "_site")
+
+
+def test_a_one_project_change_appends_to_the_manifest_and_the_next_build_trusts_it(index, wheel):
+    """The manifest grows with the index: a build that changes one project appends that
+    project's line (a journal block) instead of writing the whole file again."""
+    manifest = _journal_index(index, wheel)
+    before = manifest.read_bytes()
+    inode = manifest.stat().st_ino
+    index.add_files([inspect_file(wheel("proj3", "2.0"))])
+    assert build_site(index).rendered == ["proj3"]
+    after = manifest.read_bytes()
+    assert manifest.stat().st_ino == inode and after.startswith(before) and b"\n#journal\t" in after
+    again = build_site(index)
+    assert again.rendered == again.written == [] and manifest.read_bytes() == after
+    assert verify(index) == []
+
+
+def test_a_torn_journal_block_renders_its_projects_again_and_the_manifest_is_rewritten(index, wheel):
+    """An append cut short (a crash, a full disk): the block's digest does not match, so its
+    lines are not trusted; the project's older line names an older record, so it is rendered
+    again, and the file is written whole (no journal left)."""
+    manifest = _journal_index(index, wheel)
+    index.add_files([inspect_file(wheel("proj3", "2.0"))])
+    build_site(index)
+    data = manifest.read_bytes()
+    manifest.write_bytes(data[:-40])
+    result = build_site(index)
+    assert result.rendered == ["proj3"]
+    text = manifest.read_text()
+    assert "#journal" not in text and len(text.splitlines()) == 9
+    assert build_site(index).rendered == [] and verify(index) == []
+
+
+def test_a_journal_block_with_a_wrong_digest_is_not_trusted(index, wheel):
+    """A forged or damaged block (same length, other bytes) is ignored like a torn one."""
+    manifest = _journal_index(index, wheel)
+    index.add_files([inspect_file(wheel("proj3", "2.0"))])
+    build_site(index)
+    head, sep, block = manifest.read_bytes().partition(b"\n#journal\t")
+    length, digest, rest = block.split(b"\t", 2)
+    manifest.write_bytes(head + sep + length + b"\t" + b"0" * 64 + b"\t" + rest)
+    assert build_site(index).rendered == ["proj3"]
+
+
+def test_a_long_journal_is_folded_into_a_rewrite(index, wheel):
+    """Appends stop once the journal is a quarter of the file: the next build writes it whole."""
+    manifest = _journal_index(index, wheel)
+    sizes = []
+    for i in range(2, 12):
+        index.add_files([inspect_file(wheel("proj5", f"{i}.0"))])
+        assert build_site(index).rendered == ["proj5"]
+        sizes.append(manifest.read_text().count("#journal"))
+    assert max(sizes) >= 1 and 0 in sizes[1:], sizes
+    assert build_site(index).rendered == [] and verify(index) == []
+

@@ -925,7 +925,18 @@ class Renderer:
 #: are carried over as text, so a build that changes one project (or none) neither parses nor
 #: re-encodes the other projects' entries, and the root page joins the stored cards' HTML (the
 #: last fields, read from the end of each line) instead of rendering 10,000 cards again.
+#:
+#: A build that changes a few projects and nothing else (same header, no project gone) appends
+#: their new lines as one journal block instead of rewriting the file (which grows with the index:
+#: about 1 KB a project): ``#journal TAB <byte length of the lines> TAB <their sha256>`` then the
+#: lines; a later line of a project replaces its earlier one. A block whose length or digest does
+#: not match (a torn append) is ignored with every block after it: the lines it would replace
+#: still name the older record, so those projects are rendered again. The file is written whole
+#: again once its journal outgrows :data:`_JOURNAL_SHARE` of it.
 MANIFEST_FORMAT = 5
+_JOURNAL_MARK = b"#journal\t"
+#: The journal is folded into a rewrite once it is more than this share of the manifest's bytes.
+_JOURNAL_SHARE = 0.25
 #: Manifests that older versions kept inside the site (published with it); a build removes them.
 _OLD_MANIFESTS = (MANIFEST, ".pagesindex-build.json")
 
@@ -1058,19 +1069,80 @@ def is_site_path(rel: object) -> bool:
 
 def _load_manifest(path: Path, out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
     """``(header, {project name: manifest line})`` of the manifest at ``path``; empty when absent,
-    of another format, or of another site than the one in ``out`` (:func:`site_stamp`)."""
+    of another format, or of another site than the one in ``out`` (:func:`site_stamp`). The
+    header's ``_journal``, ``_torn`` and ``_size`` (not stored) are the bytes of the journal blocks
+    applied, whether bytes follow them that are not a whole block, and the bytes of the file."""
     try:
         with _open_manifest(path) as fh:
-            header = json.loads(fh.readline())
-            if (isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT
-                    and header.get("site") is not None and header.get("site") == site_stamp(out)):
-                # Read and split at once (the file is about 1 KB a project); a line a build
-                # writes has 7 fields, others are ignored.
-                lines = {line.partition("\t")[0]: line for line in fh.read().split("\n") if line.count("\t") == 6}
-                return header, lines
+            data = fh.buffer.read()  # nothing was read through the text layer
+        head_end = data.find(b"\n") + 1
+        header = json.loads(data[:head_end] if head_end else data)
+        if (isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT
+                and header.get("site") is not None and header.get("site") == site_stamp(out) and head_end):
+            # Read and split at once (the file is about 1 KB a project); a line a build
+            # writes has 7 fields, others are ignored. The project lines are decoded from a
+            # memoryview: the tens of MB of a large index are not copied first.
+            if data.startswith(_JOURNAL_MARK, head_end):  # no project line before the journal
+                journal_at = head_end
+            else:
+                journal_at = data.find(b"\n" + _JOURNAL_MARK, head_end) + 1 or len(data)
+            size = len(data)
+            journal = data[journal_at:]
+            with memoryview(data) as view:
+                text = str(view[head_end:journal_at], "utf-8")
+            del data  # the bytes go before the text is split (peak memory of a large index)
+            lines = {line.partition("\t")[0]: line for line in text.split("\n") if line.count("\t") == 6}
+            del text
+            header["_journal"] = _read_journal(journal, lines)
+            # Bytes after the last whole block (a torn append): the next write replaces the file.
+            header["_torn"] = header["_journal"] != len(journal)
+            header["_size"] = size
+            return header, lines
     except (FileNotFoundError, ValueError):
         pass
     return {"format": MANIFEST_FORMAT, "fingerprint": None, "root": []}, {}
+
+
+def _read_journal(data: bytes, lines: Dict[str, str]) -> int:
+    """Apply the journal blocks of ``data`` (see :data:`MANIFEST_FORMAT`) to ``lines`` in order,
+    up to the first one that is not whole; return the bytes of the blocks applied."""
+    pos = 0
+    while data.startswith(_JOURNAL_MARK, pos):
+        end = data.find(b"\n", pos)
+        if end < 0:
+            break
+        fields = data[pos:end].split(b"\t")
+        if len(fields) != 3 or not fields[1].isdigit():
+            break
+        stop = end + 1 + int(fields[1])
+        block = data[end + 1:stop]
+        if stop > len(data) or not block.endswith(b"\n") or hashlib.sha256(block).hexdigest().encode() != fields[2]:
+            break
+        for line in block.decode("utf-8").split("\n"):
+            if line.count("\t") == 6:
+                lines[line.partition("\t")[0]] = line
+        pos = stop
+    return pos
+
+
+def _journal_block(lines: List[str]) -> bytes:
+    """One journal block holding ``lines`` (see :data:`MANIFEST_FORMAT`)."""
+    body = "".join(line + "\n" for line in lines).encode("utf-8")
+    return _JOURNAL_MARK + f"{len(body)}\t{hashlib.sha256(body).hexdigest()}\n".encode() + body
+
+
+def _append(path: Path, data: bytes) -> None:
+    """Append ``data`` to the regular file ``path`` (never through a link; not synced)."""
+    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(os.fspath(path), flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FileNotFoundError(os.fspath(path))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def _manifest_line(name: str, stat_key: "tuple[int, int]", digest: str, outputs: str, card_json: str, card_html_json: str) -> str:
@@ -1308,11 +1380,12 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
 
     root_outputs = set(header.get("root", []))
     if changed or not all((out / rel).exists() for rel in ("index.html", "index.json", f"{PEOPLE_DIR}/index.html")):
-        fields = [_card_fields(line) for line in new_lines.values()]
         names = None
         if names_changed or not (out / "index.json").exists() or not (out / "index.html").exists():
-            names = [(card["name"], card["normalized"]) for card in json.loads("[" + ",".join(f[0] for f in fields) + "]")]
-        cards_html = json.loads("[" + ",".join(f[1] for f in fields) + "]")
+            cards = json.loads("[" + ",".join([_card_fields(line)[0] for line in new_lines.values()]) + "]")
+            names = [(card["name"], card["normalized"]) for card in cards]
+        # The card HTML is each line's last field (one search from its end, no call per line).
+        cards_html = json.loads("[" + ",".join([line[line.rfind("\t") + 1:] for line in new_lines.values()]) + "]")
         new_root = renderer.root_outputs(cards_html, names)
         renderer.remove(root_outputs - new_root)
         if new_root != root_outputs:
@@ -1329,7 +1402,21 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
         # Not synced: the site files it describes are not either (they are derived, and a
         # manifest lost with them only makes the next build render everything again).
         manifest.parent.mkdir(parents=True, exist_ok=True)
-        _write_replace(manifest, [head, *new_lines.values()])
+        changed_lines = [line for name, line in new_lines.items() if old_lines.get(name) != line]
+        size = header.get("_size", 0)
+        if (not full and not gone and stamp == header.get("site") and fp == header.get("fingerprint")
+                and sorted(root_outputs) == header.get("root") and size and changed_lines and not header.get("_torn")
+                and header.get("_journal", 0) + sum(len(line) for line in changed_lines) < _JOURNAL_SHARE * size):
+            # A few projects changed: their lines are appended, the rest of the file stays.
+            try:
+                _append(manifest, _journal_block(changed_lines))
+                appended = True
+            except OSError:  # gone or replaced by another kind of file since it was read
+                appended = False
+        else:
+            appended = False
+        if not appended:
+            _write_replace(manifest, [head, *new_lines.values()])
     for old_name in _OLD_MANIFESTS:  # an older build's manifest inside the site: not published
         with contextlib.suppress(FileNotFoundError):
             (out / old_name).unlink()
