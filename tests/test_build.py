@@ -362,3 +362,17 @@ def test_a_linked_static_or_templates_folder_is_refused(index, wheel, tmp_path):
     proc = cli("build", "--full", index=index.root)
     assert proc.returncode == 1 and proc.stderr.startswith("error: static: a symbolic link"), proc.stderr
     assert not (index.root / "_site" / "_static" / "x.txt").exists()
+
+
+def test_a_static_file_added_later_reaches_the_site_in_an_incremental_build(index, wheel):
+    """An incremental build used to say '0 files written' after a file was added to the index's
+    static/ folder, and verify then found '_static/extra.css: missing from the site'."""
+    from pagesindex.checks.verify import verify
+
+    index.add_files([inspect_file(wheel("abc1", "1.0"))])
+    build_site(index)
+    (index.root / "static").mkdir(exist_ok=True)
+    (index.root / "static/extra.css").write_text("body { color: teal }\n")
+    build_site(index)
+    assert (index.root / "_site/_static/extra.css").read_text() == "body { color: teal }\n"
+    assert verify(index) == []
