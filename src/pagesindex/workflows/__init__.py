@@ -101,7 +101,7 @@ def install_gitignore(root: Path) -> List[str]:
     target = Path(root) / ".gitignore"
     if target.exists():
         return []
-    _write(target, GITIGNORE.encode("utf-8"))
+    atomic_write(target, GITIGNORE.encode("utf-8"))  # a file of the state: its mode follows the umask
     return [".gitignore"]
 
 
