@@ -623,6 +623,25 @@ def run_tool(tools, command: str, cwd: Path, env: Dict[str, str]) -> str:
     return proc.stdout + proc.stderr
 
 
+def tool_installs_from_the_old_url(client: str, url: str, old_file: str, clients, tools, work: Path, pypi_url: str) -> None:
+    """``client`` (poetry or pdm), configured as a user of the old index has it (an explicit
+    source, a pdm source), installs kavli-configurables from ``url`` and configurables by its old
+    file URL ``old_file``, in a fresh project whose default index is ``pypi_url``."""
+    tools.path(client)  # skips when the tool cannot be had
+    env = tool_env(work, clients, pypi_url)
+    if client == "poetry":
+        app = tool_project(work / "app", clients, f'[[tool.poetry.source]]\nname = "stand-in"\n'
+                           f'url = "{pypi_url}"\npriority = "primary"\n')
+        run_tool(tools, f"poetry source add --priority=explicit old {url}", app, env)
+        run_tool(tools, f"poetry add --source old kavli-configurables {old_file}", app, env)
+    else:
+        app = tool_project(work / "app", clients, f'[[tool.pdm.source]]\nname = "old"\nurl = "{url}"\n'
+                           'include_packages = ["kavli-configurables"]\n')
+        run_tool(tools, f'pdm add kavli-configurables "configurables @ {old_file}"', app, env)
+    got = clients.installed(app / ".venv")
+    assert (got.get("kavli-configurables"), got.get("configurables")) == ("1.1.0", "1.0.0"), (client, got)
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("tool", ["poetry", "pdm"])
 def test_poetry_and_pdm_snippets_work_as_printed(tool, snippet_sites, clients, tools, tmp_path):
@@ -715,19 +734,7 @@ def test_clients_install_from_a_plain_static_server_at_the_old_url(client, old_u
         assert clients.installed(install(url, "kavli-configurables").venv)["kavli-configurables"] == "1.1.0"
         assert clients.installed(install(url, f"configurables @ {old_file}").venv)["configurables"] == "1.0.0"
     else:
-        tools.path(client)
-        env = tool_env(tmp_path, clients, snippet_sites.pypi_url)
-        if client == "poetry":
-            app = tool_project(tmp_path / "app", clients, f'[[tool.poetry.source]]\nname = "stand-in"\n'
-                               f'url = "{snippet_sites.pypi_url}"\npriority = "primary"\n')
-            run_tool(tools, f"poetry source add --priority=explicit old {url}", app, env)
-            run_tool(tools, f"poetry add --source old kavli-configurables {old_file}", app, env)
-        else:
-            app = tool_project(tmp_path / "app", clients, f'[[tool.pdm.source]]\nname = "old"\nurl = "{url}"\n'
-                               'include_packages = ["kavli-configurables"]\n')
-            run_tool(tools, f'pdm add kavli-configurables "configurables @ {old_file}"', app, env)
-        got = clients.installed(app / ".venv")
-        assert (got.get("kavli-configurables"), got.get("configurables")) == ("1.1.0", "1.0.0"), got
+        tool_installs_from_the_old_url(client, url, old_file, clients, tools, tmp_path, snippet_sites.pypi_url)
     asked = static_server.requested(url)[before:]
     assert "/kavli-configurables/" in asked and "/" + OLD_FILE in asked, asked
     assert all(p.startswith(("/kavli-configurables/", "/packages/kavli-configurables/")) for p in asked), asked

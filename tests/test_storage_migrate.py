@@ -200,8 +200,6 @@ def test_the_migrated_seed_moved_to_s3_installs_and_keeps_every_old_url(seed_ind
     """The institute's index: old template -> pagesindex (``migrate``) -> S3 (``storage migrate``).
     Every old file URL (including the old-folder aliases) serves the old bytes from the site; pip
     and uv install through the API pages, whose links go to the bucket."""
-    from test_migrate import old_hrefs
-
     import time
 
     root = index.root
@@ -210,15 +208,7 @@ def test_the_migrated_seed_moved_to_s3_installs_and_keeps_every_old_url(seed_ind
     out = run_cli(*migrate_args(bucket, s3_url), index=root).stdout
     took = time.perf_counter() - started
     assert "26 files staged" in out
-    run_cli("publish", index=root)
-    run_cli("build", index=root)
-    assert "verified" in run_cli("verify", index=root).stdout
-    url = serve(root / "_site")
-    old_paths = {p.relative_to(seed_index).as_posix() for p in (seed_index / "packages").rglob("*") if p.is_file()}
-    old_paths.update(old_hrefs(seed_index))
-    assert "packages/kavli-configurables/configurables-1.0.0-py2.py3-none-any.whl" in old_paths
-    for rel in sorted(old_paths):
-        assert get(url + rel) == (seed_index / rel).read_bytes(), rel
+    url, old_paths = _publish_build_serve_and_check_old_urls(root, seed_index, serve)
     page = json.loads((root / "_site/lightcurvedb/index.json").read_text())
     assert page["files"] and all(f["url"].startswith(bucket.public_url) for f in page["files"])
     for spec in ("configurables==1.0.0", "lightcurvedb==3.0.0b4", "pyticdb"):
@@ -231,27 +221,32 @@ def test_the_migrated_seed_moved_to_s3_installs_and_keeps_every_old_url(seed_ind
         print(f"\nseed moved to S3: 26 files staged in {took:.2f} s (wall, incl. process start); {len(old_paths)} old URLs served")
 
 
+def _publish_build_serve_and_check_old_urls(root: Path, seed_index: Path, serve) -> tuple:
+    """publish, build and verify the moved seed, serve its site, and check that every old file
+    URL (old-folder aliases included) serves the old bytes; returns (site URL, old paths)."""
+    from test_migrate import old_hrefs
+
+    run_cli("publish", index=root)
+    run_cli("build", index=root)
+    assert "verified" in run_cli("verify", index=root).stdout
+    url = serve(root / "_site")
+    old_paths = {p.relative_to(seed_index).as_posix() for p in (seed_index / "packages").rglob("*") if p.is_file()}
+    old_paths.update(old_hrefs(seed_index))
+    assert "packages/kavli-configurables/configurables-1.0.0-py2.py3-none-any.whl" in old_paths
+    for rel in sorted(old_paths):
+        assert get(url + rel) == (seed_index / rel).read_bytes(), rel
+    return url, old_paths
+
+
 def _poetry_and_pdm_install_the_moved_seed(url: str, clients, tools, tmp_path: Path, pypi_url: str) -> None:
     """poetry and pdm, as users who configured the old index URL have them, install
     kavli-configurables from the moved seed's site (its link goes to the store) and configurables
     by its old file URL (served from the site's legacy set), the hashes checked."""
-    from test_api_exact import run_tool, tool_env, tool_project
+    from test_api_exact import tool_installs_from_the_old_url
 
     old_file = url + "packages/kavli-configurables/configurables-1.0.0-py2.py3-none-any.whl"
     for client in ("poetry", "pdm"):
-        tools.path(client)  # skips when the tool cannot be had
-        work = tmp_path / client
-        env = tool_env(work, clients, pypi_url)
-        if client == "poetry":
-            app = tool_project(work / "app", clients, f'[[tool.poetry.source]]\nname = "stand-in"\nurl = "{pypi_url}"\npriority = "primary"\n')
-            run_tool(tools, f"poetry source add --priority=explicit old {url}", app, env)
-            run_tool(tools, f"poetry add --source old kavli-configurables {old_file}", app, env)
-        else:
-            app = tool_project(work / "app", clients, f'[[tool.pdm.source]]\nname = "old"\nurl = "{url}"\n'
-                               'include_packages = ["kavli-configurables"]\n')
-            run_tool(tools, f'pdm add kavli-configurables "configurables @ {old_file}"', app, env)
-        got = clients.installed(app / ".venv")
-        assert (got.get("kavli-configurables"), got.get("configurables")) == ("1.1.0", "1.0.0"), (client, got)
+        tool_installs_from_the_old_url(client, url, old_file, clients, tools, tmp_path / client, pypi_url)
 
 
 # -- staged files of pull requests: verify --staged, storage cleanup ---------------------------------
@@ -571,7 +566,6 @@ def test_the_migrated_seed_moved_to_github_release_installs_and_keeps_every_old_
     redirect to its storage host (which never sees the token)."""
     import time
 
-    from test_migrate import old_hrefs
     from test_stores import commit
 
     root = index.root
@@ -581,15 +575,7 @@ def test_the_migrated_seed_moved_to_github_release_installs_and_keeps_every_old_
     took = time.perf_counter() - started
     assert "26 files staged" in out
     commit(root, "migrated")
-    run_cli("publish", index=root)
-    run_cli("build", index=root)
-    assert "verified" in run_cli("verify", index=root).stdout
-    url = serve(root / "_site")
-    old_paths = {p.relative_to(seed_index).as_posix() for p in (seed_index / "packages").rglob("*") if p.is_file()}
-    old_paths.update(old_hrefs(seed_index))
-    assert "packages/kavli-configurables/configurables-1.0.0-py2.py3-none-any.whl" in old_paths
-    for rel in sorted(old_paths):
-        assert get(url + rel) == (seed_index / rel).read_bytes(), rel
+    url, old_paths = _publish_build_serve_and_check_old_urls(root, seed_index, serve)
     base = Index(root).config.storage.public_url
     page = json.loads((root / "_site/lightcurvedb/index.json").read_text())
     assert page["files"] and all(f["url"].startswith(base + "files-lightcurvedb-") for f in page["files"])
