@@ -367,6 +367,16 @@ def one_change_wheel(cache: Path, project: str, version: str) -> Path:
     return make_wheel(folder, project, version, requires_python=">=3.9")
 
 
+def timed_build(root: Path, site: Path, label: str) -> "tuple[Run, Dict]":
+    """``pagesindex build`` of ``root`` into ``site`` on the command line; shows and returns the
+    run and its figure (with what the build wrote: :func:`site_counts`)."""
+    build = pagesindex("--index", root, "build", "--out", site)
+    counts = site_counts(site, root)
+    fig = dict(rec(build), outputs=counts["entries"], **counts)
+    show(label, fig, f"   ({counts['entries']:,} names, {counts['new']:,} files and {counts['bytes'] / 1e6:.1f} MB written)")
+    return build, fig
+
+
 def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
     """Full build (fresh checkout: no kept core metadata; then as `add` or the deploy cache
     leaves the index), no-change build and one-project rebuild of a generated state, each
@@ -397,11 +407,7 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
         res.setdefault("dumb_pypi", {})["full"] = dict(rec(d_full), **site_counts(out))
         show("dumb-pypi full build", res["dumb_pypi"]["full"])
     settle(*([out] if peers else []), site)
-    full = pagesindex("--index", root, "build", "--out", site)
-    counts = site_counts(site, root)
-    res["full"] = dict(rec(full), outputs=counts["entries"], **counts)
-    show("pagesindex full build, metadata kept (CLI)", res["full"],
-         f"   ({counts['entries']:,} names, {counts['new']:,} files and {counts['bytes'] / 1e6:.1f} MB written)")
+    full, res["full"] = timed_build(root, site, "pagesindex full build, metadata kept (CLI)")
     if d_full is not None:
         d = res["dumb_pypi"]["full"]
         say(f"  ratios (dumb-pypi / ours): full build {d['seconds'] / full.seconds:.2f}x wall, {d['cpu'] / full.cpu:.2f}x CPU; "
@@ -416,11 +422,7 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
     if not (s3_root / "index.toml").is_file():
         to_object_store(root, s3_root)
     settle(s3_site, s3_root / CACHE_DIR)
-    s3_full = pagesindex("--index", s3_root, "build", "--out", s3_site)
-    s3_counts = site_counts(s3_site, s3_root)
-    res["full_s3"] = dict(rec(s3_full), outputs=s3_counts["entries"], **s3_counts)
-    show("pagesindex full build, s3 store (CLI)", res["full_s3"],
-         f"   ({s3_counts['entries']:,} names, {s3_counts['new']:,} files and {s3_counts['bytes'] / 1e6:.1f} MB written)")
+    s3_full, res["full_s3"] = timed_build(s3_root, s3_site, "pagesindex full build, s3 store (CLI)")
     if d_full is not None:
         d = res["dumb_pypi"]["full"]
         say(f"  ratio (dumb-pypi / ours), s3 store: {d['seconds'] / s3_full.seconds:.2f}x wall, {d['cpu'] / s3_full.cpu:.2f}x CPU")

@@ -75,10 +75,7 @@ def test_migrate_stages_every_file_keeps_old_urls_and_a_second_run_changes_nothi
     run_cli("publish", index=root)
     run_cli("build", index=root)
     site = root / "_site"
-    for rel, data in old.items():  # old URLs: the same bytes at the same paths
-        assert (site / rel).read_bytes() == data
-    assert (site / "packages/old-abc/abc1-1.0-py3-none-any.whl").read_bytes() == old["packages/abc1/abc1-1.0-py3-none-any.whl"]
-    page = json.loads((site / "abc1/index.json").read_text())
+    page = _old_urls_kept(site, old)
     assert {f["url"] for f in page["files"]} == {f"{bucket.public_url}abc1/abc1-1.0-py3-none-any.whl",
                                                 f"{bucket.public_url}abc1/abc1-1.0.tar.gz"}
     assert run_cli("verify", index=root).stdout.startswith("ok: 2 projects verified")
@@ -219,6 +216,15 @@ def test_the_migrated_seed_moved_to_s3_installs_and_keeps_every_old_url(seed_ind
     _poetry_and_pdm_install_the_moved_seed(url, clients, tools, tmp_path, _no_real_pypi.url + "/simple/")
     with capsys.disabled():
         print(f"\nseed moved to S3: 26 files staged in {took:.2f} s (wall, incl. process start); {len(old_paths)} old URLs served")
+
+
+def _old_urls_kept(site: Path, old: dict) -> dict:
+    """Every old file path of ``old`` ({path: bytes}) serves the same bytes from the built
+    ``site``, the old-folder alias too; returns abc1's PEP 691 project page."""
+    for rel, data in old.items():  # old URLs: the same bytes at the same paths
+        assert (site / rel).read_bytes() == data
+    assert (site / "packages/old-abc/abc1-1.0-py3-none-any.whl").read_bytes() == old["packages/abc1/abc1-1.0-py3-none-any.whl"]
+    return json.loads((site / "abc1/index.json").read_text())
 
 
 def _publish_build_serve_and_check_old_urls(root: Path, seed_index: Path, serve) -> tuple:
@@ -506,10 +512,7 @@ def test_migrate_to_github_release_stages_keeps_old_urls_and_a_second_run_change
     assert "3 files published" in run_cli("publish", index=root).stdout
     run_cli("build", index=root)
     site = root / "_site"
-    for rel, data in old.items():  # old URLs: the same bytes at the same paths
-        assert (site / rel).read_bytes() == data
-    assert (site / "packages/old-abc/abc1-1.0-py3-none-any.whl").read_bytes() == old["packages/abc1/abc1-1.0-py3-none-any.whl"]
-    page = json.loads((site / "abc1/index.json").read_text())
+    page = _old_urls_kept(site, old)
     base = index.config.storage.public_url
     assert {f["url"] for f in page["files"]} == {f"{base}files-abc1-1.0/abc1-1.0-py3-none-any.whl", f"{base}files-abc1-1.0/abc1-1.0.tar.gz"}
     assert run_cli("verify", index=root).stdout.startswith("ok: 2 projects verified")
