@@ -280,6 +280,43 @@ def test_status_round_trips_through_json_and_html_and_quarantine_withholds_files
     assert clients.installed(clients.pip(url, "abc1").venv)["abc1"] == "1.0"
 
 
+@pytest.mark.e2e
+@pytest.mark.parametrize("tool", ["poetry", "pdm"])
+def test_poetry_and_pdm_refuse_a_quarantined_project(tool, index, wheel, serve, clients, tools, tmp_path):
+    """poetry and pdm, set up as the project page told users to (an explicit poetry source, a pdm
+    source limited to the project), find no file of a quarantined project (PEP 792: it offers
+    none), fail, and install nothing; after ``status active`` the same commands install it."""
+    import subprocess
+
+    tools.path(tool)  # skips when the tool cannot be had
+    run_cli("add", str(wheel("abc1", "1.0")), index=index.root)
+    run_cli("status", "abc1", "quarantined", "--reason", "malware reported", index=index.root)
+    run_cli("build", index=index.root)
+    url = serve(index.root / "_site")
+    empty = tmp_path / "pypi"
+    empty.mkdir()
+    pypi_url = serve(empty)  # the default index: never asked for abc1, which comes from ours only
+    env = tool_env(tmp_path, clients, pypi_url)
+    if tool == "poetry":
+        app = tool_project(tmp_path / "app", clients,
+                           f'[[tool.poetry.source]]\nname = "stand-in"\nurl = "{pypi_url}"\npriority = "primary"\n')
+        run_tool(tools, f"poetry source add --priority=explicit private {url}", app, env)
+        argv = ["poetry", "add", "--source", "private", "abc1"]
+    else:
+        app = tool_project(tmp_path / "app", clients, f'[[tool.pdm.source]]\nname = "private"\nurl = "{url}"\n'
+                           'include_packages = ["abc1"]\nexclude_packages = ["*"]\n')
+        argv = ["pdm", "add", "abc1"]
+    proc = subprocess.run([str(tools.path(tool)), *argv[1:]], cwd=app, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "abc1" in proc.stdout + proc.stderr
+    assert "abc1" not in clients.installed(app / ".venv")
+
+    run_cli("status", "abc1", "active", index=index.root)
+    run_cli("build", index=index.root)
+    run_tool(tools, " ".join(argv), app, env)
+    assert clients.installed(app / ".venv").get("abc1") == "1.0"
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
