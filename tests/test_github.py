@@ -348,6 +348,17 @@ def test_update_of_a_project_added_locally_without_repository(gh, index, files):
     assert_failed(proc, "no GitHub repository recorded")
 
 
+def test_update_of_a_project_added_locally_with_a_homepage_elsewhere(gh, index, files):
+    from conftest import run_cli
+
+    run_cli("add", str(files("wheel", "abc1", "1.0")), "--homepage", "https://example.org/abc1", index=index.root)
+    before = state_snapshot(index.root)
+    proc = gh_cli(gh, "update", "abc1", "1.1", index=index.root, check=False)
+    assert_failed(proc, "'abc1' was not registered from GitHub", "'https://example.org/abc1'", "pagesindex add")
+    assert "register it again" not in proc.stderr
+    assert state_snapshot(index.root) == before
+
+
 def test_delete_release_then_project(gh, index, files):
     repo = gh.add_repo("kavli/lightcurvedb")
     for v in ("1.0.0", "1.1.0"):

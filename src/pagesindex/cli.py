@@ -479,7 +479,7 @@ def _build(index: Index, out: Optional[str], full: bool = False, copy: bool = Fa
 
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: _site/ in the index).")
-@click.option("--full", is_flag=True, help="Render every project again (repairs a site changed by hand); still writes only what differs.")
+@click.option("--full", is_flag=True, help="Render every project again (repairs pages changed by hand; never deletes a file it did not write); still writes only what differs.")
 @click.option("--copy", is_flag=True, help="Copy the distribution files into the site instead of hard-linking them to the committed files.")
 @click.pass_context
 def build(ctx: click.Context, out: Optional[str], full: bool, copy: bool) -> None:

@@ -425,8 +425,13 @@ def update(ctx: click.Context, name: str, version: str, pypi_url: Optional[str],
     try:
         full_name = config.repository_from_url(url)
     except PagesIndexError:
+        if (project.extra.get("repository") or {}).get("url"):
+            raise RegisterError(
+                f"project {project.name!r}: its repository URL {url!r} is not on {config.web_url}; register it again"
+            ) from None
         raise RegisterError(
-            f"project {project.name!r}: its repository URL {url!r} is not on {config.web_url}; register it again"
+            f"project {project.name!r} was not registered from GitHub and its homepage {url!r} is not a repository "
+            f"on {config.web_url}: add its files with 'pagesindex add', or register it"
         ) from None
     renamed_from = project.extra.get("renamed_from")
     _run(
