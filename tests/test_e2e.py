@@ -107,7 +107,15 @@ def test_serve_negotiates_and_redirects(index, wheel, serve):
     status, headers, body = fetch(url + "abc1/", "application/vnd.pypi.simple.v1+html;q=0.2, application/vnd.pypi.simple.v1+json;q=0.1")
     assert headers["Content-Type"] == "application/vnd.pypi.simple.v1+html"
     status, headers, body = fetch(url + "abc1/")
-    assert headers["Content-Type"].startswith("text/html") and body.startswith(b"<!DOCTYPE html>")
+    assert headers["Content-Type"] == "text/html; charset=utf-8" and body.startswith(b"<!DOCTYPE html>")
+    # pages for people, old release URLs, scripts and style sheets say their charset as Pages does
+    for rel, media in [("_pages/abc1/1.0.html", "text/html"), ("abc1/1.0.html", "text/html"),
+                       ("_pages/index.html", "text/html")]:
+        assert fetch(url + rel)[1]["Content-Type"] == media + "; charset=utf-8", rel
+    for rel in sorted(p.relative_to(index.root / "_site").as_posix() for p in (index.root / "_site/_static").iterdir()):
+        kind = {"js": "text/javascript", "css": "text/css"}.get(rel.rpartition(".")[2])
+        if kind:
+            assert fetch(url + rel)[1]["Content-Type"] == kind + "; charset=utf-8", rel
     status, headers, body = fetch(url, "application/vnd.pypi.simple.v1+json")
     assert json.loads(body)["projects"] == [{"name": "abc1"}]
     # without the trailing slash: a redirect to the folder URL

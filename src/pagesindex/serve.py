@@ -64,7 +64,9 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     quiet = True
     extensions_map = dict(
         http.server.SimpleHTTPRequestHandler.extensions_map,
-        **{".metadata": "application/octet-stream", ".whl": "application/octet-stream", ".gz": "application/gzip", ".json": "application/json"},
+        **{".metadata": "application/octet-stream", ".whl": "application/octet-stream", ".gz": "application/gzip", ".json": "application/json",
+           # as GitHub Pages labels them: every page, script and style sheet is UTF-8
+           ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"},
     )
 
     def send_head(self):  # noqa: D401 - http.server hook
