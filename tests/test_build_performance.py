@@ -438,3 +438,24 @@ def test_a_landing_page_without_the_old_card_is_made_from_every_card(index, whee
     build_site(index, tmp_path / "fresh")
     assert page.read_bytes() == (tmp_path / "fresh/_pages/index.html").read_bytes()
     assert page.read_text().count('<li class="card"') == 24
+
+
+def test_projects_added_and_removed_with_the_sharded_manifest(index, wheel, tmp_path):
+    """A project added and another removed in one build: the pages of the removed one go, the
+    root pages list exactly the records (the same bytes as a build from nothing), the summary
+    names exactly them, and the next build renders and writes nothing."""
+    manifest = _sharded_index(index, wheel)
+    site = index.root / "_site"
+    index.remove("proj5")
+    index.add_files([inspect_file(wheel("newcomer", "1.0"))])
+    result = build_site(index)
+    assert result.rendered == ["newcomer"] and "proj5/index.html" in result.removed
+    assert not (site / "proj5").exists() and (site / "newcomer/index.html").is_file()
+    build_site(index, tmp_path / "fresh")
+    for rel in ("index.html", "index.json", "_pages/index.html"):
+        assert (site / rel).read_bytes() == (tmp_path / "fresh" / rel).read_bytes(), rel
+    names = sorted(line.split("\t")[0] for line in manifest.read_text().splitlines()[1:])
+    assert names == sorted(index.project_names())
+    again = build_site(index)
+    assert again.rendered == again.written == again.removed == []
+    assert verify(index) == []

@@ -1470,7 +1470,6 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
         pending: List[str] = []  # no record changed, none came or went: no shard is read
         gone: List[str] = []
     else:
-        line_of = dict(zip(names, summary))
         old = manifest.summary
         same_names = False
         if not full and len(old) == len(summary):
@@ -1478,15 +1477,18 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
             diff = [i for i, (now, was) in enumerate(zip(summary, old)) if now != was]
             same_names = all(summary[i].partition("\t")[0] == old[i].partition("\t")[0] for i in diff)
         if same_names:
-            pending = sorted(names[i] for i in diff)
+            line_of = {names[i]: summary[i] for i in diff}
+            pending = sorted(line_of)
             gone = []
-        elif full:
-            pending = sorted(names)
-            gone = sorted(set(manifest.load_all()) - set(names))  # stale outputs are named by these lines
         else:
-            old_lines = set(old)
-            pending = sorted(name for name, line in line_of.items() if line not in old_lines)
-            gone = sorted({line.partition("\t")[0] for line in old} - set(names))
+            line_of = dict(zip(names, summary))
+            if full:
+                pending = sorted(names)
+                gone = sorted(set(manifest.load_all()) - set(names))  # stale outputs are named by these lines
+            else:
+                old_lines = set(old)
+                pending = sorted(name for name, line in line_of.items() if line not in old_lines)
+                gone = sorted({line.partition("\t")[0] for line in old} - set(names))
 
     new_lines: Dict[str, str] = {}  # lines of the projects looked at (every other line stays as it is)
     old_of: Dict[str, Optional[str]] = {}  # their old lines
@@ -1524,7 +1526,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
         every = manifest.load_all()
         lacking = sorted(name for name in names if name not in new_lines and name not in every)
         if lacking:
-            line_of = line_of or dict(zip(names, summary))
+            line_of.update(zip(names, summary))
             for name in lacking:
                 look_at(name, None)
 
