@@ -1348,7 +1348,11 @@ def _splice_cards(path: Path, changes: "List[tuple[str, str]]") -> Optional[byte
         at = data.find(old_b)
         if at < 0 or data.find(old_b, at + 1) >= 0:
             return None
-        data = data[:at] + new.encode("utf-8") + data[at + len(old_b):]
+        # One new buffer of the page's size (slicing and adding would copy it three times: at
+        # 50,000 projects each copy is 15 MB of fresh memory, most of a card change's cost).
+        view = memoryview(data)
+        data = b"".join((view[:at], new.encode("utf-8"), view[at + len(old_b):]))
+        view.release()
     return data
 
 
