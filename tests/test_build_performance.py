@@ -1,7 +1,11 @@
 """The fast paths behind the benchmarks keep the build's and add's guarantees.
 
-- The line-per-project build manifest: a no-change build writes nothing (not even the manifest),
-  a touched but equal record is not rendered again, an old JSON manifest is replaced.
+- The sharded build manifest: a no-change build writes nothing (not even the manifest) and reads
+  no shard, a one-project change reads and rewrites that project's shard only, a torn shard or
+  summary is not trusted, a touched but equal record is not rendered again, an old JSON manifest
+  is replaced.
+- The landing page: a card change puts the new card in place of the old one (the same bytes as
+  a page made from every card), and falls back to every card when the old one is not found.
 - place_file: a hard link by default; a copy (build --copy) is hashed and refused on mismatch.
 - add_files: a file that changed after inspection is refused.
 """
@@ -19,7 +23,8 @@ from conftest import run_cli, state_snapshot
 from pagesindex.checks.verify import verify
 from pagesindex.errors import IndexStateError, InvalidDistribution
 from pagesindex.inspect import inspect_file
-from pagesindex.render import MANIFEST, build_site, manifest_path
+from pagesindex import render
+from pagesindex.render import MANIFEST, _load_manifest, build_site, manifest_path, shard_folder
 
 
 def test_no_change_build_writes_nothing_not_even_the_manifest(index, wheel):
@@ -29,13 +34,15 @@ def test_no_change_build_writes_nothing_not_even_the_manifest(index, wheel):
     manifest = manifest_path(index, site)
     assert not (site / MANIFEST).exists(), "nothing internal is published"
     lines = manifest.read_text().splitlines()
-    assert lines[0].startswith("{") and '"format":5' in lines[0]
-    assert [line.split("\t")[0] for line in lines[1:]] == ["abc1", "zzz"]
+    assert lines[0].startswith("{") and '"format":6' in lines[0]
+    assert sorted(line.split("\t")[0] for line in lines[1:]) == ["abc1", "zzz"]  # in the folder's order
     before = state_snapshot(site)
     mtime = manifest.stat().st_mtime_ns
+    shards = _shard_files(manifest)
     again = build_site(index)
     assert again.written == again.removed == again.rendered == []
     assert manifest.stat().st_mtime_ns == mtime and state_snapshot(site) == before
+    assert _shard_files(manifest) == shards
 
 
 def test_touched_record_is_not_rendered_again(index, wheel):
@@ -304,62 +311,151 @@ def test_a_manifest_of_a_deleted_site_is_not_trusted(index, wheel):
     assert build_site(index).rendered == ["abc1", "zzz"]
 
 
-def _journal_index(index, wheel, count=8):
+def _shard_files(manifest):
+    """``{shard file name: (inode, bytes)}`` of the manifest's shard folder."""
+    folder = shard_folder(manifest)
+    return {p.name: (p.stat().st_ino, p.read_bytes()) for p in sorted(folder.iterdir())}
+
+
+def _sharded_index(index, wheel, count=24):
     index.add_files([inspect_file(wheel(f"proj{i}", "1.0")) for i in range(count)])
     build_site(index)
     return manifest_path(index, index.root / "_site")
 
 
-def test_a_one_project_change_appends_to_the_manifest_and_the_next_build_trusts_it(index, wheel):
-    """The manifest grows with the index: a build that changes one project appends that
-    project's line (a journal block) instead of writing the whole file again."""
-    manifest = _journal_index(index, wheel)
-    before = manifest.read_bytes()
-    inode = manifest.stat().st_ino
+@pytest.fixture
+def shards_read(monkeypatch):
+    """The shards each build reads (a list, emptied by the test as it likes)."""
+    seen = []
+    real = render._Manifest.shard
+
+    def shard(self, sid):
+        if sid not in self.by_shard:
+            seen.append(sid)
+        return real(self, sid)
+
+    monkeypatch.setattr(render._Manifest, "shard", shard)
+    return seen
+
+
+def test_a_no_change_build_reads_no_shard_and_a_one_project_change_rewrites_only_its_shard(index, wheel, shards_read):
+    """The manifest grows with the index (about 1 KB a project): a no-change build reads only
+    the head's summary, and a build that changes one project reads and writes that project's
+    shard alone; the next build trusts what it wrote."""
+    manifest = _sharded_index(index, wheel)
+    before = _shard_files(manifest)
+    assert len(before) > 8  # 24 projects over 256 shards
+    shards_read.clear()
+    assert build_site(index).rendered == [] and shards_read == []
     index.add_files([inspect_file(wheel("proj3", "2.0"))])
     assert build_site(index).rendered == ["proj3"]
-    after = manifest.read_bytes()
-    assert manifest.stat().st_ino == inode and after.startswith(before) and b"\n#journal\t" in after
+    assert shards_read == [render._shard_of("proj3")]
+    after = _shard_files(manifest)
+    gone, new = set(before) - set(after), set(after) - set(before)
+    assert [n[:2] for n in gone] == [n[:2] for n in new] == [render._shard_of("proj3")]
+    assert all(after[n] == before[n] for n in set(before) & set(after)), "other shards are left as they are"
+    shards_read.clear()
     again = build_site(index)
-    assert again.rendered == again.written == [] and manifest.read_bytes() == after
+    assert again.rendered == again.written == [] and shards_read == [] and _shard_files(manifest) == after
     assert verify(index) == []
 
 
-def test_a_torn_journal_block_renders_its_projects_again_and_the_manifest_is_rewritten(index, wheel):
-    """An append cut short (a crash, a full disk): the block's digest does not match, so its
-    lines are not trusted; the project's older line names an older record, so it is rendered
-    again, and the file is written whole (no journal left)."""
-    manifest = _journal_index(index, wheel)
-    index.add_files([inspect_file(wheel("proj3", "2.0"))])
-    build_site(index)
-    data = manifest.read_bytes()
-    manifest.write_bytes(data[:-40])
+def test_a_torn_shard_renders_its_projects_again(index, wheel):
+    """A shard whose bytes do not match the digest in its name (a write cut short by a crash of
+    the machine): its lines are not trusted, so every project of it is rendered again, and the
+    shard is written whole."""
+    manifest = _sharded_index(index, wheel, count=300)  # some shards hold several projects
+    by_shard = {}
+    for i in range(300):
+        by_shard.setdefault(render._shard_of(f"proj{i}"), []).append(f"proj{i}")
+    sid, members = max(by_shard.items(), key=lambda item: len(item[1]))
+    assert len(members) >= 3
+    path = next(p for p in shard_folder(manifest).iterdir() if p.name.startswith(sid + "-"))
+    path.write_bytes(path.read_bytes()[:-40])
+    assert build_site(index).rendered == [], "nothing changed: the shard is not even read"
+    index.add_files([inspect_file(wheel(members[0], "2.0"))])
     result = build_site(index)
-    assert result.rendered == ["proj3"]
-    text = manifest.read_text()
-    assert "#journal" not in text and len(text.splitlines()) == 9
+    assert sorted(result.rendered) == sorted(members)
     assert build_site(index).rendered == [] and verify(index) == []
+    assert not path.exists() and _load_manifest(manifest, index.root / "_site")[0]["_torn"] == []
 
 
-def test_a_journal_block_with_a_wrong_digest_is_not_trusted(index, wheel):
-    """A forged or damaged block (same length, other bytes) is ignored like a torn one."""
-    manifest = _journal_index(index, wheel)
+def test_a_damaged_summary_is_made_again_from_the_shards(index, wheel, shards_read):
+    """The head's summary has a digest: one that does not match is made again from the shards
+    (no project is rendered again), and the head is written again."""
+    manifest = _sharded_index(index, wheel)
+    head, _, summary = manifest.read_bytes().partition(b"\n")
+    manifest.write_bytes(head + b"\n" + summary.replace(b"proj1\t", b"proj1x\t", 1))
+    assert build_site(index).rendered == []
+    assert manifest.read_bytes() == head + b"\n" + summary
+    shards_read.clear()
+    assert build_site(index).rendered == [] and shards_read == []
+
+
+def test_a_shard_named_by_no_head_is_removed_and_nothing_else_in_the_folder(index, wheel):
+    """Shards left by a build killed before it wrote its head are deleted by the next write;
+    a file of another name in the folder is not (a build never deletes what it cannot name)."""
+    manifest = _sharded_index(index, wheel)
+    folder = shard_folder(manifest)
+    (folder / ("ab-" + "0" * 64)).write_text("left by a killed build\n")
+    (folder / "notes.txt").write_text("not the build's\n")
     index.add_files([inspect_file(wheel("proj3", "2.0"))])
     build_site(index)
-    head, sep, block = manifest.read_bytes().partition(b"\n#journal\t")
-    length, digest, rest = block.split(b"\t", 2)
-    manifest.write_bytes(head + sep + length + b"\t" + b"0" * 64 + b"\t" + rest)
-    assert build_site(index).rendered == ["proj3"]
+    assert not (folder / ("ab-" + "0" * 64)).exists() and (folder / "notes.txt").exists()
 
 
-def test_a_long_journal_is_folded_into_a_rewrite(index, wheel):
-    """Appends stop once the journal is a quarter of the file: the next build writes it whole."""
-    manifest = _journal_index(index, wheel)
-    sizes = []
-    for i in range(2, 12):
-        index.add_files([inspect_file(wheel("proj5", f"{i}.0"))])
-        assert build_site(index).rendered == ["proj5"]
-        sizes.append(manifest.read_text().count("#journal"))
-    assert max(sizes) >= 1 and 0 in sizes[1:], sizes
-    assert build_site(index).rendered == [] and verify(index) == []
+def test_a_card_change_puts_the_card_in_place(index, wheel, tmp_path, monkeypatch):
+    """A new release changes one card: the landing page is the old page with that card replaced,
+    without reading every shard, and the same bytes as a page made from every card."""
+    _sharded_index(index, wheel)
+    site = index.root / "_site"
 
+    def no_full_read(self):
+        raise AssertionError("every shard read for one card")
+
+    monkeypatch.setattr(render._Manifest, "load_all", no_full_read)
+    index.add_files([inspect_file(wheel("proj3", "2.0"))])
+    result = build_site(index)
+    assert "_pages/index.html" in result.written and "index.html" not in result.written
+    monkeypatch.undo()
+    build_site(index, tmp_path / "fresh")
+    landing = (site / "_pages/index.html").read_bytes()
+    assert landing == (tmp_path / "fresh/_pages/index.html").read_bytes()
+    assert b">2.0</span>" in landing and landing.count(b'<li class="card"') == 24
+
+
+def test_a_landing_page_without_the_old_card_is_made_from_every_card(index, wheel, tmp_path):
+    """A landing page that does not hold the old card exactly once (a build killed after writing
+    the page, a page changed by hand) is made from every stored card instead."""
+    _sharded_index(index, wheel)
+    site = index.root / "_site"
+    page = site / "_pages/index.html"
+    text = page.read_text()
+    start = text.index('<li class="card" data-search="proj3 ')
+    page.write_text(text[:start] + text[text.index("</li>", start) + 6:])  # proj3's card is gone
+    index.add_files([inspect_file(wheel("proj3", "2.0"))])
+    build_site(index)
+    build_site(index, tmp_path / "fresh")
+    assert page.read_bytes() == (tmp_path / "fresh/_pages/index.html").read_bytes()
+    assert page.read_text().count('<li class="card"') == 24
+
+
+def test_projects_added_and_removed_with_the_sharded_manifest(index, wheel, tmp_path):
+    """A project added and another removed in one build: the pages of the removed one go, the
+    root pages list exactly the records (the same bytes as a build from nothing), the summary
+    names exactly them, and the next build renders and writes nothing."""
+    manifest = _sharded_index(index, wheel)
+    site = index.root / "_site"
+    index.remove("proj5")
+    index.add_files([inspect_file(wheel("newcomer", "1.0"))])
+    result = build_site(index)
+    assert result.rendered == ["newcomer"] and "proj5/index.html" in result.removed
+    assert not (site / "proj5").exists() and (site / "newcomer/index.html").is_file()
+    build_site(index, tmp_path / "fresh")
+    for rel in ("index.html", "index.json", "_pages/index.html"):
+        assert (site / rel).read_bytes() == (tmp_path / "fresh" / rel).read_bytes(), rel
+    names = sorted(line.split("\t")[0] for line in manifest.read_text().splitlines()[1:])
+    assert names == sorted(index.project_names())
+    again = build_site(index)
+    assert again.rendered == again.written == again.removed == []
+    assert verify(index) == []

@@ -900,19 +900,23 @@ class Renderer:
         that the root page is put together from stored cards, not rendered again for each."""
         return self.env.get_template("card.html").render(p=card)
 
-    def root_outputs(self, cards_html: List[str], names: "Optional[List[tuple[str, str]]]") -> Set[str]:
+    def root_outputs(self, cards_html: List[str], names: "Optional[List[tuple[str, str]]]",
+                     landing: Optional[bytes] = None) -> Set[str]:
         """Write the landing page for people ``_pages/index.html`` (the cards' HTML, in the order
-        given), the API root ``index.html`` and its PEP 691 JSON form listing ``names``
-        (``(display name, normalized name)`` pairs; when None, the names did not change and both
-        are left as they are), the static files and ``.nojekyll``; return their relative paths."""
-        html = self.env.get_template("root.html").render(
-            cards=markupsafe.Markup("".join(cards_html)),
-            count=len(cards_html),
-            static=f"../{STATIC_DIR}/",
-            base_url=pages._base_url(self.index.config.url),
-            **self._page_context(),
-        )
-        self.write(f"{PEOPLE_DIR}/index.html", html.encode("utf-8"))
+        given, or the bytes ``landing`` when given), the API root ``index.html`` and its PEP 691
+        JSON form listing ``names`` (``(display name, normalized name)`` pairs; when None, the
+        names did not change and both are left as they are), the static files and ``.nojekyll``;
+        return their relative paths."""
+        if landing is None:
+            html = self.env.get_template("root.html").render(
+                cards=markupsafe.Markup("".join(cards_html)),
+                count=len(cards_html),
+                static=f"../{STATIC_DIR}/",
+                base_url=pages._base_url(self.index.config.url),
+                **self._page_context(),
+            )
+            landing = html.encode("utf-8")
+        self.write(f"{PEOPLE_DIR}/index.html", landing)
         if names is not None:
             self.write("index.html", simple_api.root_html(names, self.index.config.title).encode("utf-8"))
             self.write("index.json", _json_bytes(simple_api.root_json(n for n, _norm in names)))
@@ -926,24 +930,25 @@ class Renderer:
         return outputs
 
 
-#: Manifest format: a JSON header line, then one line per project, sorted by name:
+#: Manifest format. The manifest is a head file (:func:`manifest_path`) and a folder of shards
+#: beside it (``<head>.d/``). Projects are spread over 256 shards by the first two hex digits of
+#: the sha256 of their normalized name; a shard holds one line per project of it, sorted:
 #: ``name TAB record-mtime-ns TAB record-size TAB record-sha256 TAB outputs TAB card-json TAB
-#: card-html-json`` (outputs as :func:`encode_outputs` writes them). Lines of unchanged projects
-#: are carried over as text, so a build that changes one project (or none) neither parses nor
-#: re-encodes the other projects' entries, and the root page joins the stored cards' HTML (the
-#: last fields, read from the end of each line) instead of rendering 10,000 cards again.
+#: card-html-json`` (outputs as :func:`encode_outputs` writes them). The head is a JSON header
+#: line (fingerprint, root outputs, site stamp, the sha256 of each shard and of the summary) then
+#: the summary: ``name TAB record-mtime-ns TAB record-size`` for every project, sorted.
 #:
-#: A build that changes a few projects and nothing else (same header, no project gone) appends
-#: their new lines as one journal block instead of rewriting the file (which grows with the index:
-#: about 1 KB a project): ``#journal TAB <byte length of the lines> TAB <their sha256>`` then the
-#: lines; a later line of a project replaces its earlier one. A block whose length or digest does
-#: not match (a torn append) is ignored with every block after it: the lines it would replace
-#: still name the older record, so those projects are rendered again. The file is written whole
-#: again once its journal outgrows :data:`_JOURNAL_SHARE` of it.
-MANIFEST_FORMAT = 5
-_JOURNAL_MARK = b"#journal\t"
-#: The journal is folded into a rewrite once it is more than this share of the manifest's bytes.
-_JOURNAL_SHARE = 0.25
+#: A build that changes nothing reads the head only (about 35 bytes a project, not the 1 KB of a
+#: full line): when every record's stat matches the summary, no shard is opened. A build that
+#: changes one project reads and rewrites that project's shard (1/256 of the lines) and the head.
+#: Shard files are named ``<shard>-<sha256 of their bytes>`` and never rewritten in place: new
+#: shards are written first, then the head naming them replaces the old head (the commit), then
+#: shards no head names are deleted. A build killed at any point leaves a head whose shards are
+#: whole; a shard whose bytes do not match its name (a torn write) is not trusted, and its
+#: projects are rendered again. A summary whose sha256 does not match is rebuilt from the shards.
+MANIFEST_FORMAT = 6
+#: The name of a shard file: two hex digits of the shard, then the sha256 of its bytes.
+_SHARD_FILE = re.compile(r"([0-9a-f]{2})-([0-9a-f]{64})\Z")
 #: Manifests that older versions kept inside the site (published with it); a build removes them.
 _OLD_MANIFESTS = (MANIFEST, ".pagesindex-build.json")
 
@@ -1074,82 +1079,157 @@ def is_site_path(rel: object) -> bool:
             and all(part not in ("", ".", "..") for part in rel.split("/")))
 
 
-def _load_manifest(path: Path, out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
-    """``(header, {project name: manifest line})`` of the manifest at ``path``; empty when absent,
-    of another format, or of another site than the one in ``out`` (:func:`site_stamp`). The
-    header's ``_journal``, ``_torn`` and ``_size`` (not stored) are the bytes of the journal blocks
-    applied, whether bytes follow them that are not a whole block, and the bytes of the file."""
+def _shard_of(name: str) -> str:
+    """The shard of the project ``name``: the first two hex digits of the sha256 of its name."""
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:2]
+
+
+def shard_folder(manifest: Path) -> Path:
+    """The folder of the manifest's shards (``<head>.d``, beside the head)."""
+    return manifest.with_name(manifest.name + ".d")
+
+
+def _read_regular(path: Path) -> Optional[bytes]:
+    """The bytes of the regular file ``path`` (never through a link, never blocking), or None."""
     try:
         with _open_manifest(path) as fh:
-            data = fh.buffer.read()  # nothing was read through the text layer
+            return fh.buffer.read()
+    except (FileNotFoundError, OSError):
+        return None
+
+
+class _Manifest:
+    """The build manifest of one site as the build reads it: the header and summary of the head
+    at once, a shard only when one of its projects is asked for (see :data:`MANIFEST_FORMAT`).
+
+    ``valid`` is False when there is no head, or one of another format or of another site than
+    the one in ``out`` (:func:`site_stamp`): the build then knows nothing of the site."""
+
+    def __init__(self, path: Path, out: Path):
+        self.path = path
+        self.folder = shard_folder(path)
+        self.header: Dict[str, Any] = {"format": MANIFEST_FORMAT, "fingerprint": None, "root": []}
+        #: ``name TAB mtime-ns TAB size`` of every project the manifest knows, sorted by name.
+        self.summary: List[str] = []
+        #: ``{shard: sha256 of its file}`` from the header.
+        self.shards: Dict[str, str] = {}
+        #: ``{shard: {name: line}}`` of the shards read so far.
+        self.by_shard: Dict[str, Dict[str, str]] = {}
+        #: Shards named by the header that were missing or did not match their digest.
+        self.torn: Set[str] = set()
+        #: The summary was made again from the shards (the head is written again).
+        self.rebuilt = False
+        self.valid = False
+        data = _read_regular(path)
+        if data is None:
+            return
         head_end = data.find(b"\n") + 1
-        header = json.loads(data[:head_end] if head_end else data)
-        if (isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT
-                and header.get("site") is not None and header.get("site") == site_stamp(out) and head_end):
-            # Read and split at once (the file is about 1 KB a project); a line a build
-            # writes has 7 fields, others are ignored. The project lines are decoded from a
-            # memoryview: the tens of MB of a large index are not copied first.
-            if data.startswith(_JOURNAL_MARK, head_end):  # no project line before the journal
-                journal_at = head_end
-            else:
-                journal_at = data.find(b"\n" + _JOURNAL_MARK, head_end) + 1 or len(data)
-            size = len(data)
-            journal = data[journal_at:]
-            with memoryview(data) as view:
-                text = str(view[head_end:journal_at], "utf-8")
-            del data  # the bytes go before the text is split (peak memory of a large index)
-            lines = {line.partition("\t")[0]: line for line in text.split("\n") if line.count("\t") == 6}
-            del text
-            header["_journal"] = _read_journal(journal, lines)
-            # Bytes after the last whole block (a torn append): the next write replaces the file.
-            header["_torn"] = header["_journal"] != len(journal)
-            header["_size"] = size
-            return header, lines
-    except (FileNotFoundError, ValueError):
-        pass
-    return {"format": MANIFEST_FORMAT, "fingerprint": None, "root": []}, {}
+        try:
+            header = json.loads(data[:head_end]) if head_end else None
+        except ValueError:
+            return
+        if not (isinstance(header, dict) and header.get("format") == MANIFEST_FORMAT
+                and header.get("site") is not None and header.get("site") == site_stamp(out)):
+            return
+        shards = header.get("shards")
+        if not isinstance(shards, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and _SHARD_FILE.match(f"{k}-{v}") for k, v in shards.items()):
+            return
+        if not isinstance(header.get("root"), list):
+            header["root"] = []
+        self.header, self.shards, self.valid = header, shards, True
+        body = data[head_end:]
+        if hashlib.sha256(body).hexdigest() == header.get("summary"):
+            self.summary = body.decode("utf-8").split("\n") if body else []
+        else:  # a torn or changed head: the summary is made again from the shards
+            self.load_all()
+            self.rebuilt = True
+            self.summary = sorted(f"{name}\t{line.split(chr(9), 3)[1]}\t{line.split(chr(9), 3)[2]}"
+                                  for lines in self.by_shard.values() for name, line in lines.items())
+
+    def shard(self, sid: str) -> Dict[str, str]:
+        """``{name: line}`` of the shard ``sid`` (read on first use; empty when it has none, or
+        when its file is missing or does not match its digest: then it is in :attr:`torn`)."""
+        lines = self.by_shard.get(sid)
+        if lines is None:
+            lines = self.by_shard[sid] = {}
+            digest = self.shards.get(sid)
+            if digest is not None:
+                data = _read_regular(self.folder / f"{sid}-{digest}")
+                if data is None or hashlib.sha256(data).hexdigest() != digest:
+                    self.torn.add(sid)
+                else:
+                    for line in data.decode("utf-8").split("\n"):
+                        if line.count("\t") == 6:
+                            lines[line.partition("\t")[0]] = line
+        return lines
+
+    def line(self, name: str) -> Optional[str]:
+        """The manifest line of project ``name``, or None."""
+        return self.shard(_shard_of(name)).get(name)
+
+    def load_all(self) -> Dict[str, str]:
+        """Read every shard; return ``{name: line}`` of every project they hold."""
+        lines: Dict[str, str] = {}
+        for sid in sorted(self.shards):
+            lines.update(self.shard(sid))
+        return lines
 
 
-def _read_journal(data: bytes, lines: Dict[str, str]) -> int:
-    """Apply the journal blocks of ``data`` (see :data:`MANIFEST_FORMAT`) to ``lines`` in order,
-    up to the first one that is not whole; return the bytes of the blocks applied."""
-    pos = 0
-    while data.startswith(_JOURNAL_MARK, pos):
-        end = data.find(b"\n", pos)
-        if end < 0:
-            break
-        fields = data[pos:end].split(b"\t")
-        if len(fields) != 3 or not fields[1].isdigit():
-            break
-        stop = end + 1 + int(fields[1])
-        block = data[end + 1:stop]
-        if stop > len(data) or not block.endswith(b"\n") or hashlib.sha256(block).hexdigest().encode() != fields[2]:
-            break
-        for line in block.decode("utf-8").split("\n"):
-            if line.count("\t") == 6:
-                lines[line.partition("\t")[0]] = line
-        pos = stop
-    return pos
+def _load_manifest(path: Path, out: Path) -> "tuple[Dict[str, Any], Dict[str, str]]":
+    """``(header, {project name: manifest line})`` of the whole manifest at ``path`` (every
+    shard read); empty when absent, of another format, or of another site than the one in
+    ``out`` (:func:`site_stamp`). The header's ``_torn`` (not stored) lists the shards that were
+    missing or did not match their digest."""
+    manifest = _Manifest(path, out)
+    if not manifest.valid:
+        return manifest.header, {}
+    lines = manifest.load_all()
+    header = dict(manifest.header, _torn=sorted(manifest.torn))
+    return header, lines
 
 
-def _journal_block(lines: List[str]) -> bytes:
-    """One journal block holding ``lines`` (see :data:`MANIFEST_FORMAT`)."""
-    body = "".join(line + "\n" for line in lines).encode("utf-8")
-    return _JOURNAL_MARK + f"{len(body)}\t{hashlib.sha256(body).hexdigest()}\n".encode() + body
-
-
-def _append(path: Path, data: bytes) -> None:
-    """Append ``data`` to the regular file ``path`` (never through a link; not synced)."""
-    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(os.fspath(path), flags)
+def _write_bytes_replace(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (not synced)."""
+    tmp = path.with_name(TMP_PREFIX + path.name)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise FileNotFoundError(os.fspath(path))
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _write_manifest(manifest: _Manifest, header: Dict[str, Any], summary: List[str],
+                    shards: Dict[str, Dict[str, str]], rewrite_all: bool) -> None:
+    """Write the manifest: the shards of ``shards`` (``{shard: {name: line}}``, each whole; an
+    empty one is dropped), then the head (``header`` plus the digests, then ``summary``), then
+    delete the shard files the new head does not name. With ``rewrite_all`` the old head's
+    shards are all dropped (``shards`` holds every project)."""
+    folder = manifest.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    digests = {} if rewrite_all else dict(manifest.shards)
+    for sid, lines in sorted(shards.items()):
+        if not lines:
+            digests.pop(sid, None)
+            continue
+        body = "".join(lines[name] + "\n" for name in sorted(lines)).encode("utf-8")
+        digest = hashlib.sha256(body).hexdigest()
+        # Written whole even when a file of that name is there (it could be a torn one).
+        _write_bytes_replace(folder / f"{sid}-{digest}", body)
+        digests[sid] = digest
+    text = "\n".join(summary).encode("utf-8")
+    head = dict(header, shards=dict(sorted(digests.items())), summary=hashlib.sha256(text).hexdigest())
+    _write_bytes_replace(manifest.path, json.dumps(head, sort_keys=True, separators=(",", ":")).encode() + b"\n" + text)
+    keep = {f"{sid}-{digest}" for sid, digest in digests.items()}
+    with os.scandir(folder) as it:
+        stale = [e.name for e in it if e.name not in keep and (_SHARD_FILE.match(e.name) or e.name.startswith(TMP_PREFIX))]
+    for name in stale:  # only names the build writes there: nothing else is ever removed
+        with contextlib.suppress(OSError):
+            os.unlink(folder / name)
+    manifest.shards = digests
 
 
 def _manifest_line(name: str, stat_key: "tuple[int, int]", digest: str, outputs: str, card_json: str, card_html_json: str) -> str:
@@ -1162,21 +1242,6 @@ def _card_fields(line: str) -> "tuple[str, str]":
     last = line.rfind("\t")
     before = line.rfind("\t", 0, last)
     return line[before + 1:last], line[last + 1:]
-
-
-def _write_replace(path: Path, lines: List[str]) -> None:
-    """Write ``lines`` (each followed by a newline, UTF-8) to ``path`` through a temporary file
-    and a rename (not synced)."""
-    tmp = path.with_name(TMP_PREFIX + path.name)
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write("\n".join(lines))
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def build_site(
@@ -1233,6 +1298,62 @@ def build_site(
             # files); only a killed build leaves the marker behind.
             with contextlib.suppress(FileNotFoundError):
                 marker.unlink()
+
+
+def _scan_records(folder: str) -> "tuple[List[str], List[str]]":
+    """``([name], [name TAB mtime-ns TAB size])`` of every record ``<name>.json`` in ``folder``
+    (a regular file, or a link to one; no dot file), in the folder's own order. Each record is
+    looked up in the open folder (one path part, not the whole path, for each of 50,000)."""
+    names: List[str] = []
+    summary: List[str] = []
+    at_fd = os.stat in os.supports_dir_fd and os.listdir in os.supports_fd
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)) if at_fd else None
+    try:
+        stat_of = os.stat
+        for file in os.listdir(folder if fd is None else fd):
+            if not file.endswith(".json") or file.startswith("."):
+                continue
+            try:
+                st = stat_of(file, dir_fd=fd) if fd is not None else stat_of(os.path.join(folder, file))
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # gone since the listing, or a link to nothing
+            if stat.S_ISREG(st.st_mode):
+                name = file[:-5]
+                names.append(name)
+                summary.append(f"{name}\t{st.st_mtime_ns}\t{st.st_size}")
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return names, summary
+
+
+def _splice_cards(path: Path, changes: "List[tuple[str, str]]") -> Optional[bytes]:
+    """The landing page at ``path`` with each changed card put in place of its old one
+    (``changes``: ``(old card HTML JSON, new card HTML JSON)`` from the manifest), so that a card
+    change does not join every stored card again (tens of MB at 50,000 projects); None when the
+    page is missing or an old card is not found there exactly once (a build killed after writing
+    the page, a page changed by hand, a template whose cards are not unique): the caller then
+    makes the page from every card."""
+    data = _read_regular(path)
+    if data is None:
+        return None
+    for old_json, new_json in changes:
+        try:
+            old, new = json.loads(old_json), json.loads(new_json)
+        except ValueError:
+            return None
+        if not isinstance(old, str) or not isinstance(new, str) or not old:
+            return None
+        old_b = old.encode("utf-8")
+        at = data.find(old_b)
+        if at < 0 or data.find(old_b, at + 1) >= 0:
+            return None
+        # One new buffer of the page's size (slicing and adding would copy it three times: at
+        # 50,000 projects each copy is 15 MB of fresh memory, most of a card change's cost).
+        view = memoryview(data)
+        data = b"".join((view[:at], new.encode("utf-8"), view[at + len(old_b):]))
+        view.release()
+    return data
 
 
 def _render_one(renderer: Renderer, name: str, path: str, digest: str, old_parts: Optional[List[str]],
@@ -1335,65 +1456,117 @@ def _render_projects(renderer: Renderer, todo: list, full: bool, progress: Optio
 def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None]], rebuild: bool = False,
                 copy: bool = False, jobs: Optional[int] = None) -> BuildResult:
     renderer = Renderer(index, out, link=not copy)
-    manifest = manifest_path(index, out)
-    header, old_lines = _load_manifest(manifest, out)
+    manifest = _Manifest(manifest_path(index, out), out)
+    header = manifest.header
     fp = fingerprint(index) + (":copy" if copy else "")
     full = rebuild or header.get("fingerprint") != fp
     renderer.trust_pages = not full
-    new_lines: Dict[str, str] = {}
-    changed = full  # the root page must be rendered again
-    dirty = full  # the manifest must be written again
+    changed = full  # the landing page must be made again
+    dirty = full or not manifest.valid or manifest.rebuilt  # the manifest must be written again
 
-    records = {}
-    if index.projects_dir.is_dir():
-        with os.scandir(index.projects_dir) as it:
-            for entry in it:
-                if entry.name.endswith(".json") and not entry.name.startswith(".") and entry.is_file():
-                    records[entry.name[:-5]] = entry
+    # One stat per record (a record edited in place keeps its folder's mtime, so none is skipped),
+    # in the folder's own order: the summary line each project would have, compared with the
+    # manifest's (written in that order too) in one go, with no sort and no set of 50,000 names.
+    projects_dir = os.fspath(index.projects_dir)
+    names, summary = _scan_records(projects_dir) if index.projects_dir.is_dir() else ([], [])
+    line_of: Dict[str, str] = {}  # name -> summary line (made when something changed)
+    if not full and summary == manifest.summary:
+        pending: List[str] = []  # no record changed, none came or went: no shard is read
+        gone: List[str] = []
+    else:
+        old = manifest.summary
+        same_names = False
+        if not full and len(old) == len(summary):
+            # The usual change (a record rewritten, the folder's order kept): compare in place.
+            diff = [i for i, (now, was) in enumerate(zip(summary, old)) if now != was]
+            same_names = all(summary[i].partition("\t")[0] == old[i].partition("\t")[0] for i in diff)
+        if same_names:
+            line_of = {names[i]: summary[i] for i in diff}
+            pending = sorted(line_of)
+            gone = []
+        else:
+            line_of = dict(zip(names, summary))
+            if full:
+                pending = sorted(names)
+                gone = sorted(set(manifest.load_all()) - set(names))  # stale outputs are named by these lines
+            else:
+                old_lines = set(old)
+                pending = sorted(name for name, line in line_of.items() if line not in old_lines)
+                gone = sorted({line.partition("\t")[0] for line in old} - set(names))
+
+    new_lines: Dict[str, str] = {}  # lines of the projects looked at (every other line stays as it is)
+    old_of: Dict[str, Optional[str]] = {}  # their old lines
     todo = []  # projects to render: (name, record path, record sha256, old manifest fields)
     stat_keys = {}
-    for name in sorted(records):
-        entry = records[name]
-        st = entry.stat()
-        stat_key = (st.st_mtime_ns, st.st_size)
-        old = old_lines.get(name)
-        if not full and old and old.startswith(f"{name}\t{stat_key[0]}\t{stat_key[1]}\t"):
-            new_lines[name] = old
-            continue
-        old_parts = old.split("\t", 6) if old else None
-        data = Path(entry.path).read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
+
+    def look_at(name: str, old: Optional[str]) -> None:
+        nonlocal dirty
+        path = os.path.join(projects_dir, name + ".json")
+        key = line_of[name][len(name) + 1:]
+        old_of[name] = old
         dirty = True
+        stat_key = tuple(int(x) for x in key.split("\t"))
+        if not full and old and old.startswith(f"{name}\t{key}\t"):
+            new_lines[name] = old
+            return
+        old_parts = old.split("\t", 6) if old else None
+        data = Path(path).read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
         if not full and old_parts and old_parts[3] == digest:
             new_lines[name] = _manifest_line(name, stat_key, digest, *old_parts[4:])
-            continue
-        new_lines[name] = ""  # filled in below, in this order
+            return
+        new_lines[name] = ""  # filled in below
         stat_keys[name] = (stat_key, digest)
-        todo.append((name, entry.path, digest, old_parts))
+        todo.append((name, path, digest, old_parts))
+
+    for name in pending:
+        look_at(name, manifest.line(name))
+    for name in gone:
+        manifest.line(name)
+    if manifest.torn or (not full and any(job[3] is None for job in todo)):
+        # A shard that did not match its digest: its projects are rendered again (their outputs
+        # are not known, so none is removed). A new project: every shard is read below for the
+        # root pages, so a torn one is looked for now, and any project without a line rendered.
+        every = manifest.load_all()
+        lacking = sorted(name for name in names if name not in new_lines and name not in every)
+        if lacking:
+            line_of.update(zip(names, summary))
+            for name in lacking:
+                look_at(name, None)
 
     old_cards = {job[0]: job[3][5] if job[3] else None for job in todo}
-    names_changed = full  # the root's PEP 691 JSON lists the projects' names
+    names_changed = full or not manifest.valid  # the API root lists the projects' names
+    card_changes = []  # (old card HTML JSON, new card HTML JSON) of the landing page
     for name, outputs_json, card_json, card_html_json in _render_projects(renderer, todo, full, progress, jobs):
         stat_key, digest = stat_keys[name]
         new_lines[name] = _manifest_line(name, stat_key, digest, outputs_json, card_json, card_html_json)
         old_card = old_cards[name]
         if old_card != card_json:
-            changed = True  # the root page shows this card
+            changed = True  # the landing page shows this card
             if old_card is None or json.loads(old_card)["name"] != json.loads(card_json)["name"]:
                 names_changed = True
-    gone = sorted(set(old_lines) - set(new_lines))
+            else:
+                card_changes.append((old_of[name].rsplit("\t", 1)[1], card_html_json))
     if gone:
         changed = dirty = names_changed = True
 
-    root_outputs = set(header.get("root", []))
+    root_outputs = {rel for rel in header.get("root", []) if is_site_path(rel)}
     if changed or not all((out / rel).exists() for rel in ("index.html", "index.json", f"{PEOPLE_DIR}/index.html")):
-        names = None
-        if names_changed or not (out / "index.json").exists() or not (out / "index.html").exists():
-            cards = json.loads("[" + ",".join([_card_fields(line)[0] for line in new_lines.values()]) + "]")
-            names = [(card["name"], card["normalized"]) for card in cards]
-        # The card HTML is each line's last field (one search from its end, no call per line).
-        cards_html = json.loads("[" + ",".join([line[line.rfind("\t") + 1:] for line in new_lines.values()]) + "]")
-        new_root = renderer.root_outputs(cards_html, names)
+        api_missing = not (out / "index.json").exists() or not (out / "index.html").exists()
+        landing = None
+        if not names_changed and not api_missing and not full and card_changes:
+            landing = _splice_cards(out / PEOPLE_DIR / "index.html", card_changes)
+        names_arg = None
+        cards_html: List[str] = []
+        if landing is None:
+            every = manifest.load_all()
+            lines = [new_lines.get(name) or every.get(name, "") for name in sorted(names)]
+            if names_changed or api_missing:
+                cards = json.loads("[" + ",".join([_card_fields(line)[0] for line in lines if line]) + "]")
+                names_arg = [(card["name"], card["normalized"]) for card in cards]
+            # The card HTML is each line's last field (one search from its end, no call per line).
+            cards_html = json.loads("[" + ",".join([line[line.rfind("\t") + 1:] for line in lines if line]) + "]")
+        new_root = renderer.root_outputs(cards_html, names_arg, landing=landing)
         renderer.remove(root_outputs - new_root)
         if new_root != root_outputs:
             dirty = True
@@ -1401,32 +1574,34 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     # Pages of removed projects go only after the root page stops linking to them, so a build
     # killed at any point leaves no broken link.
     for name in gone:
-        renderer.remove(_old_outputs(name, old_lines[name].split("\t", 6)[4]))
+        old = manifest.line(name)
+        if old:
+            renderer.remove(_old_outputs(name, old.split("\t", 6)[4]))
     stamp = site_stamp(out)
-    if dirty or full or stamp != header.get("site") or not manifest.exists():  # full: a manifest changed by hand is replaced
-        head = json.dumps({"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs), "site": stamp},
-                          sort_keys=True, separators=(",", ":"))
+    if dirty or stamp != header.get("site"):
         # Not synced: the site files it describes are not either (they are derived, and a
         # manifest lost with them only makes the next build render everything again).
-        manifest.parent.mkdir(parents=True, exist_ok=True)
-        changed_lines = [line for name, line in new_lines.items() if old_lines.get(name) != line]
-        size = header.get("_size", 0)
-        if (not full and not gone and stamp == header.get("site") and fp == header.get("fingerprint")
-                and sorted(root_outputs) == header.get("root") and size and changed_lines and not header.get("_torn")
-                and header.get("_journal", 0) + sum(len(line) for line in changed_lines) < _JOURNAL_SHARE * size):
-            # A few projects changed: their lines are appended, the rest of the file stays.
-            try:
-                _append(manifest, _journal_block(changed_lines))
-                appended = True
-            except OSError:  # gone or replaced by another kind of file since it was read
-                appended = False
+        rewrite_all = full or not manifest.valid
+        shards: Dict[str, Dict[str, str]] = {}
+        if rewrite_all:
+            for name, line in new_lines.items():
+                shards.setdefault(_shard_of(name), {})[name] = line
         else:
-            appended = False
-        if not appended:
-            _write_replace(manifest, [head, *new_lines.values()])
+            for name in [n for n, line in new_lines.items() if line != old_of.get(n)] + gone:
+                sid = _shard_of(name)
+                if sid not in shards:
+                    shards[sid] = dict(manifest.shard(sid))
+                if name in new_lines:
+                    shards[sid][name] = new_lines[name]
+                else:
+                    shards[sid].pop(name, None)
+            for sid in manifest.torn:  # made again from the projects rendered above
+                shards.setdefault(sid, dict(manifest.shard(sid)))
+        new_header = {"format": MANIFEST_FORMAT, "fingerprint": fp, "root": sorted(root_outputs), "site": stamp}
+        _write_manifest(manifest, new_header, summary, shards, rewrite_all)
     for old_name in _OLD_MANIFESTS:  # an older build's manifest inside the site: not published
         with contextlib.suppress(FileNotFoundError):
             (out / old_name).unlink()
             renderer.result.removed.append(old_name)
-    renderer.result.projects = len(new_lines)
+    renderer.result.projects = len(names)
     return renderer.result
