@@ -459,3 +459,24 @@ def test_projects_added_and_removed_with_the_sharded_manifest(index, wheel, tmp_
     again = build_site(index)
     assert again.rendered == again.written == again.removed == []
     assert verify(index) == []
+
+
+def test_edited_page_code_renders_every_page_again(index, wheel, tmp_path, monkeypatch):
+    """An editable checkout keeps its version while its code changes: the fingerprint follows the
+    bytes of the modules that shape pages, so the next build renders every project again and
+    verify (which renders with the code now) agrees with the site."""
+    import shutil
+
+    from pagesindex import render
+
+    index.add_files([inspect_file(wheel("abc1", "1.0")), inspect_file(wheel("abc2", "1.0"))])
+    build_site(index)
+    before = render.fingerprint(index)
+    code = tmp_path / "code"
+    shutil.copytree(render._HERE, code, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(code / "pages.py", "a") as fh:
+        fh.write("\n# edited\n")
+    monkeypatch.setattr(render, "_HERE", code)
+    assert render.fingerprint(index) != before
+    assert sorted(build_site(index).rendered) == ["abc1", "abc2"]
+    assert build_site(index).rendered == []

@@ -256,13 +256,22 @@ def static_files(index: Optional[Index] = None) -> Dict[str, bytes]:
     return files
 
 
+#: The modules whose code decides the bytes of the pages (see :func:`fingerprint`).
+_PAGE_CODE = ("render.py", "pages.py", "simple_api.py")
+
+
 def fingerprint(index: Index) -> str:
-    """What every page depends on besides its record: code version, templates, static, config.
+    """What every page depends on besides its record: code version and the bytes of the modules
+    that shape pages (:data:`_PAGE_CODE`), templates, static, config; a sha256 hex digest.
 
     The static assets count too: the pages name them, and a file added to or changed in the
     index's ``static/`` must reach the site in an incremental build (it did not: found while
     measuring issue 17)."""
     digest = hashlib.sha256(__version__.encode())
+    # The code that shapes the pages, so that an edited checkout (an editable install keeps its
+    # version) renders every page again instead of leaving pages verify no longer expects.
+    for module in _PAGE_CODE:
+        digest.update(module.encode() + b"\0" + (_HERE / module).read_bytes())
     _dir_fingerprint(_HERE / "templates", digest)
     _dir_fingerprint(index.root / "templates", digest)
     for rel, data in sorted(static_files(index).items()):
@@ -400,10 +409,7 @@ class Renderer:
 
     @functools.cached_property
     def page_key_base(self) -> List[Any]:
-        code = hashlib.sha256()
-        for module in ("render.py", "pages.py"):
-            code.update((_HERE / module).read_bytes())
-        return [fingerprint(self.index), code.hexdigest(), sorted(self.static)]
+        return [fingerprint(self.index), sorted(self.static)]
 
     @property
     def env(self) -> "jinja2.Environment":
