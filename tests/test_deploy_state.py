@@ -1,0 +1,280 @@
+"""The deploy's carry-over (issue 17): build and verify from the last deploy's site and state.
+
+The deploy restores the ``github-pages`` artifact of the last successful deploy run into
+``_site`` and the state its verify saved (``verify --save-state``) into a folder; ``build
+--previous-state`` adopts that site and renders only what changed, and ``verify
+--previous-state`` checks in full what changed and the rest by name and size. Each test starts
+from a fresh-checkout-like copy of the index (another folder, another user cache: no build
+manifest) with the site copied file by file, as extracting the artifact leaves it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from factory import make_wheel
+from hostile import cli
+
+from pagesindex.checks.deploy_state import MANIFEST_COPY, VERIFIED
+from pagesindex.render import MANIFEST, manifest_path
+from pagesindex.state import Index
+
+
+def ok(proc) -> str:
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def problems(proc) -> list:
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    return [line[len("problem: "):] for line in proc.stderr.splitlines() if line.startswith("problem: ")]
+
+
+def git(root: Path, *args: str) -> str:
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.org")
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True, env=env).stdout
+
+
+class Deploy:
+    """One index, deployed once (full build, full verify, state saved); :meth:`next_run` gives the
+    next deploy's workspace with the site and state restored."""
+
+    def __init__(self, tmp: Path, monkeypatch, use_git: bool = False):
+        self.tmp = tmp
+        self.monkeypatch = monkeypatch
+        self.dist = tmp / "dist"
+        self.runs = 0
+        self.root = tmp / "run0"
+        monkeypatch.setenv("PAGESINDEX_CACHE_DIR", str(tmp / "cache0"))
+        Index.init(self.root, title="t", url="https://example.org/i/")
+        self.add(make_wheel(self.dist, "abc1", "1.0"), make_wheel(self.dist, "other", "2.0"),
+                 make_wheel(self.dist, "app", "1.0", requires_dist=["helper>=1", "numpy"]))
+        self.use_git = use_git
+        if use_git:
+            git(self.root, "init", "-q", "-b", "main")
+            git(self.root, "add", "-A")
+            git(self.root, "commit", "-q", "-m", "first")
+        ok(cli("build", index=self.root))
+        self.state = tmp / "state0"
+        out = ok(cli("verify", "--require-projects", "--save-state", str(self.state), index=self.root))
+        assert "note" not in out, out
+        assert {p.name for p in self.state.iterdir()} == {VERIFIED, MANIFEST_COPY}
+
+    def add(self, *wheels: Path, root: Path = None) -> None:
+        ok(cli("add", *map(str, wheels), index=root or self.root))
+
+    def next_run(self) -> Path:
+        """A new workspace: the index copied (no _site), a new user cache, the last site copied
+        into _site (new inodes, as tar leaves them); returns the restored state folder."""
+        self.runs += 1
+        new = self.tmp / f"run{self.runs}"
+        shutil.copytree(self.root, new, ignore=shutil.ignore_patterns("_site", ".pagesindex-cache"), symlinks=True)
+        shutil.copytree(self.root / "_site", new / "_site")  # copies, not links
+        self.monkeypatch.setenv("PAGESINDEX_CACHE_DIR", str(self.tmp / f"cache{self.runs}"))
+        self.root = new
+        return self.state
+
+    def build(self, state: Path):
+        return cli("build", "--previous-state", str(state), index=self.root)
+
+    def verify(self, state: Path, save: bool = True):
+        self.saved = self.tmp / f"state{self.runs}"
+        args = ["--save-state", str(self.saved)] if save else []
+        return cli("verify", "--require-projects", "--previous-state", str(state), *args, index=self.root)
+
+
+@pytest.fixture
+def deploy(tmp_path, monkeypatch) -> Deploy:
+    return Deploy(tmp_path, monkeypatch)
+
+
+def test_one_release_merged_renders_and_checks_only_that_project(deploy):
+    state = deploy.next_run()
+    deploy.add(make_wheel(deploy.dist, "abc1", "1.1"))
+    out = ok(deploy.build(state))
+    assert "adopted the site of the saved state (3 projects)" in out
+    assert "1 rendered" in out, out  # abc1 only: the others' pages are the restored ones
+    out = ok(deploy.verify(state))
+    assert "incremental: 1 of 3 projects checked in full" in out, out
+    site = deploy.root / "_site"
+    assert (site / "packages" / "abc1" / "abc1-1.1-py3-none-any.whl").is_file()
+    # nothing internal is published
+    assert not (site / MANIFEST).exists() and not list(site.rglob("*.manifest")) and not (site / VERIFIED).exists()
+    # the saved state chains: the next run starts from it, and a full verify agrees with the site
+    saved = json.loads((deploy.saved / VERIFIED).read_text())
+    assert set(saved["projects"]) == {"abc1", "other", "app"}
+    assert "packages/abc1/abc1-1.1-py3-none-any.whl" in saved["projects"]["abc1"]["outputs"]
+    ok(cli("verify", "--require-projects", index=deploy.root))
+    deploy.state = deploy.saved
+    state = deploy.next_run()
+    deploy.add(make_wheel(deploy.dist, "other", "2.1"))
+    ok(deploy.build(state))
+    assert "incremental: 1 of 3 projects checked in full" in ok(deploy.verify(state))
+
+
+def test_a_changed_projects_page_that_is_wrong_is_caught(deploy):
+    state = deploy.next_run()
+    deploy.add(make_wheel(deploy.dist, "abc1", "1.1"))
+    ok(deploy.build(state))
+    page = deploy.root / "_site" / "abc1" / "index.html"
+    data = page.read_bytes()
+    page.write_bytes(data.replace(b"abc1-1.1", b"abc1-1.2"))  # same size, other bytes
+    found = problems(deploy.verify(state))
+    assert any(p.startswith("abc1/index.html: differs from what a build writes") for p in found), found
+    assert not deploy.saved.exists(), "no state is saved for a site that failed"
+
+
+def test_the_root_pages_are_checked_in_full(deploy):
+    state = deploy.next_run()
+    deploy.add(make_wheel(deploy.dist, "newcomer", "1.0"))
+    ok(deploy.build(state))
+    page = deploy.root / "_site" / "index.html"
+    page.write_bytes(page.read_bytes().replace(b"newcomer", b"newcomex"))
+    found = problems(deploy.verify(state))
+    assert any(p.startswith("index.html: differs from what a build writes") for p in found), found
+
+
+def test_an_unchanged_projects_file_missing_extra_or_resized_is_caught(deploy):
+    state = deploy.next_run()
+    deploy.add(make_wheel(deploy.dist, "abc1", "1.1"))
+    ok(deploy.build(state))
+    site = deploy.root / "_site"
+    (site / "other" / "index.json").unlink()
+    (site / "other" / "stray.html").write_text("x")
+    with open(site / "_pages" / "other" / "index.html", "ab") as fh:
+        fh.write(b"<!-- -->")
+    found = problems(deploy.verify(state))
+    assert any(p.startswith("other/index.json: missing from the site") for p in found), found
+    assert any(p.startswith("other/stray.html: served, but not built from the state") for p in found), found
+    assert any(p.startswith("_pages/other/index.html: size") for p in found), found
+
+
+def test_a_restored_site_that_is_not_the_saved_one_is_not_adopted(deploy):
+    """A page of an unchanged project changed in the restored site with another size: the build
+    refuses to adopt it (so it never deletes a file its manifest names in some other folder)."""
+    state = deploy.next_run()
+    with open(deploy.root / "_site" / "_pages" / "other" / "index.html", "ab") as fh:
+        fh.write(b" ")
+    proc = deploy.build(state)
+    assert proc.returncode == 1 and "is not the site of the saved state" in proc.stderr, proc.stderr
+    assert not manifest_path(Index(deploy.root), deploy.root / "_site").exists()
+
+
+def test_same_size_change_of_an_unchanged_projects_page_is_not_reread(deploy):
+    """The documented limit (README, "The deploy's carry-over"): the bytes of an unchanged
+    project's pages come from the last deploy's own artifact, which only that run wrote and which
+    it verified byte for byte; the incremental verify compares their names and sizes only. The
+    full verify (the default) reads every byte and catches the same change."""
+    state = deploy.next_run()
+    page = deploy.root / "_site" / "other" / "index.html"
+    page.write_bytes(page.read_bytes().replace(b"other", b"OTHER"))
+    ok(deploy.build(state))
+    ok(deploy.verify(state, save=False))
+    found = problems(cli("verify", "--require-projects", index=deploy.root))
+    assert any(p.startswith("other/index.html: differs") for p in found), found
+
+
+@pytest.mark.parametrize("field", ["version", "fingerprint", "format"])
+def test_a_state_of_another_version_or_fingerprint_means_a_full_build_and_check(deploy, field):
+    state = deploy.next_run()
+    data = json.loads((state / VERIFIED).read_text())
+    data[field] = "0.0.0" if field != "format" else 99
+    (state / VERIFIED).write_text(json.dumps(data))
+    proc = deploy.build(state)
+    assert proc.returncode == 1 and "not used" in proc.stderr and "nothing was built" in proc.stderr, proc.stderr
+    shutil.rmtree(deploy.root / "_site")  # what the workflow does then
+    ok(cli("build", index=deploy.root))
+    out = ok(deploy.verify(state))
+    assert "checking everything: the saved state is not used" in out, out
+    assert (deploy.saved / VERIFIED).is_file()  # a full verify saves a state for the next run
+
+
+def test_a_manifest_of_another_fingerprint_is_not_adopted(deploy):
+    state = deploy.next_run()
+    path = state / MANIFEST_COPY
+    head, _, rest = path.read_bytes().partition(b"\n")
+    header = json.loads(head)
+    header["fingerprint"] = "0" * 64
+    path.write_bytes(json.dumps(header).encode() + b"\n" + rest)
+    proc = deploy.build(state)
+    assert proc.returncode == 1 and "other templates" in proc.stderr, proc.stderr
+
+
+def test_settings_changed_means_a_full_check(deploy):
+    state = deploy.next_run()
+    toml = deploy.root / "index.toml"
+    toml.write_text(toml.read_text().replace('title = "t"', 'title = "t2"'))
+    proc = deploy.build(state)
+    assert proc.returncode == 1 and "other templates, static files or settings" in proc.stderr, proc.stderr
+
+
+def test_a_project_added_that_another_depends_on_renders_and_checks_the_dependent(deploy):
+    """app requires helper: its install commands pin helper to the index once helper is a
+    project of it, so adding helper changes app's pages though app's record did not change."""
+    state = deploy.next_run()
+    before = (deploy.root / "_site" / "_pages" / "app" / "1.0.html").read_bytes()
+    deploy.add(make_wheel(deploy.dist, "helper", "1.0"))
+    out = ok(deploy.build(state))
+    assert "1 rendered again for a project added or removed" in out, out
+    assert "2 rendered" in out, out
+    assert (deploy.root / "_site" / "_pages" / "app" / "1.0.html").read_bytes() != before
+    assert "incremental: 2 of 4 projects checked in full" in ok(deploy.verify(state))
+    ok(cli("verify", "--require-projects", index=deploy.root))
+    # and removed again
+    deploy.state = deploy.saved
+    state = deploy.next_run()
+    ok(cli("remove", "helper", index=deploy.root))
+    ok(deploy.build(state))
+    assert "incremental: 1 of 3 projects checked in full" in ok(deploy.verify(state))
+    assert not (deploy.root / "_site" / "helper").exists()
+    assert (deploy.root / "_site" / "_pages" / "app" / "1.0.html").read_bytes() == before
+
+
+def test_a_removed_projects_files_left_in_packages_are_caught(deploy):
+    state = deploy.next_run()
+    (deploy.root / "projects" / "other.json").unlink()
+    ok(deploy.build(state))
+    found = problems(deploy.verify(state))
+    assert any(p.startswith("packages/other/other-2.0-py3-none-any.whl: not recorded in any project") for p in found), found
+
+
+def test_an_unchanged_projects_committed_file_resized_is_caught(deploy):
+    state = deploy.next_run()
+    with open(deploy.root / "packages" / "other" / "other-2.0-py3-none-any.whl", "ab") as fh:
+        fh.write(b"x")
+    ok(deploy.build(state))
+    found = problems(deploy.verify(state))
+    assert any(p.startswith("packages/other/other-2.0-py3-none-any.whl: size") for p in found), found
+
+
+def test_with_git_a_same_size_change_of_a_committed_file_is_checked_in_full(tmp_path, monkeypatch):
+    """With the commit the state was saved at, git names every file of the state that changed
+    since; their projects are checked in full even when their records did not change."""
+    deploy = Deploy(tmp_path, monkeypatch, use_git=True)
+    saved = json.loads((deploy.state / VERIFIED).read_text())
+    assert saved["commit"] == git(deploy.root, "rev-parse", "HEAD").strip()
+    state = deploy.next_run()
+    wheel = deploy.root / "packages" / "other" / "other-2.0-py3-none-any.whl"
+    data = bytearray(wheel.read_bytes())
+    data[-30] ^= 1
+    wheel.write_bytes(bytes(data))
+    ok(deploy.build(state))
+    found = problems(deploy.verify(state))
+    assert any(p.startswith("packages/other/other-2.0-py3-none-any.whl: size") and "differ from the record" in p for p in found), found
+
+
+def test_with_git_a_state_of_an_unknown_commit_means_a_full_check(tmp_path, monkeypatch):
+    deploy = Deploy(tmp_path, monkeypatch, use_git=True)
+    state = deploy.next_run()
+    data = json.loads((state / VERIFIED).read_text())
+    data["commit"] = "1" * 40
+    (state / VERIFIED).write_text(json.dumps(data))
+    ok(deploy.build(state))
+    out = ok(deploy.verify(state))
+    assert "checking everything: the saved state is not used (git cannot compare" in out, out
