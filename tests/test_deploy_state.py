@@ -156,14 +156,27 @@ def test_an_unchanged_projects_file_missing_extra_or_resized_is_caught(deploy):
 
 
 def test_a_restored_site_that_is_not_the_saved_one_is_not_adopted(deploy):
-    """A page of an unchanged project changed in the restored site with another size: the build
-    refuses to adopt it (so it never deletes a file its manifest names in some other folder)."""
+    """A file more or less in the restored site: the build does not adopt it (so it never
+    deletes a file its manifest names in some other folder) and builds nothing."""
     state = deploy.next_run()
-    with open(deploy.root / "_site" / "_pages" / "other" / "index.html", "ab") as fh:
-        fh.write(b" ")
+    (deploy.root / "_site" / "other" / "mine.txt").write_text("not the build's")
     proc = deploy.build(state)
     assert proc.returncode == 1 and "is not the site of the saved state" in proc.stderr, proc.stderr
     assert not manifest_path(Index(deploy.root), deploy.root / "_site").exists()
+    (deploy.root / "_site" / "other" / "mine.txt").unlink()
+    (deploy.root / "_site" / "other" / "index.json").unlink()
+    proc = deploy.build(state)
+    assert proc.returncode == 1 and "is not the site of the saved state" in proc.stderr, proc.stderr
+
+
+def test_a_restored_page_of_another_size_is_caught_by_verify(deploy):
+    """The build adopts by names (a listing of each folder); the verify compares the sizes."""
+    state = deploy.next_run()
+    with open(deploy.root / "_site" / "_pages" / "other" / "index.html", "ab") as fh:
+        fh.write(b" ")
+    ok(deploy.build(state))
+    found = problems(deploy.verify(state))
+    assert found and all(p.startswith("_pages/other/index.html: size") for p in found), found
 
 
 def test_same_size_change_of_an_unchanged_projects_page_is_not_reread(deploy):

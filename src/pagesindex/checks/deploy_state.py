@@ -62,9 +62,10 @@ class StateRefused(PagesIndexError):
 
 
 def _sizes(value: Any, what: str) -> Dict[str, int]:
-    if not isinstance(value, dict) or not all(
-        is_site_path(k) and isinstance(v, int) and not isinstance(v, bool) and v >= 0 for k, v in value.items()
-    ):
+    """A map of paths to sizes. The paths are only ever compared with the names a walk of the
+    site or the state finds (never opened, never deleted), so only their type is checked: a
+    wrong one is a difference, reported as such."""
+    if not isinstance(value, dict) or not all(type(v) is int for v in value.values()):
         raise StateRefused(f"{what}: not a map of relative paths to sizes")
     return value
 
@@ -95,8 +96,9 @@ def load_state(folder: Path, index: Index) -> Dict[str, Any]:
             raise StateRefused(f"{VERIFIED}: project {name!r}: malformed entry")
         _sizes(entry.get("outputs"), f"{VERIFIED}: project {name!r}")
     _sizes(data.get("root"), f"{VERIFIED}: root")
-    _sizes(data.get("state_files"), f"{VERIFIED}: state_files")
-    if data.get("commit") is not None and not (isinstance(data["commit"], str) and len(data["commit"]) in (40, 64)
+    if data.get("commit") is None:  # with a commit, git tells what changed in the state
+        _sizes(data.get("state_files"), f"{VERIFIED}: state_files")
+    elif not (isinstance(data["commit"], str) and len(data["commit"]) in (40, 64)
                                                and all(c in "0123456789abcdef" for c in data["commit"])):
         raise StateRefused(f"{VERIFIED}: commit is not a commit id")
     return data
@@ -125,8 +127,11 @@ def save_manifest(index: Index, site: Path, folder: Path) -> bool:
 
 
 def record_digest(index: Index, name: str) -> Optional[str]:
+    """The sha256 of the record of the normalized ``name`` (a name :meth:`Index.project_names`
+    listed), None when it is not a regular file (never following a link: such a record is then
+    checked in full, which reports it)."""
     try:
-        return hashlib.sha256(index.record_path(name).read_bytes()).hexdigest()
+        return hashlib.sha256(read_regular(index.projects_dir / f"{name}.json", f"projects/{name}.json")).hexdigest()
     except (OSError, PagesIndexError):
         return None
 
@@ -176,20 +181,26 @@ def git_head(index: Index) -> Optional[str]:
 
 def git_changed(index: Index, commit: str) -> Set[str]:
     """Paths of the state (records, files, provenance, core metadata) that differ between
-    ``commit`` and the work tree, tracked or not; raises :class:`StateRefused` when git cannot
-    tell (no git, a shallow clone without that commit)."""
+    ``commit`` and the work tree: committed since, staged, changed in the work tree, or not
+    tracked. Raises :class:`StateRefused` when git cannot tell (no git, a shallow clone without
+    that commit). The four questions run at once; none reads a file's bytes."""
     folders = ["projects", *STATE_FOLDERS, METADATA_DIR]
     root = os.fspath(index.root)
+    commands = [
+        ["diff", "--no-renames", "--name-only", "-z", commit, "HEAD", "--"],
+        ["diff-index", "--cached", "--no-renames", "--name-only", "-z", "HEAD", "--"],
+        ["diff-files", "--name-only", "-z", "--"],
+        ["ls-files", "--others", "-z", "--"],
+    ]
     try:
-        diff = subprocess.run(["git", "-C", root, "diff", "--no-renames", "--name-only", "-z", commit, "--", *folders],
-                              capture_output=True, timeout=300)
-        others = subprocess.run(["git", "-C", root, "ls-files", "--others", "-z", "--", *folders],
-                                capture_output=True, timeout=300)
+        procs = [subprocess.Popen(["git", "-C", root, *cmd, *folders], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  stdin=subprocess.DEVNULL) for cmd in commands]
+        outputs = [(proc.communicate(timeout=300)[0], proc.returncode) for proc in procs]
     except (OSError, subprocess.SubprocessError) as exc:
         raise StateRefused(f"git cannot compare the checkout with {commit[:12]} ({exc})") from None
-    if diff.returncode != 0 or others.returncode != 0:
+    if any(code != 0 for _out, code in outputs):
         raise StateRefused(f"git cannot compare the checkout with {commit[:12]} (not in this clone's history?)")
-    return {p.decode("utf-8", "surrogateescape") for p in (diff.stdout + others.stdout).split(b"\0") if p}
+    return {p.decode("utf-8", "surrogateescape") for out, _code in outputs for p in out.split(b"\0") if p}
 
 
 def adopt(index: Index, out: Path, folder: Path) -> Tuple[bool, str]:
@@ -197,7 +208,8 @@ def adopt(index: Index, out: Path, folder: Path) -> Tuple[bool, str]:
     holds a verified state of this version and fingerprint, a build manifest of that
     fingerprint, and ``out`` holds exactly the files of that state with their sizes, the manifest
     is stamped for ``out`` (:func:`pagesindex.render.site_stamp`) and kept where the build looks
-    for it. Returns ``(adopted, what was done or why not)``.
+    for it. (``out`` holding exactly the files named: their sizes are compared by the verify of
+    the deploy.) Returns ``(adopted, what was done or why not)``.
 
     The check of the files is what keeps the rule that a build never deletes a file it cannot
     name: the manifest names files the build may delete, and it is adopted only for a folder
@@ -228,9 +240,11 @@ def adopt(index: Index, out: Path, folder: Path) -> Tuple[bool, str]:
     expected: Dict[str, int] = dict(state["root"])
     for entry in state["projects"].values():
         expected.update(entry["outputs"])
-    present, others, temporary = _site_entries(Path(out))
-    if others or temporary or present != expected:
-        return False, f"{os.fspath(out)!r} is not the site of the saved state (other files or sizes)"
+    # Names only (a listing of each folder, no file opened or stat'ed): the verify that follows
+    # compares the sizes too.
+    present, others, temporary = _site_entries(Path(out), sizes=False)
+    if others or temporary or present.keys() != expected.keys():
+        return False, f"{os.fspath(out)!r} is not the site of the saved state (other files)"
     stamp = site_stamp(Path(out))
     if stamp is None:
         return False, f"{os.fspath(out)!r} has no .nojekyll"
