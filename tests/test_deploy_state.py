@@ -23,6 +23,7 @@ from hostile import cli
 from pagesindex.checks.deploy_state import MANIFEST_COPY, VERIFIED
 from pagesindex.render import MANIFEST, manifest_path
 from pagesindex.state import Index
+from pagesindex.workflows import GITIGNORE
 
 
 def ok(proc) -> str:
@@ -57,6 +58,7 @@ class Deploy:
                  make_wheel(self.dist, "app", "1.0", requires_dist=["helper>=1", "numpy"]))
         self.use_git = use_git
         if use_git:
+            (self.root / ".gitignore").write_text(GITIGNORE + "*.ignored\n")
             git(self.root, "init", "-q", "-b", "main")
             git(self.root, "add", "-A")
             git(self.root, "commit", "-q", "-m", "first")
@@ -78,7 +80,14 @@ class Deploy:
         shutil.copytree(self.root / "_site", new / "_site")  # copies, not links
         self.monkeypatch.setenv("PAGESINDEX_CACHE_DIR", str(self.tmp / f"cache{self.runs}"))
         self.root = new
+        if self.use_git:  # as a fresh checkout leaves git's index: the copy's new inodes refreshed
+            git(self.root, "update-index", "-q", "--refresh")
         return self.state
+
+    def commit(self, message: str = "next") -> str:
+        git(self.root, "add", "-A")
+        git(self.root, "commit", "-q", "--allow-empty", "-m", message)
+        return git(self.root, "rev-parse", "HEAD").strip()
 
     def build(self, state: Path):
         return cli("build", "--previous-state", str(state), index=self.root)
@@ -291,3 +300,126 @@ def test_with_git_a_state_of_an_unknown_commit_means_a_full_check(tmp_path, monk
     ok(deploy.build(state))
     out = ok(deploy.verify(state))
     assert "checking everything: the saved state is not used (git cannot compare" in out, out
+
+
+def saved_state(folder: Path) -> dict:
+    return json.loads((folder / VERIFIED).read_text())
+
+
+@pytest.mark.parametrize("how", ["modified", "staged", "untracked", "ignored"])
+def test_with_git_a_dirty_work_tree_at_save_means_no_commit_is_saved(tmp_path, monkeypatch, how):
+    """The saved commit lets the next verify trust git for every record and file it does not
+    name; it is saved only when the state's folders are exactly that commit, else the sizes of
+    the files are saved instead (and the next verify reads every record)."""
+    deploy = Deploy(tmp_path, monkeypatch, use_git=True)
+    assert saved_state(deploy.state)["commit"] == git(deploy.root, "rev-parse", "HEAD").strip()
+    if how in ("modified", "staged"):
+        deploy.add(make_wheel(deploy.dist, "abc1", "1.1"))
+        if how == "staged":
+            git(deploy.root, "add", "-A")
+        ok(cli("build", index=deploy.root))
+    else:  # a file verify skips (named .*), not tracked; ignored by .gitignore or not
+        (deploy.root / "packages" / "other" / (".notes" if how == "untracked" else ".notes.ignored")).write_text("x")
+        assert "ignored" not in how or not git(deploy.root, "status", "--porcelain", "--", "packages")
+    again = tmp_path / "again"
+    ok(cli("verify", "--require-projects", "--save-state", str(again), index=deploy.root))
+    data = saved_state(again)
+    assert data["commit"] is None
+    assert "packages/other/other-2.0-py3-none-any.whl" in data["state_files"]
+    # the same through the incremental verify of the next run
+    deploy.state = again
+    state = deploy.next_run()
+    ok(deploy.build(state))
+    out = ok(deploy.verify(state))
+    assert "incremental:" in out, out
+    assert saved_state(deploy.saved)["commit"] is None
+    # committed (and nothing untracked): the commit is saved again
+    for extra in (deploy.root / "packages" / "other").glob(".notes*"):
+        extra.unlink()
+    head = deploy.commit()
+    deploy.state = deploy.saved
+    state = deploy.next_run()
+    ok(deploy.build(state))
+    assert "incremental:" in ok(deploy.verify(state))
+    assert saved_state(deploy.saved)["commit"] == head
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("extra-1.0-py3-none-any.whl", "not recorded in any project"),  # untracked
+    ("extra.ignored", "not recorded in any project"),  # ignored by .gitignore
+    (".tmp-abc", "temporary file left by an interrupted command"),  # ignored too (.tmp-*)
+])
+def test_with_git_a_file_not_tracked_in_an_unchanged_projects_folder_is_caught(tmp_path, monkeypatch, name, problem):
+    """git lists every file it does not track, ignored ones too, so its project is checked in
+    full (and its temporary files looked for) though its record did not change."""
+    deploy = Deploy(tmp_path, monkeypatch, use_git=True)
+    state = deploy.next_run()
+    deploy.add(make_wheel(deploy.dist, "abc1", "1.1"))
+    deploy.commit()
+    (deploy.root / "packages" / "other" / name).write_bytes(b"x")
+    ok(deploy.build(state))
+    proc = deploy.verify(state)
+    assert "checking everything" not in proc.stdout, proc.stdout
+    found = problems(proc)
+    assert any(p.startswith(f"packages/other/{name}: {problem}") for p in found), found
+    assert not deploy.saved.exists()
+
+
+@pytest.mark.parametrize("rel, committed, problem", [
+    ("packages/.tmp-abc", False, "temporary file left by an interrupted command"),
+    ("packages/stray-1.0-py3-none-any.whl", False, "not recorded in any project"),
+    ("packages/ghost/ghost-1.0-py3-none-any.whl", False, "not recorded in any project"),
+    ("packages/ghost/ghost-1.0-py3-none-any.whl", True, "not recorded in any project"),
+    ("packages/ghost/ghost.ignored", False, "not recorded in any project"),
+    ("provenance/ghost/ghost-1.0.tar.gz.provenance", True, "provenance of no recorded file with provenance"),
+])
+def test_with_git_a_file_outside_every_projects_folder_is_caught(tmp_path, monkeypatch, rel, committed, problem):
+    """A path git names under packages/ or provenance/ that belongs to no project (no record of
+    that name, or the folder itself) is reported as the full verify reports it."""
+    deploy = Deploy(tmp_path, monkeypatch, use_git=True)
+    state = deploy.next_run()
+    path = deploy.root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    if committed:
+        deploy.commit()
+    ok(deploy.build(state))
+    proc = deploy.verify(state)
+    assert "incremental: 0 of 3 projects checked in full" in proc.stdout, proc.stdout
+    found = problems(proc)
+    assert any(p.startswith(f"{rel}: {problem}") for p in found), found
+    assert any(p.startswith(f"{rel}: {problem}") for p in problems(cli("verify", "--require-projects", index=deploy.root)))
+
+
+def test_with_git_an_unchanged_record_is_not_read_again(tmp_path, monkeypatch):
+    """With a saved commit and a clean checkout, only the records git names are read."""
+    from pagesindex.checks import deploy_state
+
+    deploy = Deploy(tmp_path, monkeypatch, use_git=True)
+    state = deploy.next_run()
+    deploy.add(make_wheel(deploy.dist, "abc1", "1.1"))
+    head = deploy.commit()
+    ok(deploy.build(state))
+    read = []
+    real = deploy_state.record_digest
+    monkeypatch.setattr(deploy_state, "record_digest", lambda index, name: read.append(name) or real(index, name))
+    out = ok(deploy.verify(state))
+    assert "incremental: 1 of 3 projects checked in full" in out, out
+    assert read == ["abc1"]
+    assert saved_state(deploy.saved)["commit"] == head
+    assert saved_state(deploy.saved)["projects"]["other"]["digest"] == real(Index(deploy.root), "other")
+
+
+def test_with_git_files_the_build_linked_since_the_commit_do_not_make_the_tree_dirty(tmp_path, monkeypatch):
+    """A build hard-links the distribution files into the site, which changes their ctime (a
+    stat git's index compares); the bytes are the commit's, so the commit is still saved."""
+    import time
+
+    deploy = Deploy(tmp_path, monkeypatch, use_git=True)
+    time.sleep(1.1)  # git compares ctime in whole seconds
+    wheel = deploy.root / "packages" / "other" / "other-2.0-py3-none-any.whl"
+    os.link(wheel, tmp_path / "link")
+    assert git(deploy.root, "diff-files", "--name-only")  # the plumbing names it
+    again = tmp_path / "again"
+    ok(cli("verify", "--require-projects", "--save-state", str(again), index=deploy.root))
+    assert saved_state(again)["commit"] == git(deploy.root, "rev-parse", "HEAD").strip()

@@ -179,28 +179,54 @@ def git_head(index: Index) -> Optional[str]:
     return head if proc.returncode == 0 and len(head) in (40, 64) else None
 
 
-def git_changed(index: Index, commit: str) -> Set[str]:
-    """Paths of the state (records, files, provenance, core metadata) that differ between
-    ``commit`` and the work tree: committed since, staged, changed in the work tree, or not
-    tracked. Raises :class:`StateRefused` when git cannot tell (no git, a shallow clone without
-    that commit). The four questions run at once; none reads a file's bytes."""
+def git_changed(index: Index, commit: Optional[str]) -> Tuple[Set[str], Set[str]]:
+    """``(paths committed since commit, paths where the work tree differs from HEAD)`` among the
+    state's folders (records, files, provenance, core metadata): the second set holds what is
+    staged or changed in the work tree (``git diff HEAD``) and every file git does not track
+    (``git ls-files --others`` without exclude options: ignored files too, such as ``.tmp-*``).
+    Without ``commit`` the first set is empty. Raises :class:`StateRefused` when git cannot tell
+    (no git, a shallow clone without that commit). The questions run at once.
+
+    ``git diff HEAD``, not the plumbing ``diff-files``: a build hard-links the distribution files
+    into the site, which changes their ctime, and ``diff-files`` names every file whose stat
+    differs from git's index; ``git diff`` reads such a file's bytes (and only such a file's) to
+    tell, and may refresh git's index (``.git/index``, nothing of the work tree)."""
     folders = ["projects", *STATE_FOLDERS, METADATA_DIR]
     root = os.fspath(index.root)
+    diff = ["diff", "--no-renames", "--name-only", "-z", "--no-ext-diff", "--no-textconv", "--no-color", "--no-relative",
+            "--ignore-submodules=none"]
     commands = [
-        ["diff", "--no-renames", "--name-only", "-z", commit, "HEAD", "--"],
-        ["diff-index", "--cached", "--no-renames", "--name-only", "-z", "HEAD", "--"],
-        ["diff-files", "--name-only", "-z", "--"],
+        [*diff, "HEAD", "--"],
         ["ls-files", "--others", "-z", "--"],
     ]
+    if commit:
+        commands.append([*diff, commit, "HEAD", "--"])
+    what = f"the checkout with {commit[:12]}" if commit else "the checkout with its HEAD"
     try:
         procs = [subprocess.Popen(["git", "-C", root, *cmd, *folders], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                   stdin=subprocess.DEVNULL) for cmd in commands]
         outputs = [(proc.communicate(timeout=300)[0], proc.returncode) for proc in procs]
     except (OSError, subprocess.SubprocessError) as exc:
-        raise StateRefused(f"git cannot compare the checkout with {commit[:12]} ({exc})") from None
+        raise StateRefused(f"git cannot compare {what} ({exc})") from None
     if any(code != 0 for _out, code in outputs):
-        raise StateRefused(f"git cannot compare the checkout with {commit[:12]} (not in this clone's history?)")
-    return {p.decode("utf-8", "surrogateescape") for out, _code in outputs for p in out.split(b"\0") if p}
+        raise StateRefused(f"git cannot compare {what} (not in this clone's history?)")
+    paths = [{p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p} for out, _code in outputs]
+    return (paths[2] if commit else set()), paths[0] | paths[1]
+
+
+def clean_head(index: Index, dirty: Optional[Set[str]] = None) -> Optional[str]:
+    """The commit checked out, when the state's folders in the work tree are exactly that commit
+    (``dirty``: :func:`git_changed`'s second set when already known); else None. A saved state
+    records it, so that the next verify asks git what changed instead of reading every record."""
+    head = git_head(index)
+    if head is None:
+        return None
+    if dirty is None:
+        try:
+            dirty = git_changed(index, None)[1]
+        except StateRefused:
+            return None
+    return None if dirty else head
 
 
 def adopt(index: Index, out: Path, folder: Path) -> Tuple[bool, str]:

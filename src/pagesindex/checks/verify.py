@@ -67,14 +67,23 @@ class _Links(HTMLParser):
 
 
 def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple, int]]" = None,
-                 check_store: bool = True, full_store: bool = False, names: "Optional[set[str]]" = None) -> None:
+                 check_store: bool = True, full_store: bool = False, names: "Optional[set[str]]" = None,
+                 temporary_in_names: bool = False) -> None:
     """The state agrees with itself and the store. ``names``: check only these projects (the
-    incremental verify; the files of the others are compared with the saved state instead)."""
+    incremental verify; the files of the others are compared with the saved state instead), and
+    with ``temporary_in_names`` look for temporary files only in their folders of ``packages/``
+    (and the index and ``projects/`` folders)."""
     recorded = set()
     pending: List[StoredFile] = []  # published files and sidecars, asked of the store at once
     total = 0
     file_bound = limits.max_file_bytes()
-    for path in index.temporary_files():
+    if names is None or not temporary_in_names:
+        temporaries = index.temporary_files()
+    else:  # the others' folders: git lists any file not tracked, which makes its project checked here
+        temporaries = sorted(p for folder in [index.root, index.projects_dir, index.packages_dir,
+                                              *(index.packages_dir / n for n in names)]
+                             if folder.is_dir() for p in folder.glob(TMP_PREFIX + "*") if p.is_file())
+    for path in temporaries:
         problems.append(
             f"{path.relative_to(index.root).as_posix()}: temporary file left by an interrupted command "
             "(the next add, remove or yank deletes it; or delete it)"
@@ -758,18 +767,22 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
         except PagesIndexError as exc:
             problems.append(str(exc))
     site = Path(site) if site is not None else index.root / "_site"
-    saved = None
+    saved = dirty = None
     if previous is not None:
         try:
             saved = deploy_state.load_state(Path(previous), index)
             if not site.is_dir():
                 raise deploy_state.StateRefused(f"no built site at {str(site)!r}")
             commit = saved.get("commit")
-            moved = deploy_state.git_changed(index, commit) if commit else None
+            if commit:
+                since, dirty = deploy_state.git_changed(index, commit)
+                moved = since | dirty
+            else:
+                moved = dirty = None
         except deploy_state.StateRefused as exc:
             if notes is not None:
                 notes.append(f"checking everything: the saved state is not used ({exc})")
-            saved = None
+            saved = dirty = None
     if saved is not None:
         new_state = _verify_incremental(index, site, saved, moved, problems, staged_sizes, check_store, full_store)
         if notes is not None:
@@ -780,7 +793,7 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
                                  want_state=save_state is not None)
     if save_state is not None and not problems and new_state is not None:
         listing = new_state.pop("_listing", None)
-        new_state["commit"] = deploy_state.git_head(index)
+        new_state["commit"] = deploy_state.clean_head(index, dirty if saved is not None else None)
         if new_state["commit"] is None:  # else git tells the next verify what changed
             new_state["state_files"] = deploy_state.state_files(index) if listing is None else listing
         deploy_state.save_state(Path(save_state), new_state)
@@ -867,9 +880,13 @@ def _verify_incremental(index: Index, site: Path, saved: Dict, moved: "Optional[
     landing page and the static files; and for everything else a whole-site check that costs a
     directory walk: the site holds exactly the files the state names (no more, no fewer, no link,
     no temporary file), each with its saved size. For the state, git names every path that
-    changed since the saved commit (``moved``, content-addressed: committed, staged, changed in
-    the work tree or untracked); without a saved commit (``moved`` None), the files under
-    ``packages/`` and ``provenance/`` are compared by name and size instead.
+    changed since the saved commit (``moved``: committed, staged, changed in the work tree, or not
+    tracked, ignored files too; the commit is saved only when the work tree was exactly it, so a
+    record git does not name is not read again, and temporary files are looked for only in the
+    folders of the projects checked in full, the index folder, ``projects/`` and ``packages/``);
+    a path it names under ``packages/`` or ``provenance/`` of no project is reported as the full
+    verify reports it. Without a saved commit (``moved`` None), the files under ``packages/`` and
+    ``provenance/`` are compared by name and size instead.
 
     What this does not re-read: the bytes of an unchanged project's pages and files. They were
     checked byte for byte by the verify that saved the state, in the run that published them,
@@ -882,30 +899,48 @@ def _verify_incremental(index: Index, site: Path, saved: Dict, moved: "Optional[
     from . import deploy_state
 
     names = index.project_names()
-    digests = {name: deploy_state.record_digest(index, name) for name in names}
     before = saved["projects"]
+    # With git, a record that git does not name is the one the saved state read (the commit is
+    # saved only when the work tree was that commit): it is not read again.
+    unmoved = None if moved is None else {n for n in names if f"projects/{n}.json" not in moved and n in before}
+    digests = {name: before[name]["digest"] if unmoved is not None and name in unmoved
+               else deploy_state.record_digest(index, name) for name in names}
     moved_names = set(names) ^ set(before)
     changed = {n for n in names if digests[n] is None or n not in before or before[n]["digest"] != digests[n]}
     changed |= {n for n in names if n in before and moved_names & set(before[n]["deps"])}
     metadata_moved = []
+    strays = []  # paths git names under packages/ or provenance/ of no project: checked below
     for rel in moved or ():
         top, _, rest = rel.partition("/")
         if top == "projects" and rest.endswith(".json"):
             changed.add(rest[:-5])
         elif top in deploy_state.STATE_FOLDERS:
-            changed.add(deploy_state.state_owner(rel))
+            owner = deploy_state.state_owner(rel)
+            changed.add(owner)
+            if owner not in digests:
+                strays.append(rel)
         else:
             metadata_moved.append(rel)
     changed &= set(names)
 
     # The state: changed projects in full; the files of the others by name and size.
-    _check_state(index, problems, staged_sizes, check_store, full_store, names=changed)
+    _check_state(index, problems, staged_sizes, check_store, full_store, names=changed, temporary_in_names=moved is not None)
     from ..state import cached_core_metadata
 
     for rel in sorted(metadata_moved):
         sha = rel.partition("/")[2]
         if (index.root / rel).exists() and cached_core_metadata(index.root, sha) is None:
             problems.append(f"{rel}: not the core metadata of that sha256 (restore it with git, or add the file again)")
+    # With git, a file under packages/ or provenance/ outside every project's folder (a project
+    # without a record, or the folder itself); its temporary files are found above.
+    for rel in sorted(strays):
+        path = index.root / rel.rstrip("/")
+        if not os.path.lexists(path) or path.name.startswith("."):
+            continue  # deleted, or named as the full verify skips it (.gitkeep)
+        if rel.startswith("packages/"):
+            problems.append(f"{rel.rstrip('/')}: not recorded in any project (redo 'pagesindex add' or delete it)")
+        else:
+            problems.append(f"{rel.rstrip('/')}: provenance of no recorded file with provenance (delete it)")
     # Without git (no commit saved), the files under packages/ and provenance/ by name and size.
     listing = deploy_state.state_files(index) if moved is None else {}
     total = 0
@@ -967,15 +1002,18 @@ def _verify_incremental(index: Index, site: Path, saved: Dict, moved: "Optional[
     for name in names:
         if name not in changed:
             kept.update(before[name]["outputs"])
-    for rel in sorted(present):
-        if rel in expected.owners or rel == BUILDING_MARKER:
-            continue
-        if rel not in kept:
-            problems.append(f"{rel}: served, but not built from the state ({RESTORED_REMEDY})")
-        elif present[rel] != kept[rel]:
-            problems.append(f"{rel}: size {present[rel]} differs from the last verified site, and its project did not change ({RESTORED_REMEDY})")
-    for rel in sorted(set(kept) - set(present)):
-        problems.append(f"{rel}: missing from the site ({RESTORED_REMEDY})")
+    found = []
+    in_kept = 0
+    for rel, size in present.items():  # the whole site: a dictionary look-up a file
+        if rel in kept:
+            in_kept += 1
+            if size != kept[rel]:
+                found.append(f"{rel}: size {size} differs from the last verified site, and its project did not change ({RESTORED_REMEDY})")
+        elif rel not in expected.owners and rel != BUILDING_MARKER:
+            found.append(f"{rel}: served, but not built from the state ({RESTORED_REMEDY})")
+    if in_kept < len(kept):  # then something is missing
+        found += [f"{rel}: missing from the site ({RESTORED_REMEDY})" for rel in kept if rel not in present]
+    problems.extend(sorted(found))
     file_bound = limits.max_file_bytes()
     for rel, size in sorted(present.items()):
         if size > file_bound and (rel in expected.owners):
