@@ -232,7 +232,9 @@ def test_deploy_workflow_shape():
     assert list(wf["jobs"]) == ["store", "publish-releases", "build", "deploy"]
     store, releases, build, deploy = (wf["jobs"][j] for j in ("store", "publish-releases", "build", "deploy"))
     # Only github-release needs a write token, in a job of its own; git and s3 indexes never get one.
-    assert store["permissions"] == build["permissions"] == {"contents": "read"}
+    assert store["permissions"] == {"contents": "read"}
+    # actions: read to find the last deploy run and download its artifacts (the carry-over)
+    assert build["permissions"] == {"contents": "read", "actions": "read"}
     assert releases["permissions"] == {"contents": "write"} and releases["if"] == "needs.store.outputs.kind == 'github-release'"
     assert build["needs"] == ["store", "publish-releases"] and "needs.publish-releases.result != 'failure'" in build["if"]
     assert next(s for s in build["steps"] if s.get("id") == "publish")["if"] == "needs.store.outputs.kind == 's3'"
@@ -243,11 +245,23 @@ def test_deploy_workflow_shape():
     assert "needs.build.result == 'success'" in deploy["if"]
     script = next(s["run"] for s in build["steps"] if s.get("id") == "site")
     assert script.index("pagesindex build") < script.index("pagesindex verify --require-projects")
+    # the carry-over: incremental from the last deploy's artifacts, else (any failure) the full path
+    assert script.index("pagesindex build --previous-state") < script.index("pagesindex verify --require-projects --previous-state")
+    assert script.rstrip().endswith('pagesindex build\n  pagesindex verify --require-projects --save-state "$state"\nfi')
+    downloads = [s for s in build["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
+    assert [d["with"]["name"] for d in downloads] == ["github-pages", "pagesindex-build-state"]
+    for d in downloads:
+        assert d["continue-on-error"] is True and d["if"] == "steps.previous.outputs.run-id != ''"
+        assert d["with"]["run-id"] == "${{ steps.previous.outputs.run-id }}"
+    assert next(s for s in build["steps"] if s.get("id") == "previous")["continue-on-error"] is True
+    keep = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert keep["with"]["name"] == "pagesindex-build-state" and keep["with"]["path"].endswith("/pagesindex-build-state")
     ids = [s.get("id") for s in build["steps"]]
     assert ids.index("publish") < ids.index("site"), "staged files are public before the site links them"
     assert build["steps"][0]["with"]["fetch-depth"] == 0, "publish proves each removal from the checkout's history"
     upload = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
     assert upload["with"]["path"] == "_site"
+    assert upload["with"]["retention-days"] == keep["with"]["retention-days"] == 7, "the next deploy finds both"
     assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in deploy["steps"])
 
 
@@ -603,6 +617,148 @@ def test_deploy_refuses_a_corrupt_index(runner, workspace, tmp_path):
     (workspace / "packages" / "kavli-hello" / w.name).write_bytes(b"not the wheel")
     proc = runner.run(workflow_path(workspace, "deploy.yml"), "build", "site", {})
     assert proc.returncode == 1 and "does not match its record" in proc.stderr
+
+
+def _pages_artifact(site: Path, folder: Path) -> Path:
+    """What actions/upload-pages-artifact uploads (its tar command) and download-artifact gives
+    back: ``folder/artifact.tar``."""
+    folder.mkdir(parents=True)
+    subprocess.run(["tar", "--dereference", "--hard-dereference", "--directory", str(site), "-cf",
+                    str(folder / "artifact.tar"), "--exclude=.git", "--exclude=.github", "."], check=True)
+    return folder
+
+
+def _next_runner(tmp_path: Path, workspace: Path, runner: Runner) -> None:
+    """A fresh runner for the next deploy: no _site, no user cache (no build manifest)."""
+    shutil.rmtree(workspace / "_site")
+    shutil.rmtree(tmp_path / "home" / ".cache", ignore_errors=True)
+
+
+def test_deploy_builds_from_the_last_deploys_site_and_state(runner, workspace, tmp_path):
+    """The first deploy has no earlier run: the full path, and the state saved for the next
+    (not in _site). The next deploy, a release merged since, gets both artifacts back
+    (emulated: the tar upload-pages-artifact makes, and the saved folder): it renders and checks
+    in full only that project, and saves the state again."""
+    deploy = workflow_path(workspace, "deploy.yml")
+    add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    add_and_commit(workspace, tmp_path, "kavli-other", "1.0")
+    proc = runner.run(deploy, "build", "site", {})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "built 2 projects" in proc.stdout and "ok: 2 projects verified" in proc.stdout
+    assert "::warning::" not in proc.stdout  # no earlier run is not a warning
+    state = proc.temp / "pagesindex-build-state"
+    assert sorted(p.name for p in state.iterdir()) == ["build.manifest", "verified.json"]
+    assert not list((workspace / "_site").rglob("*.manifest")) and not list((workspace / "_site").rglob("verified.json"))
+    site_art = _pages_artifact(workspace / "_site", tmp_path / "art-site-1")
+    state_art = tmp_path / "art-state-1"
+    shutil.copytree(state, state_art)
+
+    _next_runner(tmp_path, workspace, runner)
+    w = add_and_commit(workspace, tmp_path, "kavli-hello", "1.1")
+    proc = runner.run(deploy, "build", "site", {}, artifacts={"pagesindex-previous-state": state_art,
+                                                                "pagesindex-previous-site": site_art})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "adopted the site of the saved state (2 projects)" in proc.stdout, proc.stdout
+    assert "1 rendered" in proc.stdout and "incremental: 1 of 2 projects checked in full" in proc.stdout, proc.stdout
+    assert "::warning::" not in proc.stdout
+    assert (workspace / "_site" / "packages" / "kavli-hello" / w.name).read_bytes() == w.read_bytes()
+    assert (proc.temp / "pagesindex-build-state" / "verified.json").is_file()
+    assert run_cli("verify", "--require-projects", index=workspace).returncode == 0  # the full check agrees
+
+
+@pytest.mark.parametrize("spoil", ["version", "site", "no-state", "verify"])
+def test_deploy_falls_back_to_the_full_path_when_the_carry_over_does_not_fit(runner, workspace, tmp_path, spoil):
+    """A state of another version, a restored site that is not the saved one, a missing state
+    artifact, or an incremental verify that fails: the full build and verify, and a warning (no
+    warning when there is no state at all: the first deploy)."""
+    deploy = workflow_path(workspace, "deploy.yml")
+    add_and_commit(workspace, tmp_path, "kavli-hello", "1.0")
+    add_and_commit(workspace, tmp_path, "kavli-other", "1.0")
+    proc = runner.run(deploy, "build", "site", {})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    state_art = tmp_path / "art-state"
+    shutil.copytree(proc.temp / "pagesindex-build-state", state_art)
+    site = workspace / "_site"
+    if spoil == "site":  # a page of a project that does not change: the build keeps it
+        with open(site / "kavli-other" / "index.html", "ab") as fh:
+            fh.write(b" ")
+    site_art = _pages_artifact(site, tmp_path / "art-site")
+    if spoil == "version":
+        data = json.loads((state_art / "verified.json").read_text())
+        data["version"] = "0.0.1"
+        (state_art / "verified.json").write_text(json.dumps(data))
+    _next_runner(tmp_path, workspace, runner)
+    add_and_commit(workspace, tmp_path, "kavli-hello", "1.1")
+    if spoil == "verify":  # a changed project's file other than its record: the full path fails too
+        wheel = workspace / "packages" / "kavli-hello" / "kavli_hello-1.1-py3-none-any.whl"
+        wheel.write_bytes(wheel.read_bytes() + b"x")
+    artifacts = {"pagesindex-previous-site": site_art}
+    if spoil != "no-state":
+        artifacts["pagesindex-previous-state"] = state_art
+    proc = runner.run(deploy, "build", "site", {}, artifacts=artifacts)
+    if spoil == "verify":
+        assert proc.returncode == 1 and "does not match its record" in proc.stderr, proc.stdout + proc.stderr
+        assert "::warning::the last deploy's site and state could not be used" in proc.stdout
+        assert not (proc.temp / "pagesindex-build-state").exists(), "no state saved for a site that failed"
+        return
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    full = proc.stdout.split("::warning::")[-1]  # what ran after the carry-over was given up
+    assert "built 2 projects" in full and "2 rendered" in full and "ok: 2 projects verified" in full
+    assert "incremental" not in full
+    if spoil == "site":  # the incremental verify found it (sizes), then the full path ran
+        assert "_site/kavli-other/index.html: size" in proc.stderr or "kavli-other/index.html: size" in proc.stderr
+    assert ("::warning::" in proc.stdout) == (spoil != "no-state"), proc.stdout
+    assert (proc.temp / "pagesindex-build-state" / "verified.json").is_file()
+    assert run_cli("verify", "--require-projects", index=workspace).returncode == 0
+
+
+class _RunsAPI:
+    """GitHub's REST API for the list of a workflow's runs, answering ``body`` with ``status``."""
+
+    def __init__(self, status: int, body: Any):
+        self.requests: List[tuple] = []
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                api.requests.append((self.path, self.headers.get("Authorization")))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status, body, run_id, ok", [
+    (200, {"total_count": 1, "workflow_runs": [{"id": 9001, "conclusion": "success"}]}, "9001", True),
+    (200, {"total_count": 0, "workflow_runs": []}, None, True),  # the first deploy
+    (200, {"workflow_runs": [{"id": "9001; rm -rf /"}]}, None, True),  # not a run id: nothing used
+    (403, {"message": "Resource not accessible by integration"}, None, False),
+])
+def test_deploy_finds_the_last_successful_run(tmp_path, workspace, status, body, run_id, ok):
+    api = _RunsAPI(status, body)
+    try:
+        runner = Runner(tmp_path, workspace, {"GITHUB_API_URL": api.url})
+        proc = runner.run(workflow_path(workspace, "deploy.yml"), "build", "previous", {})
+    finally:
+        api.close()
+    assert (proc.returncode == 0) == ok, proc.stderr
+    assert proc.outputs == ({"run-id": run_id} if run_id else {})
+    path, auth = api.requests[0]
+    assert path == "/repos/lab/index/actions/workflows/deploy.yml/runs?branch=main&status=success&per_page=1"
+    assert auth == "Bearer ghs_workflowtoken"
 
 
 def test_ci_verify_job_and_test_job_in_an_index_without_tests(runner, workspace, tmp_path):
@@ -1342,6 +1498,9 @@ def test_every_run_script_of_a_freshly_initialised_index_runs(fresh, workspace, 
         steps("deploy.yml", "publish-releases", "publish")  # (run anyway: with git nothing to publish, no error)
         steps("deploy.yml", "build", "publish")  # the git store: nothing to publish, and no error
         steps("deploy.yml", "build", "site")
+        # GitHub's API is not reachable here: no earlier run found, so the full path (as above)
+        proc = steps("deploy.yml", "build", "previous", ok=False)
+        assert proc.returncode == 1 and proc.outputs == {} and "full build" in proc.stderr
         shutil.rmtree(workspace / "_site")  # the next workflow run starts from a fresh checkout
 
         # vars.PAGESINDEX_PYPI_URL is honoured: the fake PyPI has a higher version, so the check fails

@@ -458,11 +458,21 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def _build(index: Index, out: Optional[str], full: bool = False, copy: bool = False) -> Path:
+def _build(index: Index, out: Optional[str], full: bool = False, copy: bool = False,
+           previous: Optional[str] = None) -> Path:
     from .render import build_site
 
     out_path = Path(out) if out else index.root / "_site"
     started = time.perf_counter()
+    if previous is not None:
+        from .checks.deploy_state import adopt
+
+        with index.lock(write=False):
+            adopted, message = adopt(index, out_path, Path(previous))
+        if not adopted:
+            raise PagesIndexError(f"--previous-state {previous}: not used: {message}; nothing was built (build into "
+                                  "an empty folder without --previous-state)")
+        console.print(message, markup=False)
     with _progress() as progress:
         task = progress.add_task("rendering", total=None)
         result = build_site(
@@ -481,10 +491,12 @@ def _build(index: Index, out: Optional[str], full: bool = False, copy: bool = Fa
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: _site/ in the index).")
 @click.option("--full", is_flag=True, help="Render every project again (repairs pages changed by hand; never deletes a file it did not write); still writes only what differs.")
 @click.option("--copy", is_flag=True, help="Copy the distribution files into the site instead of hard-linking them to the committed files.")
+@click.option("--previous-state", "previous", type=click.Path(file_okay=False), default=None,
+              help="The deploy: the output folder holds the site of the last deploy and DIR the state its verify saved (--save-state); build from them, rendering only what changed. Exit 1 without building when they do not match.")
 @click.pass_context
-def build(ctx: click.Context, out: Optional[str], full: bool, copy: bool) -> None:
+def build(ctx: click.Context, out: Optional[str], full: bool, copy: bool, previous: Optional[str]) -> None:
     """Render the static site (incremental: only what changed is written)."""
-    _build(open_index(ctx), out, full, copy)
+    _build(open_index(ctx), out, full, copy, previous)
 
 
 @main.command()
@@ -495,9 +507,13 @@ def build(ctx: click.Context, out: Optional[str], full: bool, copy: bool) -> Non
               help="Object stores: check the state and the site but do not ask the store (the ci workflow: a pull request's files are staged where its read-only token cannot look).")
 @click.option("--full-store", "full_store", is_flag=True,
               help="Object stores: ask the store for the checksum of every published file again, ignoring the record of objects already checked (in .pagesindex-cache/).")
+@click.option("--previous-state", "previous", type=click.Path(file_okay=False), default=None,
+              help="The deploy: the site was built (build --previous-state) from the site whose state an earlier verify saved in DIR; check in full only what changed since, the rest by name and size (see README). A state that does not fit means a full check.")
+@click.option("--save-state", "save_state", type=click.Path(file_okay=False), default=None,
+              help="When no problem is found, save the state of the verified site in DIR for the next deploy (not for publishing).")
 @click.pass_context
 def verify(ctx: click.Context, out: Optional[str], require_projects: bool, staged: bool, no_store: bool,
-           full_store: bool) -> None:
+           full_store: bool, previous: Optional[str], save_state: Optional[str]) -> None:
     """Check the state, and that the built site is exactly the state's; exit 1 listing the problems.
 
     With an object store, staged files that no record names are listed as notes (they may
@@ -505,8 +521,13 @@ def verify(ctx: click.Context, out: Optional[str], require_projects: bool, stage
     from .checks.verify import verify as run_verify
 
     index = open_index(ctx)
+    notes: List[str] = []
     problems = run_verify(index, Path(out) if out else None, require_projects=require_projects, staged=staged,
-                          check_store=not no_store, full_store=full_store)
+                          check_store=not no_store, full_store=full_store,
+                          previous=Path(previous) if previous else None,
+                          save_state=Path(save_state) if save_state else None, notes=notes)
+    for note in notes:
+        console.print(f"note: {note}", soft_wrap=True, markup=False)
     if index.config.storage.is_object_store and not problems and not no_store:
         from .storage_move import orphaned_staged
 

@@ -67,12 +67,23 @@ class _Links(HTMLParser):
 
 
 def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple, int]]" = None,
-                 check_store: bool = True, full_store: bool = False) -> None:
+                 check_store: bool = True, full_store: bool = False, names: "Optional[set[str]]" = None,
+                 temporary_in_names: bool = False) -> None:
+    """The state agrees with itself and the store. ``names``: check only these projects (the
+    incremental verify; the files of the others are compared with the saved state instead), and
+    with ``temporary_in_names`` look for temporary files only in their folders of ``packages/``
+    (and the index and ``projects/`` folders)."""
     recorded = set()
     pending: List[StoredFile] = []  # published files and sidecars, asked of the store at once
     total = 0
     file_bound = limits.max_file_bytes()
-    for path in index.temporary_files():
+    if names is None or not temporary_in_names:
+        temporaries = index.temporary_files()
+    else:  # the others' folders: git lists any file not tracked, which makes its project checked here
+        temporaries = sorted(p for folder in [index.root, index.projects_dir, index.packages_dir,
+                                              *(index.packages_dir / n for n in names)]
+                             if folder.is_dir() for p in folder.glob(TMP_PREFIX + "*") if p.is_file())
+    for path in temporaries:
         problems.append(
             f"{path.relative_to(index.root).as_posix()}: temporary file left by an interrupted command "
             "(the next add, remove or yank deletes it; or delete it)"
@@ -83,7 +94,7 @@ def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple
             problems.extend(index.store.store_problems())  # the store as a whole (who can read it)
         except PagesIndexError as exc:
             problems.append(str(exc))
-    for name in index.project_names():
+    for name in index.project_names() if names is None else sorted(names):
         try:
             project = index.get_project(name)
         except PagesIndexError as exc:
@@ -139,6 +150,14 @@ def _check_state(index: Index, problems: List[str], staged: "Optional[Dict[tuple
                     if hashlib.sha256(meta).hexdigest() != f.core_metadata_sha256:
                         problems.append(f"{rel}: METADATA differs from the recorded core-metadata hash")
     _check_pending(index, pending, problems, staged, full_store)
+    if names is not None:
+        # The total and the files of other projects: from the listing (_verify_incremental).
+        for name in sorted(names):
+            folder = index.packages_dir / name
+            for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+                if path.is_file() and not path.name.startswith(".") and path not in recorded:
+                    problems.append(f"{path.relative_to(index.root).as_posix()}: not recorded in any project (redo 'pagesindex add' or delete it)")
+        return
     site_bound = limits.max_site_bytes()
     if total > site_bound:
         problems.append(
@@ -379,6 +398,10 @@ class ExpectedSite(Renderer):
         self.pages: Dict[str, Optional[bytes]] = {}
         self.files: Dict[str, "tuple[str, int]"] = {}
         self.owners: Dict[str, str] = {}
+        #: ``{project: (display name, card HTML)}`` and ``{project: names of its runtime
+        #: dependencies}`` of the projects rendered (what a saved state keeps, see deploy_state).
+        self.cards: Dict[str, "tuple[str, str]"] = {}
+        self.deps: Dict[str, "set[str]"] = {}
         self._on_page = on_page
 
     def write(self, rel: str, data: bytes) -> None:
@@ -395,17 +418,33 @@ class ExpectedSite(Renderer):
     def remove(self, rels: Iterable[str]) -> None:
         pass
 
-    def render(self, problems: List[str]) -> "set[str]":
+    def _private_deps(self, project, meta):
+        from ..pages import runtime_dependencies
+
+        self.deps.setdefault(project.normalized_name, set()).update(runtime_dependencies(meta["requires_dist"]))
+        return super()._private_deps(project, meta)
+
+    def render(self, problems: List[str], names: "Optional[set[str]]" = None,
+               saved: "Optional[Dict[str, Dict]]" = None) -> "set[str]":
         """Render every project and the root page; return the names whose record could not be
-        rendered (a problem each, appended to ``problems``; their site files are not judged)."""
+        rendered (a problem each, appended to ``problems``; their site files are not judged).
+
+        With ``names``, only those projects are rendered; the root page takes the cards of the
+        others from ``saved`` (the projects of a saved state, see deploy_state)."""
         broken = set()
         cards = []
         for name in self.index.project_names():
+            if names is not None and name not in names:
+                entry = (saved or {})[name]
+                cards.append(((entry["name"], name), entry["card"]))
+                continue
             try:
                 project = self.index.get_project(name)
+                self.deps[name] = set()
                 outputs = self.project_outputs(project)
                 card = project_card(project)
                 cards.append(((card["name"], card["normalized"]), self.card_html(card)))
+                self.cards[name] = (card["name"], cards[-1][1])
             except PagesIndexError as exc:
                 problems.append(f"projects/{name}.json: cannot be rendered: {exc}")
                 broken.add(name)
@@ -461,40 +500,57 @@ def _manifest_remedies(index: Index, site: Path) -> "tuple[Dict[str, str], Dict[
     return by_project, written, root_remedy
 
 
-def _site_entries(site: Path) -> "tuple[Dict[str, int], List[str], List[str]]":
+def _site_entries(site: Path, sizes: bool = True) -> "tuple[Dict[str, int], List[str], List[str]]":
     """``({path of each regular file: size}, [paths of everything else: links, sockets...],
     [temporary paths: each file, link or folder named .tmp-*, at any depth])``, paths relative
-    to ``site`` with ``/``; links are not followed, and a temporary folder is not entered."""
+    to ``site`` with ``/``; links are not followed, and a temporary folder is not entered.
+
+    One ``scandir`` per folder and one ``lstat`` per file (half the time of ``os.walk``, which
+    builds each path twice); without ``sizes`` no file is stat'ed (the kinds come from the
+    folder listing) and every size is 0."""
     files: Dict[str, int] = {}
     others: List[str] = []
     temporary: List[str] = []
-    root = os.fspath(site)
-    for folder, dirs, names in os.walk(root):
-        rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
-        prefix = "" if rel_folder == "." else rel_folder + "/"
-        for d in list(dirs):
-            if d.startswith(TMP_PREFIX):  # a link to a folder is shown as a file: it is one entry
-                temporary.append(prefix + d + ("" if os.path.islink(os.path.join(folder, d)) else "/"))
-                dirs.remove(d)
-            elif os.path.islink(os.path.join(folder, d)):
-                others.append(prefix + d)
-                dirs.remove(d)
-        for n in names:
-            st = os.lstat(os.path.join(folder, n))
-            if n.startswith(TMP_PREFIX):
-                temporary.append(prefix + n)
-            elif stat.S_ISREG(st.st_mode):
-                files[prefix + n] = st.st_size
+
+    def scan(folder: str, prefix: str) -> None:
+        with os.scandir(folder) as it:
+            entries = list(it)
+        for entry in entries:
+            n = entry.name
+            rel = prefix + n
+            if entry.is_dir():  # follows a link, as os.walk does: a link to a folder is one entry
+                link = entry.is_symlink()
+                if n.startswith(TMP_PREFIX):
+                    temporary.append(rel + ("" if link else "/"))
+                elif link:
+                    others.append(rel)
+                else:
+                    scan(entry.path, rel + "/")
+            elif n.startswith(TMP_PREFIX):
+                temporary.append(rel)
+            elif not sizes:
+                if entry.is_file(follow_symlinks=False):
+                    files[rel] = 0
+                else:
+                    others.append(rel)
             else:
-                others.append(prefix + n)
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode):
+                    files[rel] = st.st_size
+                else:
+                    others.append(rel)
+
+    scan(os.fspath(site), "")
     return files, others, temporary
 
 
 def _compare_site(index: Index, site: Path, problems: List[str], digest_of,
-                  entries: "Optional[tuple[Dict[str, int], List[str], List[str]]]" = None) -> "frozenset[str]":
+                  entries: "Optional[tuple[Dict[str, int], List[str], List[str]]]" = None,
+                  keep: "Optional[list]" = None) -> "frozenset[str]":
     """The site against the site a build writes from the state, both ways: every page and file
     of the state is there with the right bytes, and nothing else is served. Returns the pages
-    found byte-identical when nothing of the state is missing or different (else none)."""
+    found byte-identical when nothing of the state is missing or different (else none).
+    ``keep``: the :class:`ExpectedSite` rendered is appended to it (for a saved state)."""
     present, others, temporary = entries if entries is not None else _site_entries(site)
     equal: Dict[str, bool] = {}
 
@@ -509,6 +565,8 @@ def _compare_site(index: Index, site: Path, problems: List[str], digest_of,
                 equal[rel] = False
 
     expected = ExpectedSite(index, on_page)
+    if keep is not None:
+        keep.append(expected)
     render_problems: List[str] = []
     broken = expected.render(render_problems)
     problems.extend(render_problems)
@@ -603,16 +661,17 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _check_provenance(index: Index, site: Optional[Path], problems: List[str]) -> None:
+def _check_provenance(index: Index, site: Optional[Path], problems: List[str], names: "Optional[set[str]]" = None) -> None:
     """Every kept and every served provenance object (PEP 740) verifies again, offline, for its
     file's sha256 and filename and the project's expected publisher; no provenance is kept or
-    served for a file whose record names none."""
+    served for a file whose record names none. ``names``: only these projects' objects (the
+    incremental verify; the rest of the folders are compared with the saved state)."""
     from ..attestations import PROVENANCE_SUFFIX, ProvenanceError, check_provenance, expected_publisher
     from ..state import PROVENANCE_DIR
 
     kept = set()
     checked: Dict[tuple, object] = {}
-    for name in index.project_names():
+    for name in index.project_names() if names is None else sorted(names):
         try:
             project = index.get_project(name)
             expected = expected_publisher(project.extra)
@@ -649,6 +708,14 @@ def _check_provenance(index: Index, site: Optional[Path], problems: List[str]) -
                 if by.repository != f.provenance.get("repository") or by.commit != f.provenance.get("commit"):
                     problems.append(f"{rel}: names {by.identity} at {by.commit[:12]}, the record says "
                                     f"{f.provenance.get('repository')!r} at {str(f.provenance.get('commit'))[:12]!r}")
+    if names is not None:
+        # Served copies: the site's files of these projects are compared with what a build writes.
+        for name in sorted(names):
+            top = index.root / PROVENANCE_DIR / name
+            for path in sorted(top.rglob("*")) if top.is_dir() else []:
+                if path.is_file() and not path.name.startswith(".") and path not in kept:
+                    problems.append(f"{path.relative_to(index.root).as_posix()}: provenance of no recorded file with provenance (delete it)")
+        return
     folder = index.root / PROVENANCE_DIR
     if folder.is_dir():
         for path in sorted(folder.rglob("*")):
@@ -670,7 +737,8 @@ def _files_with_provenance(index: Index, name: str) -> list:
 
 
 def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool = False, staged: bool = False,
-           check_store: bool = True, full_store: bool = False) -> List[str]:
+           check_store: bool = True, full_store: bool = False, previous: Optional[Path] = None,
+           save_state: Optional[Path] = None, notes: Optional[List[str]] = None) -> List[str]:
     """Return the list of problems found (empty when all is well), each naming what to do.
 
     ``site`` defaults to ``<index>/_site`` and is checked only when it exists. The site is derived
@@ -680,7 +748,15 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
     --no-store``, the ci workflow) an object store is not asked: the state and the site are
     checked as they are committed and built. ``full_store`` (``verify --full-store``) asks the
     store about every published file again, ignoring its record of objects already checked.
+
+    ``previous`` (``verify --previous-state DIR``, the deploy): the folder of a state saved by an
+    earlier verify of the site this one was built from (:mod:`.deploy_state`); only what changed
+    since is checked in full (see :func:`_verify_incremental`), and when the state cannot be used
+    everything is, with a line in ``notes`` saying why. ``save_state`` (``--save-state DIR``):
+    when no problem is found, the state of this site is saved there for the next deploy.
     """
+    from . import deploy_state
+
     problems: List[str] = []
     if require_projects and not index.project_names():
         problems.append(f"the index at {str(index.root)!r} has no project: refusing to publish an empty site")
@@ -690,9 +766,78 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
             staged_sizes = {(s.sha256, s.filename): s.size for s in index.store.staged()}
         except PagesIndexError as exc:
             problems.append(str(exc))
-    _check_state(index, problems, staged_sizes, check_store, full_store)
     site = Path(site) if site is not None else index.root / "_site"
+    saved = dirty = None
+    if previous is not None:
+        try:
+            saved = deploy_state.load_state(Path(previous), index)
+            if not site.is_dir():
+                raise deploy_state.StateRefused(f"no built site at {str(site)!r}")
+            commit = saved.get("commit")
+            if commit:
+                since, dirty = deploy_state.git_changed(index, commit)
+                moved = since | dirty
+            else:
+                moved = dirty = None
+        except deploy_state.StateRefused as exc:
+            if notes is not None:
+                notes.append(f"checking everything: the saved state is not used ({exc})")
+            saved = dirty = None
+    if saved is not None:
+        new_state = _verify_incremental(index, site, saved, moved, problems, staged_sizes, check_store, full_store)
+        if notes is not None:
+            notes.append(f"incremental: {new_state.pop('_checked')} of {_count(len(new_state['projects']), 'project')} "
+                         "checked in full, the rest against the saved state")
+    else:
+        new_state = _verify_full(index, site, problems, staged_sizes, check_store, full_store, require_projects,
+                                 want_state=save_state is not None)
+    if save_state is not None and not problems and new_state is not None:
+        listing = new_state.pop("_listing", None)
+        new_state["commit"] = deploy_state.clean_head(index, dirty if saved is not None else None)
+        if new_state["commit"] is None:  # else git tells the next verify what changed
+            new_state["state_files"] = deploy_state.state_files(index) if listing is None else listing
+        deploy_state.save_state(Path(save_state), new_state)
+        if not deploy_state.save_manifest(index, site, Path(save_state)) and notes is not None:
+            notes.append("no build manifest of this site to save: the next build renders every project")
+    return problems
+
+
+def _new_state(index: Index, expected: "ExpectedSite", present: Dict[str, int],
+               saved: Optional[Dict] = None, digests: Optional[Dict[str, Optional[str]]] = None,
+               listing: Optional[Dict[str, int]] = None) -> Dict:
+    """The state to save for the next deploy (see :mod:`.deploy_state`): the projects rendered by
+    ``expected`` from the site's files, the others carried over from ``saved``."""
+    from .. import __version__
+    from . import deploy_state
+
+    outputs: Dict[str, Dict[str, int]] = {}
+    root: Dict[str, int] = {}
+    for rel, owner in expected.owners.items():
+        size = present.get(rel)
+        if size is None:
+            continue
+        if owner:
+            outputs.setdefault(owner, {})[rel] = size
+        else:
+            root[rel] = size
+    projects = {}
+    for name in index.project_names():
+        if name in expected.cards:
+            digest = (digests or {}).get(name) or deploy_state.record_digest(index, name)
+            projects[name] = {"digest": digest, "name": expected.cards[name][0], "card": expected.cards[name][1],
+                              "deps": sorted(expected.deps.get(name, ())), "outputs": outputs.get(name, {})}
+        elif saved is not None and name in saved["projects"]:
+            projects[name] = saved["projects"][name]
+    return {"format": deploy_state.STATE_FORMAT, "version": __version__, "fingerprint": fingerprint(index),
+            "projects": projects, "root": root, "_listing": listing}
+
+
+def _verify_full(index: Index, site: Path, problems: List[str], staged_sizes, check_store: bool, full_store: bool,
+                 require_projects: bool, want_state: bool = False) -> Optional[Dict]:
+    """Everything (the default): the state, every file of the store, the whole site."""
+    _check_state(index, problems, staged_sizes, check_store, full_store)
     _check_provenance(index, site if site.is_dir() else None, problems)
+    new_state = None
     if site.is_dir():
         site_problems: List[str] = []
         hashes: Dict[Path, str] = {}
@@ -703,8 +848,9 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
             return hashes[path]
 
         entries = _site_entries(site)
+        keep: list = []
         try:
-            exact = _compare_site(index, site, problems, digest_of, entries)
+            exact = _compare_site(index, site, problems, digest_of, entries, keep)
         except PagesIndexError as exc:  # e.g. a link in static/ (reported by _check_state)
             if str(exc) not in problems:
                 problems.append(str(exc))
@@ -713,6 +859,168 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
         remedy = INTERRUPTED_REMEDY if (site / BUILDING_MARKER).exists() else SITE_REMEDY
         for problem in site_problems:
             problems.append(problem if "pagesindex build" in problem else f"{problem} ({remedy})")
+        if want_state and not problems and keep:
+            new_state = _new_state(index, keep[0], entries[0])
     elif require_projects:
         problems.append(f"no built site at {str(site)!r} (run 'pagesindex build')")
-    return problems
+    return new_state
+
+
+#: A site restored from the last deploy that is not what its saved state says.
+RESTORED_REMEDY = ("the site restored from the last deploy is not the one its saved state describes, or the build "
+                   "did not bring it up to date: build and verify without --previous-state (a full build and check)")
+
+
+def _verify_incremental(index: Index, site: Path, saved: Dict, moved: "Optional[set[str]]", problems: List[str], staged_sizes,
+                        check_store: bool, full_store: bool) -> Dict:
+    """Check a site built from the site of a saved state (``saved``, see :mod:`.deploy_state`):
+    in full (as :func:`verify` without it) every project whose record differs from the saved
+    one, or whose files or record git lists as changed since the saved commit (``moved``), or
+    whose pages pin a dependency added to or removed from the index since; the root pages, the
+    landing page and the static files; and for everything else a whole-site check that costs a
+    directory walk: the site holds exactly the files the state names (no more, no fewer, no link,
+    no temporary file), each with its saved size. For the state, git names every path that
+    changed since the saved commit (``moved``: committed, staged, changed in the work tree, or not
+    tracked, ignored files too; the commit is saved only when the work tree was exactly it, so a
+    record git does not name is not read again, and temporary files are looked for only in the
+    folders of the projects checked in full, the index folder, ``projects/`` and ``packages/``);
+    a path it names under ``packages/`` or ``provenance/`` of no project is reported as the full
+    verify reports it. Without a saved commit (``moved`` None), the files under ``packages/`` and
+    ``provenance/`` are compared by name and size instead.
+
+    What this does not re-read: the bytes of an unchanged project's pages and files. They were
+    checked byte for byte by the verify that saved the state, in the run that published them,
+    and they come back from that run's own artifact, which nothing can write afterwards; the
+    build of this run rewrites only the projects it renders, which are checked in full. A page
+    changed by anyone able to replace that artifact (a repository admin) with the same size is
+    therefore not caught here; the full ``verify`` (the default, and the ci workflow on every
+    pull request) reads every byte. Returns the new state to save (key ``_checked``: how many
+    projects were checked in full)."""
+    from . import deploy_state
+
+    names = index.project_names()
+    before = saved["projects"]
+    # With git, a record that git does not name is the one the saved state read (the commit is
+    # saved only when the work tree was that commit): it is not read again.
+    unmoved = None if moved is None else {n for n in names if f"projects/{n}.json" not in moved and n in before}
+    digests = {name: before[name]["digest"] if unmoved is not None and name in unmoved
+               else deploy_state.record_digest(index, name) for name in names}
+    moved_names = set(names) ^ set(before)
+    changed = {n for n in names if digests[n] is None or n not in before or before[n]["digest"] != digests[n]}
+    changed |= {n for n in names if n in before and moved_names & set(before[n]["deps"])}
+    metadata_moved = []
+    strays = []  # paths git names under packages/ or provenance/ of no project: checked below
+    for rel in moved or ():
+        top, _, rest = rel.partition("/")
+        if top == "projects" and rest.endswith(".json"):
+            changed.add(rest[:-5])
+        elif top in deploy_state.STATE_FOLDERS:
+            owner = deploy_state.state_owner(rel)
+            changed.add(owner)
+            if owner not in digests:
+                strays.append(rel)
+        else:
+            metadata_moved.append(rel)
+    changed &= set(names)
+
+    # The state: changed projects in full; the files of the others by name and size.
+    _check_state(index, problems, staged_sizes, check_store, full_store, names=changed, temporary_in_names=moved is not None)
+    from ..state import cached_core_metadata
+
+    for rel in sorted(metadata_moved):
+        sha = rel.partition("/")[2]
+        if (index.root / rel).exists() and cached_core_metadata(index.root, sha) is None:
+            problems.append(f"{rel}: not the core metadata of that sha256 (restore it with git, or add the file again)")
+    # With git, a file under packages/ or provenance/ outside every project's folder (a project
+    # without a record, or the folder itself); its temporary files are found above.
+    for rel in sorted(strays):
+        path = index.root / rel.rstrip("/")
+        if not os.path.lexists(path) or path.name.startswith("."):
+            continue  # deleted, or named as the full verify skips it (.gitkeep)
+        if rel.startswith("packages/"):
+            problems.append(f"{rel.rstrip('/')}: not recorded in any project (redo 'pagesindex add' or delete it)")
+        else:
+            problems.append(f"{rel.rstrip('/')}: provenance of no recorded file with provenance (delete it)")
+    # Without git (no commit saved), the files under packages/ and provenance/ by name and size.
+    listing = deploy_state.state_files(index) if moved is None else {}
+    total = 0
+    for rel in sorted(set(listing) | set(saved.get("state_files") or {}) if moved is None else ()):
+        owner = deploy_state.state_owner(rel)
+        size = listing.get(rel)
+        if rel.startswith("packages/") and size is not None and size > 0:
+            total += size
+        if owner in changed or (size is None and owner not in digests):
+            continue  # checked in full above; a removed project's file gone with it
+        if size is not None and owner not in digests:
+            problems.append(f"{rel}: not recorded in any project (redo 'pagesindex add' or delete it)")
+        elif size is None:
+            problems.append(f"{rel}: missing (it was there when the site was last verified; restore it with git)")
+        elif size != saved["state_files"].get(rel):
+            problems.append(f"{rel}: {'not a regular file' if size < 0 else f'size {size}'} differs from the last verified "
+                            "state, and its project's record did not change (restore it with git)")
+    site_bound = limits.max_site_bytes()
+    if total > site_bound:
+        problems.append(f"the distribution files total {limits.human(total)}, over the site limit of {limits.human(site_bound)} "
+                        "(GitHub Pages publishes at most 1 GB; remove old releases)")
+    _check_provenance(index, site, problems, names=changed)
+
+    # The site: what a build writes for the changed projects and the root, byte for byte.
+    present, others, temporary = _site_entries(site)
+    for rel in sorted(others):
+        problems.append(f"{rel}: not a regular file (a symbolic link?); a build writes none, and the Pages upload "
+                        f"would publish what it points to ({FOREIGN_REMEDY})")
+    for rel in sorted(temporary):
+        problems.append(f"{rel}: temporary file or folder (.tmp-*), not served by a build ({TEMPORARY_REMEDY})")
+    if BUILDING_MARKER in present:
+        problems.append(f"{BUILDING_MARKER}: the last build did not finish ({INTERRUPTED_REMEDY})")
+    equal: Dict[str, bool] = {}
+
+    def on_page(rel: str, data: bytes) -> None:
+        if rel in present:
+            try:
+                equal[rel] = present[rel] == len(data) and read_regular(site / rel, rel, len(data)) == data
+            except PagesIndexError:
+                equal[rel] = False
+
+    expected = ExpectedSite(index, on_page)
+    try:
+        expected.render(problems, names=changed, saved=before)
+    except PagesIndexError as exc:
+        problems.append(str(exc))
+    for rel in sorted(expected.owners):
+        owner = expected.owners[rel]
+        if rel not in present:
+            problems.append(f"{rel}: missing from the site ({STALE_REMEDY})")
+        elif rel in expected.pages:
+            if not equal.get(rel):
+                problems.append(f"{rel}: differs from what a build writes ({STALE_REMEDY if owner else RESTORED_REMEDY})")
+        else:
+            sha256, size = expected.files[rel]
+            if present[rel] != size or hash_file(site / rel)[0] != sha256:
+                problems.append(f"{rel}: differs from the recorded file ({STALE_REMEDY})")
+    kept: Dict[str, int] = {}
+    for name in names:
+        if name not in changed:
+            kept.update(before[name]["outputs"])
+    found = []
+    in_kept = 0
+    for rel, size in present.items():  # the whole site: a dictionary look-up a file
+        if rel in kept:
+            in_kept += 1
+            if size != kept[rel]:
+                found.append(f"{rel}: size {size} differs from the last verified site, and its project did not change ({RESTORED_REMEDY})")
+        elif rel not in expected.owners and rel != BUILDING_MARKER:
+            found.append(f"{rel}: served, but not built from the state ({RESTORED_REMEDY})")
+    if in_kept < len(kept):  # then something is missing
+        found += [f"{rel}: missing from the site ({RESTORED_REMEDY})" for rel in kept if rel not in present]
+    problems.extend(sorted(found))
+    file_bound = limits.max_file_bytes()
+    for rel, size in sorted(present.items()):
+        if size > file_bound and (rel in expected.owners):
+            problems.append(f"{rel}: {limits.human(size)} is over the per-file limit of {limits.human(file_bound)} ({SITE_REMEDY})")
+    if sum(present.values()) > site_bound:
+        problems.append(f"the site {site.name}/ holds {limits.human(sum(present.values()))}, over the GitHub Pages limit "
+                        f"of {limits.human(site_bound)}")
+    new_state = _new_state(index, expected, present, saved, digests, listing if moved is None else None)
+    new_state["_checked"] = len(changed)
+    return new_state
