@@ -217,6 +217,22 @@ def test_a_state_of_another_version_or_fingerprint_means_a_full_build_and_check(
     assert (deploy.saved / VERIFIED).is_file()  # a full verify saves a state for the next run
 
 
+def test_the_saved_manifest_is_one_file_and_a_spoiled_line_renders_that_project_again(deploy):
+    """build.manifest holds the header and one line per project (the build keeps them in
+    shards); a line that is not a manifest line is dropped on adoption: that project is rendered
+    again, the others are not, and the site verifies."""
+    state = deploy.next_run()
+    path = state / MANIFEST_COPY
+    head, *lines = path.read_text().rstrip("\n").split("\n")
+    assert json.loads(head)["format"] and sorted(line.split("\t")[0] for line in lines) == ["abc1", "app", "other"]
+    path.write_text("\n".join([head] + [line if not line.startswith("other\t") else "other\tnot a line" for line in lines]) + "\n")
+    out = ok(deploy.build(state))
+    assert "adopted the site of the saved state (3 projects)" in out and "1 rendered" in out, out
+    ok(deploy.verify(state))
+    again = ok(cli("build", index=deploy.root))
+    assert "0 rendered" in again, again
+
+
 def test_a_manifest_of_another_fingerprint_is_not_adopted(deploy):
     state = deploy.next_run()
     path = state / MANIFEST_COPY

@@ -11,8 +11,9 @@ artifact) and the state folder that run saved beside it (artifact ``pagesindex-b
   index, so adding or removing a project changes its dependents' pages), and the size of each
   file of the site it owns; the root's files and sizes; the size of each file under
   ``packages/`` and ``provenance/`` of the state; the commit of the checkout, when it is one.
-- ``build.manifest``: the build manifest of that site (:func:`pagesindex.render.manifest_path`),
-  so that ``pagesindex build --previous-state DIR`` can adopt the restored site
+- ``build.manifest``: the build manifest of that site (:func:`pagesindex.render.manifest_path`)
+  in one file: its JSON header line (format, fingerprint, root outputs), then every project's
+  line, sorted (the build keeps it in shards, :data:`pagesindex.render.MANIFEST_FORMAT`), so that ``pagesindex build --previous-state DIR`` can adopt the restored site
   (:func:`adopt`) and render only what changed.
 
 Why the folder can be trusted: artifacts of a workflow run are written by that run only and
@@ -38,8 +39,10 @@ from .. import __version__
 from ..errors import PagesIndexError
 from ..render import (
     MANIFEST_FORMAT,
-    _load_manifest,
-    _write_replace,
+    _Manifest,
+    _shard_of,
+    _write_bytes_replace,
+    _write_manifest,
     fingerprint,
     is_site_path,
     manifest_path,
@@ -109,21 +112,26 @@ def save_state(folder: Path, data: Dict[str, Any]) -> None:
     """Write ``verified.json`` into ``folder`` (made when missing) through a temporary file."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_replace(folder / VERIFIED, [json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)])
+    _write_bytes_replace(folder / VERIFIED,
+                         json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n")
 
 
 def save_manifest(index: Index, site: Path, folder: Path) -> bool:
-    """Copy the build manifest of ``site`` into ``folder`` when it describes that site (its
-    stamp matches) and this state (its fingerprint); False (nothing copied) otherwise."""
-    path = manifest_path(index, site)
-    header, _lines = _load_manifest(path, site)
-    if header.get("fingerprint") != fingerprint(index) or header.get("site") is None:
+    """Write the build manifest of ``site`` into ``folder`` as one file (``build.manifest``: the
+    header line, then every project's line, sorted) when it describes that site (its stamp
+    matches), this state (its fingerprint) and every shard is whole; False (nothing written)
+    otherwise."""
+    manifest = _Manifest(manifest_path(index, site), site)
+    if not manifest.valid or manifest.header.get("fingerprint") != fingerprint(index):
         return False
-    data = path.read_bytes()
+    lines = manifest.load_all()
+    if manifest.torn:
+        return False
+    header = {key: manifest.header[key] for key in ("format", "fingerprint", "root")}
+    text = "".join(lines[name] + "\n" for name in sorted(lines))
     Path(folder).mkdir(parents=True, exist_ok=True)
-    tmp = Path(folder) / (".tmp-" + MANIFEST_COPY)
-    tmp.write_bytes(data)
-    os.replace(tmp, Path(folder) / MANIFEST_COPY)
+    _write_bytes_replace(Path(folder) / MANIFEST_COPY,
+                         json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n" + text.encode("utf-8"))
     return True
 
 
@@ -275,20 +283,26 @@ def adopt(index: Index, out: Path, folder: Path) -> Tuple[bool, str]:
     stamp = site_stamp(Path(out))
     if stamp is None:
         return False, f"{os.fspath(out)!r} has no .nojekyll"
-    header["site"] = stamp
-    path = manifest_path(index, Path(out))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(".tmp-" + path.name)
-    tmp.write_bytes(json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n" + data[head_end:])
-    os.replace(tmp, path)
     names = set(index.project_names())
     moved = names ^ set(state["projects"])
-    dependents = sorted(n for n, e in state["projects"].items() if n in names and moved & set(e["deps"]))
-    if dependents:
-        header, lines = _load_manifest(path, Path(out))
-        for name in dependents:
-            lines.pop(name, None)
-        head = json.dumps({k: v for k, v in header.items() if not k.startswith("_")}, sort_keys=True, separators=(",", ":"))
-        _write_replace(path, [head, *lines.values()])
+    dependents = {n for n, e in state["projects"].items() if n in names and moved & set(e["deps"])}
+    # The lines as the build keeps them (see pagesindex.render.MANIFEST_FORMAT); a line that is
+    # not one of seven fields, or of a project it does not name, is left out (that project is
+    # then rendered again). The dependents' lines are left out so that they are rendered again.
+    shards: Dict[str, Dict[str, str]] = {}
+    summary = []
+    for line in data[head_end:].decode("utf-8", "replace").split("\n"):
+        fields = line.split("\t")
+        name = fields[0]
+        if len(fields) != 7 or not is_site_path(name) or "/" in name or name in dependents:
+            continue
+        shards.setdefault(_shard_of(name), {})[name] = line
+        summary.append("\t".join(fields[:3]))
+    path = manifest_path(index, Path(out))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new_header = {"format": MANIFEST_FORMAT, "fingerprint": header["fingerprint"],
+                  "root": header.get("root") if isinstance(header.get("root"), list) else [], "site": stamp}
+    _write_manifest(_Manifest(path, Path(out)), new_header, sorted(summary), shards, rewrite_all=True)
+    dependents = sorted(dependents)
     return True, (f"adopted the site of the saved state ({len(state['projects'])} projects"
                   + (f"; {len(dependents)} rendered again for a project added or removed" if dependents else "") + ")")
