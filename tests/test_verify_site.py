@@ -317,3 +317,28 @@ def test_verify_writes_nothing_into_the_index_cache_either(index, site, tmp_path
     kept = sorted((cache / "metadata").iterdir())
     sidecar = site / "packages/abc1/abc1-1.0-py3-none-any.whl.metadata"
     assert kept and sidecar.read_bytes() in [p.read_bytes() for p in kept]
+
+
+def test_a_damaged_committed_file_is_named_as_the_cause_of_the_site_problems_it_makes(index, site):
+    """The site's copy of a distribution file is a hard link to the committed one: appending to
+    it damages both, and the page links, the JSON hashes and the archive check fail with it.
+    Every one of those problems points to the committed file (restore it first); none tells to
+    run 'build --full' alone, which cannot help while the committed file is wrong. Once it is
+    restored (a new file, as git checkout writes it), 'build --full' mends the site."""
+    rel = "packages/abc1/abc1-1.0-py3-none-any.whl"
+    committed = index.root / rel
+    good = committed.read_bytes()
+    with open(site / rel, "ab") as fh:
+        fh.write(b"x")
+    found = problems(verify(index))
+    assert len(found) >= 4, found
+    assert found[0].startswith(f"{rel}: size ") and f"git checkout -- {rel}" in found[0], found
+    for problem in found[1:]:
+        assert f"(follows from {rel}, which is not the recorded file: restore it first" in problem, problem
+    committed.unlink()
+    committed.write_bytes(good)
+    found = problems(verify(index))
+    assert found and all("pagesindex build --full" in p and "follows from" not in p for p in found), found
+    proc = cli("build", "--full", index=index.root)
+    assert proc.returncode == 0, proc.stderr
+    assert verify(index).returncode == 0

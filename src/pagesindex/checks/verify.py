@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from html.parser import HTMLParser
 from pathlib import Path
@@ -791,6 +792,7 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
     else:
         new_state = _verify_full(index, site, problems, staged_sizes, check_store, full_store, require_projects,
                                  want_state=save_state is not None)
+    _point_to_damaged_files(problems)
     if save_state is not None and not problems and new_state is not None:
         listing = new_state.pop("_listing", None)
         new_state["commit"] = deploy_state.clean_head(index, dirty if saved is not None else None)
@@ -800,6 +802,29 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
         if not deploy_state.save_manifest(index, site, Path(save_state)) and notes is not None:
             notes.append("no build manifest of this site to save: the next build renders every project")
     return problems
+
+
+#: A committed distribution file that is missing or not the recorded one (see _check_state).
+_DAMAGED_FILE = re.compile(r"(packages/[^:/]+/[^:/]+): (?:size \d+ / sha256 \S+ differ from the record|missing \(recorded in)")
+
+
+def _point_to_damaged_files(problems: List[str]) -> None:
+    """A committed distribution file that is missing or differs from its record makes the site's
+    copy (a hard link to it), the links to it and its archive checks fail too. Those problems
+    then name that file as their cause instead of advising 'build --full', which cannot help
+    while the committed file is wrong (found by a fresh user's trial). Changes ``problems`` in
+    place."""
+    damaged = [m.group(1) for m in map(_DAMAGED_FILE.match, problems) if m]
+    if not damaged:
+        return
+    suffix = f" ({SITE_REMEDY})"
+    for i, problem in enumerate(problems):
+        if not problem.endswith(suffix):
+            continue
+        cause = next((rel for rel in damaged if rel.rpartition("/")[2] in problem), None)
+        if cause is not None:
+            problems[i] = (problem[: -len(suffix)] + f" (follows from {cause}, which is not the recorded file: restore "
+                           "it first, then run 'pagesindex build --full' to replace the site's copy)")
 
 
 def _new_state(index: Index, expected: "ExpectedSite", present: Dict[str, int],
