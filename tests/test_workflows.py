@@ -712,7 +712,20 @@ def test_deploy_falls_back_to_the_full_path_when_the_carry_over_does_not_fit(run
     assert run_cli("verify", "--require-projects", index=workspace).returncode == 0
 
 
-class _RunsAPI:
+class _LocalServer:
+    """A stub HTTP server on 127.0.0.1 in a daemon thread; ``url`` has no trailing slash."""
+
+    def _start(self, handler: type) -> None:
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _RunsAPI(_LocalServer):
     """GitHub's REST API for the list of a workflow's runs, answering ``body`` with ``status``."""
 
     def __init__(self, status: int, body: Any):
@@ -732,13 +745,7 @@ class _RunsAPI:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._start(Handler)
 
 
 @pytest.mark.parametrize("status, body, run_id, ok", [
@@ -1275,7 +1282,7 @@ def test_register_free_text_runs_nothing(gh_runner, workspace, github, tmp_path,
 # -- the package repository's side: trigger update on release ---------------------------------
 
 
-class DispatchServer:
+class DispatchServer(_LocalServer):
     """Records POST /repos/{o}/{r}/actions/workflows/{file}/dispatches and answers 204
     (https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event)."""
 
@@ -1296,13 +1303,7 @@ class DispatchServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._start(Handler)
 
 
 @pytest.fixture
