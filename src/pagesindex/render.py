@@ -942,7 +942,8 @@ class Renderer:
 #: ``name TAB record-mtime-ns TAB record-size TAB record-sha256 TAB outputs TAB card-json TAB
 #: card-html-json`` (outputs as :func:`encode_outputs` writes them). The head is a JSON header
 #: line (fingerprint, root outputs, site stamp, the sha256 of each shard and of the summary) then
-#: the summary: ``name TAB record-mtime-ns TAB record-size`` for every project, sorted.
+#: the summary: ``name TAB record-mtime-ns TAB record-size`` for every project, in the order the
+#: build listed ``projects/`` (the next build compares its own listing with it in one go).
 #:
 #: A build that changes nothing reads the head only (about 35 bytes a project, not the 1 KB of a
 #: full line): when every record's stat matches the summary, no shard is opened. A build that
@@ -1054,20 +1055,6 @@ def remove_temporary(out: Path) -> List[str]:
     return removed
 
 
-def _open_manifest(path: Path):
-    """The manifest opened for reading when it is a regular file (a link, FIFO or device in its
-    place counts as no manifest: nothing can make a build or verify hang on it)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(os.fspath(path), flags)
-    except OSError:
-        raise FileNotFoundError(os.fspath(path)) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise FileNotFoundError(os.fspath(path))
-    return open(fd, encoding="utf-8", newline="\n")
-
-
 def _old_outputs(name: str, text: str) -> List[str]:
     """The outputs of an old manifest line, none when the field is not one a build writes (a
     manifest changed by hand: the build then removes nothing it cannot name)."""
@@ -1095,12 +1082,18 @@ def shard_folder(manifest: Path) -> Path:
     return manifest.with_name(manifest.name + ".d")
 
 
+#: The largest manifest head, shard or landing page a build reads back (a 50,000-project
+#: landing page is about 15 MB).
+_MAX_READ_BACK = 1 << 30
+
+
 def _read_regular(path: Path) -> Optional[bytes]:
-    """The bytes of the regular file ``path`` (never through a link, never blocking), or None."""
+    """The bytes of the regular file ``path`` (:func:`read_regular`: never through a link, never
+    blocking), or None when it is missing or not one: a manifest or page the build then makes
+    again."""
     try:
-        with _open_manifest(path) as fh:
-            return fh.buffer.read()
-    except (FileNotFoundError, OSError):
+        return read_regular(path, os.fspath(path), _MAX_READ_BACK)
+    except IndexStateError:
         return None
 
 
@@ -1115,7 +1108,8 @@ class _Manifest:
         self.path = path
         self.folder = shard_folder(path)
         self.header: Dict[str, Any] = {"format": MANIFEST_FORMAT, "fingerprint": None, "root": []}
-        #: ``name TAB mtime-ns TAB size`` of every project the manifest knows, sorted by name.
+        #: ``name TAB mtime-ns TAB size`` of every project the manifest knows, in the order the
+        #: build that wrote it listed ``projects/``.
         self.summary: List[str] = []
         #: ``{shard: sha256 of its file}`` from the header.
         self.shards: Dict[str, str] = {}
