@@ -50,3 +50,17 @@ def test_record_round_trip_and_latest():
     assert project.latest(prereleases=True).version == "2.0b1"
     assert project.release("1.0.0").version == "1.0"
     assert [r.version for r in project.sorted_releases()] == ["2.0b1", "1.5", "1.0"]
+
+
+def test_project_names_lists_records_only(tmp_path):
+    """projects/<name>.json, sorted; dot files, other names and a missing folder give nothing."""
+    from pagesindex.state import Index
+
+    index = Index.init(tmp_path / "i", title="t", url="https://example.org/i/")
+    for name in ("zeta.json", "alpha.json", ".hidden.json", "notes.txt", ".tmp-x.json"):
+        (index.projects_dir / name).write_text("{}")
+    assert index.project_names() == ["alpha", "zeta"]
+    for p in index.projects_dir.iterdir():
+        p.unlink()
+    index.projects_dir.rmdir()
+    assert index.project_names() == []
