@@ -439,3 +439,17 @@ def test_with_git_files_the_build_linked_since_the_commit_do_not_make_the_tree_d
     again = tmp_path / "again"
     ok(cli("verify", "--require-projects", "--save-state", str(again), index=deploy.root))
     assert saved_state(again)["commit"] == git(deploy.root, "rev-parse", "HEAD").strip()
+
+
+def test_a_missing_state_folder_is_named_once_and_nothing_is_built(deploy, tmp_path):
+    deploy.next_run()
+    before = sorted(p.relative_to(deploy.root).as_posix() for p in (deploy.root / "_site").rglob("*"))
+    proc = deploy.build(tmp_path / "nowhere")
+    assert proc.returncode == 1, proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --previous-state "), proc.stderr
+    assert "no saved state in" in lines[0] and lines[0].count("verified.json") == 1, lines[0]
+    assert "delete the output folder and run 'pagesindex build' without --previous-state" in lines[0], lines[0]
+    assert sorted(p.relative_to(deploy.root).as_posix() for p in (deploy.root / "_site").rglob("*")) == before
+    out = ok(deploy.verify(tmp_path / "nowhere", save=False))
+    assert "checking everything: the saved state is not used (no saved state in" in out, out

@@ -470,8 +470,8 @@ def _build(index: Index, out: Optional[str], full: bool = False, copy: bool = Fa
         with index.lock(write=False):
             adopted, message = adopt(index, out_path, Path(previous))
         if not adopted:
-            raise PagesIndexError(f"--previous-state {previous}: not used: {message}; nothing was built (build into "
-                                  "an empty folder without --previous-state)")
+            raise PagesIndexError(f"--previous-state {previous}: not used: {message}; nothing was built (delete the output "
+                                  "folder and run 'pagesindex build' without --previous-state)")
         console.print(message, markup=False)
     with _progress() as progress:
         task = progress.add_task("rendering", total=None)

@@ -79,10 +79,14 @@ def load_state(folder: Path, index: Index) -> Dict[str, Any]:
     :class:`StateRefused` when it is missing, malformed, or of another format, pagesindex version
     or fingerprint (:func:`pagesindex.render.fingerprint`: templates, static files, settings)."""
     path = Path(folder) / VERIFIED
+    if not os.path.lexists(path):
+        raise StateRefused(f"no saved state in {os.fspath(folder)!r} (no {VERIFIED}: 'verify --save-state' writes it)")
     try:
         data = json.loads(read_regular(path, VERIFIED, MAX_STATE_BYTES))
-    except (PagesIndexError, ValueError) as exc:
-        raise StateRefused(f"{VERIFIED}: cannot be read ({exc})") from None
+    except PagesIndexError as exc:
+        raise StateRefused(str(exc)) from None
+    except ValueError as exc:
+        raise StateRefused(f"{VERIFIED}: not JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
         raise StateRefused(f"{VERIFIED}: not of format {STATE_FORMAT}")
     if data.get("version") != __version__:
@@ -304,5 +308,6 @@ def adopt(index: Index, out: Path, folder: Path) -> Tuple[bool, str]:
                   "root": header.get("root") if isinstance(header.get("root"), list) else [], "site": stamp}
     _write_manifest(_Manifest(path, Path(out)), new_header, sorted(summary), shards, rewrite_all=True)
     dependents = sorted(dependents)
-    return True, (f"adopted the site of the saved state ({len(state['projects'])} projects"
+    count = len(state["projects"])
+    return True, (f"adopted the site of the saved state ({count} project{'' if count == 1 else 's'}"
                   + (f"; {len(dependents)} rendered again for a project added or removed" if dependents else "") + ")")
