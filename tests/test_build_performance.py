@@ -480,3 +480,84 @@ def test_edited_page_code_renders_every_page_again(index, wheel, tmp_path, monke
     assert render.fingerprint(index) != before
     assert sorted(build_site(index).rendered) == ["abc1", "abc2"]
     assert build_site(index).rendered == []
+
+
+def _record_folder(tmp_path, count=40):
+    folder = tmp_path / "projects"
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"p{i:03d}.json").write_text("{}" * (i % 7 + 1))
+    (folder / ".hidden.json").write_text("{}")
+    (folder / "notes.txt").write_text("not a record")
+    (folder / "dir.json").mkdir()  # not a regular file
+    os.symlink("p001.json", folder / "alias.json")  # a link to a record counts as one
+    os.symlink("missing.json", folder / "dangling.json")  # a link to nothing does not
+    (folder / "tab\tand\nnewline.json").write_text("{}")  # odd bytes survive the pipe
+    return folder
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork on this platform")
+def test_split_record_scan_gives_the_single_scan_result(tmp_path, monkeypatch):
+    import threading
+
+    folder = _record_folder(tmp_path)
+    forks = []
+    real_fork = os.fork
+
+    def counting_fork():
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # pytest may run helper threads
+    monkeypatch.setattr(os, "fork", counting_fork)
+    monkeypatch.setattr(render, "SPLIT_SCAN_MIN_RECORDS", 10**9)
+    single = render._scan_records(str(folder))
+    assert not forks
+    monkeypatch.setattr(render, "SPLIT_SCAN_MIN_RECORDS", 2)
+    split = render._scan_records(str(folder))
+    assert forks == [1], "the child process was used"
+    assert split == single
+    names = single[0]
+    assert "alias" in names and "tab\tand\nnewline" in names
+    assert not {"dangling", "dir", ".hidden", "notes"} & set(names)
+    assert len(names) == 42  # 40 records, the link to one, the odd name
+    for name, line in zip(single[0], single[1]):
+        st = os.stat(folder / f"{name}.json")
+        assert line == f"{name}\t{st.st_mtime_ns}\t{st.st_size}"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork on this platform")
+@pytest.mark.parametrize("how", ["threads", "fork fails", "child fails"])
+def test_split_record_scan_falls_back_to_one_process(tmp_path, monkeypatch, how):
+    import threading
+
+    folder = _record_folder(tmp_path)
+    monkeypatch.setattr(render, "SPLIT_SCAN_MIN_RECORDS", 10**9)
+    expected = render._scan_records(str(folder))
+    monkeypatch.setattr(render, "SPLIT_SCAN_MIN_RECORDS", 2)
+    if how == "threads":
+        monkeypatch.setattr(threading, "active_count", lambda: 2)
+        monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked with another thread running"))
+    elif how == "fork fails":
+        monkeypatch.setattr(threading, "active_count", lambda: 1)
+
+        def no_fork():
+            raise OSError(11, "Resource temporarily unavailable")
+
+        monkeypatch.setattr(os, "fork", no_fork)
+    else:
+        monkeypatch.setattr(threading, "active_count", lambda: 1)
+        real = render._record_lines
+        parent = os.getpid()
+
+        def failing_in_child(names, stat_of):
+            if os.getpid() != parent:
+                raise MemoryError("child cannot allocate")
+            return real(names, stat_of)
+
+        monkeypatch.setattr(render, "_record_lines", failing_in_child)
+    assert render._scan_records(str(folder)) == expected
+    fds_before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    render._scan_records(str(folder))
+    if fds_before is not None:
+        assert len(os.listdir("/proc/self/fd")) == fds_before, "no pipe end is left open"
