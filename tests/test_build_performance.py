@@ -561,3 +561,75 @@ def test_split_record_scan_falls_back_to_one_process(tmp_path, monkeypatch, how)
     render._scan_records(str(folder))
     if fds_before is not None:
         assert len(os.listdir("/proc/self/fd")) == fds_before, "no pipe end is left open"
+
+
+def _same_as_a_fresh_build(index, tmp_path, label):
+    site, fresh = index.root / "_site", tmp_path / f"fresh-{label}"
+    build_site(index, fresh)
+    for rel in ("index.html", "index.json", "_pages/index.html"):
+        assert (site / rel).read_bytes() == (fresh / rel).read_bytes(), (label, rel)
+
+
+@pytest.mark.parametrize("change", ["add first", "add middle", "add last", "add two", "remove", "remove last",
+                                    "add and remove", "rename and add"])
+def test_added_and_removed_projects_are_spliced_into_the_root_pages(index, wheel, tmp_path, monkeypatch, change):
+    """A project registered or deleted at 50,000 projects: the API root and the landing page are
+    made from the pages in the site (no shard but the changed projects' and their neighbours'
+    is read), and are the same bytes as a build from nothing."""
+    _sharded_index(index, wheel, count=12)
+    if change == "add first":
+        index.add_files([inspect_file(wheel("aaa-first", "1.0"))])
+    elif change == "add middle":
+        index.add_files([inspect_file(wheel("proj10b", "1.0"))])
+    elif change == "add last":
+        index.add_files([inspect_file(wheel("zzz-last", "1.0"))])
+    elif change == "add two":
+        index.add_files([inspect_file(wheel("proj3a", "1.0")), inspect_file(wheel("proj3b", "1.0"))])
+    elif change == "remove":
+        index.remove("proj5")
+    elif change == "remove last":
+        index.remove("proj9")
+    elif change == "add and remove":
+        index.remove("proj5")
+        index.add_files([inspect_file(wheel("proj50", "1.0")), inspect_file(wheel("proj4z", "1.0"))])
+    else:
+        index.add_files([inspect_file(wheel("Proj.7", "2.0"))])  # a new display name for proj7
+        index.add_files([inspect_file(wheel("proj70", "1.0"))])
+    monkeypatch.setattr(render._Manifest, "load_all", lambda self: pytest.fail("every shard read"))
+    build_site(index)
+    monkeypatch.undo()
+    _same_as_a_fresh_build(index, tmp_path, change)
+    again = build_site(index)
+    assert again.rendered == again.written == again.removed == []
+    assert verify(index) == []
+
+
+@pytest.mark.parametrize("damage", ["root lists another project", "root out of order", "root not JSON",
+                                    "landing page edited", "template shows no cards"])
+def test_root_pages_that_are_not_the_manifests_are_made_from_every_card(index, wheel, tmp_path, damage):
+    """The splice trusts the site's pages only when they are exactly what the manifest says:
+    otherwise both root pages are made from every card, and are still right."""
+    _sharded_index(index, wheel, count=6)
+    site = index.root / "_site"
+    root = json.loads((site / "index.json").read_text())
+    if damage == "root lists another project":
+        root["projects"].append({"name": "zzz-ghost"})
+        (site / "index.json").write_text(json.dumps(root))
+    elif damage == "root out of order":
+        root["projects"].reverse()
+        (site / "index.json").write_text(json.dumps(root))
+    elif damage == "root not JSON":
+        (site / "index.json").write_text("{")
+    elif damage == "landing page edited":
+        page = site / "_pages/index.html"
+        page.write_bytes(page.read_bytes().replace(b"<ul", b"<!-- hand edit --><ul", 1))
+    else:
+        (index.root / "templates").mkdir(exist_ok=True)
+        from pagesindex.render import _HERE
+
+        text = (_HERE / "templates/root.html").read_text().replace("{{ cards }}", "")
+        (index.root / "templates/root.html").write_text(text)
+        build_site(index)
+    index.add_files([inspect_file(wheel("newcomer", "1.0"))])
+    build_site(index)
+    _same_as_a_fresh_build(index, tmp_path, damage)

@@ -1422,6 +1422,122 @@ def _splice_cards(path: Path, changes: "List[tuple[str, str]]") -> Optional[byte
     return data
 
 
+#: Above this many projects added, removed or with a new card, :func:`_splice_projects` leaves
+#: the root pages to be made from every card (each splice searches the whole landing page).
+_SPLICE_MAX = 64
+_CARDS_MARK = "\0cards\0"
+
+
+def _splice_projects(renderer: "Renderer", names: List[str], card_changes: "List[tuple[str, str]]", added: List[str],
+                     gone: List[str], new_lines: Dict[str, str], manifest: "_Manifest",
+                     ) -> "Optional[tuple[bytes, List[tuple[str, str]]]]":
+    """``(landing page bytes, [(display name, normalized name)] of the API root)`` after projects
+    were ``added`` (rendered now, their lines in ``new_lines``) or are ``gone`` (their old lines in
+    the manifest), made from the pages in the site instead of every project's card and name (at
+    50,000 projects every shard is 60 MB to read). The API root's names come from the site's
+    ``index.json`` (a project kept keeps its display name unless it was rendered now); the landing
+    page's cards are what lies between the template's text rendered for the old count, and each
+    removed card is cut out and each added card put before the card that follows it. ``None``
+    when the site's pages are not exactly what the manifest says they are (``index.json`` does not
+    list exactly the old projects in order; a card is not found exactly once; the page is not the
+    template's) or more than :data:`_SPLICE_MAX` cards change: the caller then makes both pages
+    from every card."""
+    from .model import normalize_name
+
+    if len(added) + len(gone) + len(card_changes) > _SPLICE_MAX:
+        return None
+    out = renderer.out
+    root = _read_regular(out / "index.json")
+    landing = _read_regular(out / PEOPLE_DIR / "index.html")
+    if root is None or landing is None:
+        return None
+    try:
+        listed = json.loads(root)["projects"]
+        old_display = [entry["name"] for entry in listed]
+        if not all(isinstance(d, str) for d in old_display):
+            return None
+        old_names = [normalize_name(d) for d in old_display]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if any(a >= b for a, b in zip(old_names, old_names[1:])):
+        return None  # not strictly in order: not a root this build wrote
+    display = dict(zip(old_names, old_display))
+    now = sorted(names)
+    if set(now) != (display.keys() - set(gone)) | set(added) or not set(gone) <= display.keys() or display.keys() & set(added):
+        return None
+
+    def card_of(name: str, fresh: bool) -> Optional[bytes]:
+        line = new_lines.get(name) if fresh else None
+        line = line or manifest.line(name)
+        if not line:
+            return None
+        try:
+            html = json.loads(_card_fields(line)[1])
+        except ValueError:
+            return None
+        return html.encode("utf-8") if isinstance(html, str) and html else None
+
+    def at_once(data: bytes, part: bytes) -> int:
+        at = data.find(part)
+        return at if at >= 0 and data.find(part, at + 1) < 0 else -1
+
+    def frame(count: int) -> "List[bytes]":
+        page = renderer.env.get_template("root.html").render(
+            cards=markupsafe.Markup(_CARDS_MARK), count=count, static=f"../{STATIC_DIR}/",
+            base_url=pages._base_url(renderer.index.config.url), **renderer._page_context())
+        return [part.encode("utf-8") for part in page.split(_CARDS_MARK)]
+
+    parts = frame(len(old_names))
+    if len(parts) != 2:
+        return None  # a template of the index's own that does not show the cards once
+    head, tail = parts
+    if not (len(landing) >= len(head) + len(tail) and landing.startswith(head) and landing.endswith(tail)):
+        return None
+    cards = landing[len(head):len(landing) - len(tail)]
+    for old_json, new_json in card_changes:
+        try:
+            old, new = json.loads(old_json), json.loads(new_json)
+        except ValueError:
+            return None
+        if not isinstance(old, str) or not isinstance(new, str) or not old:
+            return None
+        at = at_once(cards, old.encode("utf-8"))
+        if at < 0:
+            return None
+        cards = cards[:at] + new.encode("utf-8") + cards[at + len(old.encode("utf-8")):]
+    for name in gone:
+        card = card_of(name, fresh=False)
+        at = -1 if card is None else at_once(cards, card)
+        if at < 0:
+            return None
+        cards = cards[:at] + cards[at + len(card):]
+    position = {name: i for i, name in enumerate(now)} if added else {}
+    for name in sorted(added, reverse=True):  # each before the card that follows it, inserted or kept
+        card = card_of(name, fresh=True)
+        if card is None:
+            return None
+        i = position[name] + 1
+        if i == len(now):
+            cards += card
+            continue
+        follower = card_of(now[i], fresh=True)
+        at = -1 if follower is None else at_once(cards, follower)
+        if at < 0:
+            return None
+        cards = cards[:at] + card + cards[at:]
+    for name, line in new_lines.items():  # the projects looked at now: their names as rendered
+        if line:
+            try:
+                display[name] = json.loads(_card_fields(line)[0])["name"]
+            except (ValueError, KeyError, TypeError):
+                return None
+    parts = frame(len(now))
+    if len(parts) != 2:
+        return None
+    return b"".join((parts[0], cards, parts[1])), [(display[name], name) for name in now]
+
+
+
 def _render_one(renderer: Renderer, name: str, path: str, digest: str, old_parts: Optional[List[str]],
                 full: bool) -> "tuple[str, str, str, str]":
     """Render one project; return its manifest fields ``(name, card, card HTML, outputs)``.
@@ -1589,30 +1705,44 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
         look_at(name, manifest.line(name))
     for name in gone:
         manifest.line(name)
-    if manifest.torn or (not full and any(job[3] is None for job in todo)):
-        # A shard that did not match its digest: its projects are rendered again (their outputs
-        # are not known, so none is removed). A new project: every shard is read below for the
-        # root pages, so a torn one is looked for now, and any project without a line rendered.
+    def render_lacking() -> Dict[str, str]:
+        """Every shard read (``{name: line}``); a project with no line in them (its shard torn)
+        is put in ``todo``: its outputs are not known, so none is removed."""
         every = manifest.load_all()
         lacking = sorted(name for name in names if name not in new_lines and name not in every)
         if lacking:
             line_of.update(zip(names, summary))
             for name in lacking:
                 look_at(name, None)
+        return every
 
-    old_cards = {job[0]: job[3][5] if job[3] else None for job in todo}
+    if manifest.torn:  # a shard that did not match its digest: its projects are rendered again
+        render_lacking()
+
     names_changed = full or not manifest.valid  # the API root lists the projects' names
-    card_changes = []  # (old card HTML JSON, new card HTML JSON) of the landing page
-    for name, outputs_json, card_json, card_html_json in _render_projects(renderer, todo, full, progress, jobs):
-        stat_key, digest = stat_keys[name]
-        new_lines[name] = _manifest_line(name, stat_key, digest, outputs_json, card_json, card_html_json)
-        old_card = old_cards[name]
-        if old_card != card_json:
-            changed = True  # the landing page shows this card
-            if old_card is None or json.loads(old_card)["name"] != json.loads(card_json)["name"]:
-                names_changed = True
-            else:
-                card_changes.append((old_of[name].rsplit("\t", 1)[1], card_html_json))
+    card_changes: List[tuple] = []  # (old card HTML JSON, new card HTML JSON) of the landing page
+    added: List[str] = []  # projects that had no card
+
+    def render_todo() -> None:
+        nonlocal changed, names_changed
+        old_cards = {job[0]: job[3][5] if job[3] else None for job in todo}
+        for name, outputs_json, card_json, card_html_json in _render_projects(renderer, todo, full, progress, jobs):
+            stat_key, digest = stat_keys[name]
+            new_lines[name] = _manifest_line(name, stat_key, digest, outputs_json, card_json, card_html_json)
+            old_card = old_cards[name]
+            if old_card != card_json:
+                changed = True  # the landing page shows this card
+                if old_card is None:
+                    names_changed = True
+                    added.append(name)
+                elif json.loads(old_card)["name"] != json.loads(card_json)["name"]:
+                    names_changed = True
+                    card_changes.append((old_of[name].rsplit("\t", 1)[1], card_html_json))
+                else:
+                    card_changes.append((old_of[name].rsplit("\t", 1)[1], card_html_json))
+        todo.clear()
+
+    render_todo()
     if gone:
         changed = dirty = names_changed = True
 
@@ -1620,12 +1750,18 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     if changed or not all((out / rel).exists() for rel in ("index.html", "index.json", f"{PEOPLE_DIR}/index.html")):
         api_missing = not (out / "index.json").exists() or not (out / "index.html").exists()
         landing = None
+        names_arg = None
         if not names_changed and not api_missing and not full and card_changes:
             landing = _splice_cards(out / PEOPLE_DIR / "index.html", card_changes)
-        names_arg = None
+        elif names_changed and not api_missing and manifest.valid and not full:
+            spliced = _splice_projects(renderer, names, card_changes, added, gone, new_lines, manifest)
+            if spliced is not None:
+                landing, names_arg = spliced
         cards_html: List[str] = []
         if landing is None:
-            every = manifest.load_all()
+            every = render_lacking()
+            if todo:  # a torn shard found only now: its projects are rendered before the pages list them
+                render_todo()
             lines = [new_lines.get(name) or every.get(name, "") for name in sorted(names)]
             if names_changed or api_missing:
                 cards = json.loads("[" + ",".join([_card_fields(line)[0] for line in lines if line]) + "]")
