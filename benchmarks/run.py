@@ -451,6 +451,14 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
     res["one"] = dict(changes[0], api=changes[1])
     show("pagesindex one-project rebuild (CLI)", res["one"])
     show("pagesindex one-project rebuild (API)", res["one"]["api"])
+    # A project registered, then deleted: both change the API root and the landing page.
+    newcomer = one_change_wheel(cache, "zz-bench-newcomer", "1.0")
+    pagesindex("--index", root, "add", newcomer)
+    res["added"] = rec(pagesindex("--index", root, "build", "--out", site))
+    pagesindex("--index", root, "remove", "zz-bench-newcomer")
+    res["removed"] = rec(pagesindex("--index", root, "build", "--out", site))
+    show("pagesindex build after a project is added (CLI)", res["added"])
+    show("pagesindex build after a project is removed (CLI)", res["removed"])
     shutil.rmtree(site, ignore_errors=True)
 
     if peers:
@@ -616,6 +624,8 @@ def table(results: Dict) -> str:
                         f"{ratio(df, f3)} | >= 3x faster |")
         rows.append(f"| one-project rebuild (CLI), {b['projects']:,} projects | {cell(b['one'])} | {cell(d.get('one'), 'dumb-pypi partial')} | {ratio(d.get('one'), b['one'])} | < 0.3 s, flat |")
         rows.append(f"| one-project rebuild (API), {b['projects']:,} projects | {cell(b['one']['api'])} | | {ratio(d.get('one'), b['one']['api'])} | < 0.3 s, flat |")
+        if b.get("added"):
+            rows.append(f"| build after a project is added / removed (CLI), {b['projects']:,} projects | {cell(b['added'])} / {cell(b['removed'])} | | | |")
         rows.append(f"| no-change build (CLI), {b['projects']:,} projects | {cell(b['nochange'])} | {cell(d.get('nochange'), 'dumb-pypi')} | {ratio(d.get('nochange'), b['nochange'])} | < 0.3 s |")
         rows.append(f"| no-change build (API), {b['projects']:,} projects | {cell(b['nochange']['api'])} | | | < 0.3 s |")
     c = results.get("client")
