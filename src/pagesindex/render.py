@@ -1442,8 +1442,6 @@ def _splice_projects(renderer: "Renderer", names: List[str], card_changes: "List
     list exactly the old projects in order; a card is not found exactly once; the page is not the
     template's) or more than :data:`_SPLICE_MAX` cards change: the caller then makes both pages
     from every card."""
-    from .model import normalize_name
-
     if len(added) + len(gone) + len(card_changes) > _SPLICE_MAX:
         return None
     out = renderer.out
@@ -1454,10 +1452,15 @@ def _splice_projects(renderer: "Renderer", names: List[str], card_changes: "List
     try:
         listed = json.loads(root)["projects"]
         old_display = [entry["name"] for entry in listed]
-        if not all(isinstance(d, str) for d in old_display):
-            return None
-        old_names = [normalize_name(d) for d in old_display]
+        joined = "\n".join(old_display)
     except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not joined.isascii():
+        return None  # not names this build wrote (valid names are ASCII)
+    # PEP 503 normalization of all the names in one pass (one call each would be 0.1 s at 50,000);
+    # the names it gives must be exactly the old projects (below), so an invalid one fails there.
+    old_names = re.sub(r"[-_.]+", "-", joined).lower().split("\n") if old_display else []
+    if len(old_names) != len(old_display):
         return None
     if any(a >= b for a, b in zip(old_names, old_names[1:])):
         return None  # not strictly in order: not a root this build wrote

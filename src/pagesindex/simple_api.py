@@ -206,11 +206,18 @@ def project_html(project: Project, base_url: str = "", storage: Optional[Storage
 def root_html(projects: Iterable[Tuple[str, str]], title: str) -> str:
     """The root API page (``index.html``): one anchor per project, ``(display name, normalized
     name)`` pairs in the order given, and a button to the landing page for people."""
+    pairs = list(projects)
+    names, norms = "\n".join(name for name, _ in pairs), "\n".join(norm for _, norm in pairs)
+    if pairs and names.count("\n") == norms.count("\n") == len(pairs) - 1:  # no name holds a line break
+        # Each column escaped in one call (50,000 calls each are a tenth of a second).
+        pairs = list(zip(str(escape(names)).split("\n"), str(escape(norms)).split("\n")))
+    else:
+        pairs = [(str(escape(name)), str(escape(norm))) for name, norm in pairs]
     body = [
         f"<h1>{escape(title)}</h1>",
         _people_button(f"{PEOPLE_DIR}/", "Search and browse the projects"),
         "<p>",
-        *(f'<a href="{escape(norm)}/">{escape(name)}</a><br>' for name, norm in projects),
+        *(f'<a href="{norm}/">{name}</a><br>' for name, norm in pairs),
         "</p>",
     ]
     return _page(title, [], f"{STATIC_DIR}/", body)
