@@ -907,12 +907,12 @@ class Renderer:
         return self.env.get_template("card.html").render(p=card)
 
     def root_outputs(self, cards_html: List[str], names: "Optional[List[tuple[str, str]]]",
-                     landing: Optional[bytes] = None) -> Set[str]:
+                     landing: Optional[bytes] = None, api: "Optional[tuple[bytes, bytes]]" = None) -> Set[str]:
         """Write the landing page for people ``_pages/index.html`` (the cards' HTML, in the order
         given, or the bytes ``landing`` when given), the API root ``index.html`` and its PEP 691
         JSON form listing ``names`` (``(display name, normalized name)`` pairs; when None, the
-        names did not change and both are left as they are), the static files and ``.nojekyll``;
-        return their relative paths."""
+        names did not change and both are left as they are; ``api``: their bytes, made already),
+        the static files and ``.nojekyll``; return their relative paths."""
         if landing is None:
             html = self.env.get_template("root.html").render(
                 cards=markupsafe.Markup("".join(cards_html)),
@@ -923,7 +923,10 @@ class Renderer:
             )
             landing = html.encode("utf-8")
         self.write(f"{PEOPLE_DIR}/index.html", landing)
-        if names is not None:
+        if api is not None:
+            self.write("index.html", api[0])
+            self.write("index.json", api[1])
+        elif names is not None:
             self.write("index.html", simple_api.root_html(names, self.index.config.title).encode("utf-8"))
             self.write("index.json", _json_bytes(simple_api.root_json(n for n, _norm in names)))
         self.write(".nojekyll", b"")
@@ -1425,120 +1428,150 @@ def _splice_cards(path: Path, changes: "List[tuple[str, str]]") -> Optional[byte
 #: Above this many projects added, removed or with a new card, :func:`_splice_projects` leaves
 #: the root pages to be made from every card (each splice searches the whole landing page).
 _SPLICE_MAX = 64
-_CARDS_MARK = "\0cards\0"
+_MARK = "\0entries\0"
 
 
-def _splice_projects(renderer: "Renderer", names: List[str], card_changes: "List[tuple[str, str]]", added: List[str],
-                     gone: List[str], new_lines: Dict[str, str], manifest: "_Manifest",
-                     ) -> "Optional[tuple[bytes, List[tuple[str, str]]]]":
-    """``(landing page bytes, [(display name, normalized name)] of the API root)`` after projects
-    were ``added`` (rendered now, their lines in ``new_lines``) or are ``gone`` (their old lines in
-    the manifest), made from the pages in the site instead of every project's card and name (at
-    50,000 projects every shard is 60 MB to read). The API root's names come from the site's
-    ``index.json`` (a project kept keeps its display name unless it was rendered now); the landing
-    page's cards are what lies between the template's text rendered for the old count, and each
-    removed card is cut out and each added card put before the card that follows it. ``None``
-    when the site's pages are not exactly what the manifest says they are (``index.json`` does not
-    list exactly the old projects in order; a card is not found exactly once; the page is not the
-    template's) or more than :data:`_SPLICE_MAX` cards change: the caller then makes both pages
-    from every card."""
+class _Listing:
+    """The list part of a page this build wrote: ``head + entries joined by sep + tail``, where
+    ``(head, tail)`` is the page made with the single entry :data:`_MARK`. ``ok`` is False when the
+    page does not have that head and tail (not the page that code makes, or changed by hand)."""
+
+    def __init__(self, data: Optional[bytes], frame: str, sep: bytes):
+        self.sep, self.ok = sep, False
+        parts = frame.encode("utf-8").split(_MARK.encode("utf-8"))
+        if data is None or len(parts) != 2:
+            return
+        self.head, self.tail = parts
+        if len(data) >= len(self.head) + len(self.tail) and data.startswith(self.head) and data.endswith(self.tail):
+            self.entries, self.ok = data[len(self.head):len(data) - len(self.tail)], True
+
+    def _find(self, entry: bytes) -> int:
+        at = self.entries.find(entry) if entry else -1
+        if at < 0 or self.entries.find(entry, at + 1) >= 0:
+            self.ok = False  # not there exactly once
+            return -1
+        return at
+
+    def replace(self, old: bytes, new: bytes) -> None:
+        at = self._find(old)
+        if at >= 0:
+            self.entries = self.entries[:at] + new + self.entries[at + len(old):]
+
+    def remove(self, entry: bytes) -> None:
+        at = self._find(entry)
+        if at < 0:
+            return
+        end = at + len(entry)
+        if self.entries[end:end + len(self.sep)] == self.sep and end < len(self.entries):
+            end += len(self.sep)  # the entry and the separator after it
+        elif at >= len(self.sep) and self.entries[at - len(self.sep):at] == self.sep:
+            at -= len(self.sep)  # the last entry, and the separator before it
+        self.entries = self.entries[:at] + self.entries[end:]
+
+    def insert(self, entry: bytes, before: Optional[bytes]) -> None:
+        """``entry`` before the entry ``before``, or last when it is None."""
+        if before is None:
+            self.entries = self.entries + self.sep + entry if self.entries else entry
+            return
+        at = self._find(before)
+        if at >= 0:
+            self.entries = self.entries[:at] + entry + self.sep + self.entries[at:]
+
+    def page(self, frame: str) -> Optional[bytes]:
+        parts = frame.encode("utf-8").split(_MARK.encode("utf-8"))
+        return b"".join((parts[0], self.entries, parts[1])) if self.ok and len(parts) == 2 else None
+
+
+def _splice_projects(renderer: "Renderer", names: List[str], card_changes: List[str], added: List[str],
+                     gone: List[str], new_lines: Dict[str, str], old_of: "Dict[str, Optional[str]]",
+                     manifest: "_Manifest") -> "Optional[tuple[bytes, bytes, bytes]]":
+    """``(landing page, API root index.html, index.json)`` bytes after projects were ``added``
+    (rendered now: their lines in ``new_lines``), are ``gone`` (their old lines in the manifest),
+    or have a new card (``card_changes``: their names; some have a new display name), made from the three pages
+    in the site instead of every project's card and name (at 50,000 projects every shard is 60 MB
+    to read, and the pages 18 MB to make). Each page's list is what lies between its code's text
+    for one stand-in entry (the landing page's for the old count); a removed entry is cut out, a
+    changed one replaced, an added one put before the entry that follows it in name order. ``None``
+    when a page is not what its code makes, an entry is not found exactly once, or more than
+    :data:`_SPLICE_MAX` entries change: the caller then makes the pages from every card."""
     if len(added) + len(gone) + len(card_changes) > _SPLICE_MAX:
         return None
     out = renderer.out
-    root = _read_regular(out / "index.json")
-    landing = _read_regular(out / PEOPLE_DIR / "index.html")
-    if root is None or landing is None:
-        return None
-    try:
-        listed = json.loads(root)["projects"]
-        old_display = [entry["name"] for entry in listed]
-        joined = "\n".join(old_display)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
-    if not joined.isascii():
-        return None  # not names this build wrote (valid names are ASCII)
-    # PEP 503 normalization of all the names in one pass (one call each would be 0.1 s at 50,000);
-    # the names it gives must be exactly the old projects (below), so an invalid one fails there.
-    old_names = re.sub(r"[-_.]+", "-", joined).lower().split("\n") if old_display else []
-    if len(old_names) != len(old_display):
-        return None
-    if any(a >= b for a, b in zip(old_names, old_names[1:])):
-        return None  # not strictly in order: not a root this build wrote
-    display = dict(zip(old_names, old_display))
-    now = sorted(names)
-    if set(now) != (display.keys() - set(gone)) | set(added) or not set(gone) <= display.keys() or display.keys() & set(added):
-        return None
 
-    def card_of(name: str, fresh: bool) -> Optional[bytes]:
-        line = new_lines.get(name) if fresh else None
-        line = line or manifest.line(name)
+    def fields(line: Optional[str]) -> "Optional[tuple[str, str]]":
+        """(display name, card HTML) of a manifest line."""
         if not line:
             return None
         try:
-            html = json.loads(_card_fields(line)[1])
-        except ValueError:
+            card_json, html_json = _card_fields(line)
+            display, html = json.loads(card_json)["name"], json.loads(html_json)
+        except (ValueError, KeyError, TypeError):
             return None
-        return html.encode("utf-8") if isinstance(html, str) and html else None
+        ok = isinstance(display, str) and isinstance(html, str) and display and html and "\n" not in display
+        return (display, html) if ok else None
 
-    def at_once(data: bytes, part: bytes) -> int:
-        at = data.find(part)
-        return at if at >= 0 and data.find(part, at + 1) < 0 else -1
+    def now_of(name: str) -> "Optional[tuple[str, str]]":
+        return fields(new_lines.get(name) or manifest.line(name))
 
-    def frame(count: int) -> "List[bytes]":
-        page = renderer.env.get_template("root.html").render(
-            cards=markupsafe.Markup(_CARDS_MARK), count=count, static=f"../{STATIC_DIR}/",
-            base_url=pages._base_url(renderer.index.config.url), **renderer._page_context())
-        return [part.encode("utf-8") for part in page.split(_CARDS_MARK)]
+    def anchor(display: str, name: str) -> bytes:
+        return simple_api.root_html_entry(display, name).encode("utf-8")
 
-    parts = frame(len(old_names))
-    if len(parts) != 2:
-        return None  # a template of the index's own that does not show the cards once
-    head, tail = parts
-    if not (len(landing) >= len(head) + len(tail) and landing.startswith(head) and landing.endswith(tail)):
+    def json_entry(display: str) -> bytes:
+        return _json_bytes({"name": display})[:-1]
+
+    title = renderer.index.config.title
+    base = dict(static=f"../{STATIC_DIR}/", base_url=pages._base_url(renderer.index.config.url), **renderer._page_context())
+    template = renderer.env.get_template("root.html")
+
+    def landing_frame(count: int) -> str:
+        return template.render(cards=markupsafe.Markup(_MARK), count=count, **base)
+
+    old_count = len(manifest.summary)
+    landing = _Listing(_read_regular(out / PEOPLE_DIR / "index.html"), landing_frame(old_count), b"")
+    api_frame = simple_api.root_html([(_MARK, _MARK)], title).replace(simple_api.root_html_entry(_MARK, _MARK), _MARK)
+    api_html = _Listing(_read_regular(out / "index.html"), api_frame, b"\n")
+    json_frame = _json_bytes(simple_api.root_json([_MARK])).decode("utf-8").replace(json_entry(_MARK).decode("utf-8"), _MARK)
+    api_json = _Listing(_read_regular(out / "index.json"), json_frame, b",")
+    listings = (landing, api_html, api_json)
+    if not all(listing.ok for listing in listings):
         return None
-    cards = landing[len(head):len(landing) - len(tail)]
-    for old_json, new_json in card_changes:
-        try:
-            old, new = json.loads(old_json), json.loads(new_json)
-        except ValueError:
+    for name in card_changes:  # projects kept: the card, and the name when it changed
+        was, now = fields(old_of.get(name)), fields(new_lines.get(name))
+        if was is None or now is None:
             return None
-        if not isinstance(old, str) or not isinstance(new, str) or not old:
-            return None
-        at = at_once(cards, old.encode("utf-8"))
-        if at < 0:
-            return None
-        cards = cards[:at] + new.encode("utf-8") + cards[at + len(old.encode("utf-8")):]
+        landing.replace(was[1].encode("utf-8"), now[1].encode("utf-8"))
+        if was[0] != now[0]:
+            api_html.replace(anchor(was[0], name), anchor(now[0], name))
+            api_json.replace(json_entry(was[0]), json_entry(now[0]))
     for name in gone:
-        card = card_of(name, fresh=False)
-        at = -1 if card is None else at_once(cards, card)
-        if at < 0:
+        was = fields(manifest.line(name))
+        if was is None:
             return None
-        cards = cards[:at] + cards[at + len(card):]
-    position = {name: i for i, name in enumerate(now)} if added else {}
-    for name in sorted(added, reverse=True):  # each before the card that follows it, inserted or kept
-        card = card_of(name, fresh=True)
-        if card is None:
-            return None
-        i = position[name] + 1
-        if i == len(now):
-            cards += card
-            continue
-        follower = card_of(now[i], fresh=True)
-        at = -1 if follower is None else at_once(cards, follower)
-        if at < 0:
-            return None
-        cards = cards[:at] + card + cards[at:]
-    for name, line in new_lines.items():  # the projects looked at now: their names as rendered
-        if line:
-            try:
-                display[name] = json.loads(_card_fields(line)[0])["name"]
-            except (ValueError, KeyError, TypeError):
+        landing.remove(was[1].encode("utf-8"))
+        api_html.remove(anchor(was[0], name))
+        api_json.remove(json_entry(was[0]))
+    if added:
+        for name in added:
+            # Rendered without an old line but listed already (its shard torn, or left out by
+            # deploy_state's adopt): not new to the site, so the splice cannot tell its old card.
+            if anchor(name, name).split(b">", 1)[0] in api_html.entries:
                 return None
-    parts = frame(len(now))
-    if len(parts) != 2:
+        order = sorted(names)
+        added_set = set(added)
+        position = {name: i for i, name in enumerate(order) if name in added_set}
+        for name in sorted(added, reverse=True):  # each before the entry that follows it, added or kept
+            now = fields(new_lines.get(name))
+            i = position[name] + 1
+            follower = now_of(order[i]) if i < len(order) else None
+            if now is None or (i < len(order) and follower is None):
+                return None
+            landing.insert(now[1].encode("utf-8"), follower and follower[1].encode("utf-8"))
+            api_html.insert(anchor(now[0], name), follower and anchor(follower[0], order[i]))
+            api_json.insert(json_entry(now[0]), follower and json_entry(follower[0]))
+    pages_now = (landing.page(landing_frame(len(names))), api_html.page(api_frame), api_json.page(json_frame))
+    if any(page is None for page in pages_now):
         return None
-    return b"".join((parts[0], cards, parts[1])), [(display[name], name) for name in now]
-
+    return pages_now[0], pages_now[1], pages_now[2]
 
 
 def _render_one(renderer: Renderer, name: str, path: str, digest: str, old_parts: Optional[List[str]],
@@ -1724,6 +1757,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
 
     names_changed = full or not manifest.valid  # the API root lists the projects' names
     card_changes: List[tuple] = []  # (old card HTML JSON, new card HTML JSON) of the landing page
+    card_names: List[str] = []  # the projects of those cards
     added: List[str] = []  # projects that had no card
 
     def render_todo() -> None:
@@ -1738,11 +1772,11 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
                 if old_card is None:
                     names_changed = True
                     added.append(name)
-                elif json.loads(old_card)["name"] != json.loads(card_json)["name"]:
-                    names_changed = True
-                    card_changes.append((old_of[name].rsplit("\t", 1)[1], card_html_json))
                 else:
+                    if json.loads(old_card)["name"] != json.loads(card_json)["name"]:
+                        names_changed = True
                     card_changes.append((old_of[name].rsplit("\t", 1)[1], card_html_json))
+                    card_names.append(name)
         todo.clear()
 
     render_todo()
@@ -1752,14 +1786,14 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
     root_outputs = {rel for rel in header.get("root", []) if is_site_path(rel)}
     if changed or not all((out / rel).exists() for rel in ("index.html", "index.json", f"{PEOPLE_DIR}/index.html")):
         api_missing = not (out / "index.json").exists() or not (out / "index.html").exists()
-        landing = None
+        landing = api = None
         names_arg = None
         if not names_changed and not api_missing and not full and card_changes:
             landing = _splice_cards(out / PEOPLE_DIR / "index.html", card_changes)
         elif names_changed and not api_missing and manifest.valid and not full:
-            spliced = _splice_projects(renderer, names, card_changes, added, gone, new_lines, manifest)
+            spliced = _splice_projects(renderer, names, card_names, added, gone, new_lines, old_of, manifest)
             if spliced is not None:
-                landing, names_arg = spliced
+                landing, api = spliced[0], spliced[1:]
         cards_html: List[str] = []
         if landing is None:
             every = render_lacking()
@@ -1771,7 +1805,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
                 names_arg = [(card["name"], card["normalized"]) for card in cards]
             # The card HTML is each line's last field (one search from its end, no call per line).
             cards_html = json.loads("[" + ",".join([line[line.rfind("\t") + 1:] for line in lines if line]) + "]")
-        new_root = renderer.root_outputs(cards_html, names_arg, landing=landing)
+        new_root = renderer.root_outputs(cards_html, names_arg, landing=landing, api=api)
         renderer.remove(root_outputs - new_root)
         if new_root != root_outputs:
             dirty = True

@@ -203,6 +203,12 @@ def project_html(project: Project, base_url: str = "", storage: Optional[Storage
     return _page(f"Links for {project.name}", head, f"../{STATIC_DIR}/", body)
 
 
+def root_html_entry(name: str, norm: str) -> str:
+    """The root page's line of one project (display name, normalized name); :func:`root_html`
+    writes the same line."""
+    return f'<a href="{escape(norm)}/">{escape(name)}</a><br>'
+
+
 def root_html(projects: Iterable[Tuple[str, str]], title: str) -> str:
     """The root API page (``index.html``): one anchor per project, ``(display name, normalized
     name)`` pairs in the order given, and a button to the landing page for people."""
