@@ -571,7 +571,7 @@ def _same_as_a_fresh_build(index, tmp_path, label):
 
 
 @pytest.mark.parametrize("change", ["add first", "add middle", "add last", "add two", "remove", "remove last",
-                                    "add and remove", "rename and add"])
+                                    "add and remove", "rename and add", "rename", "remove every project"])
 def test_added_and_removed_projects_are_spliced_into_the_root_pages(index, wheel, tmp_path, monkeypatch, change):
     """A project registered or deleted at 50,000 projects: the API root and the landing page are
     made from the pages in the site (no shard but the changed projects' and their neighbours'
@@ -592,10 +592,16 @@ def test_added_and_removed_projects_are_spliced_into_the_root_pages(index, wheel
     elif change == "add and remove":
         index.remove("proj5")
         index.add_files([inspect_file(wheel("proj50", "1.0")), inspect_file(wheel("proj4z", "1.0"))])
-    else:
+    elif change == "rename":
         index.add_files([inspect_file(wheel("Proj.7", "2.0"))])  # a new display name for proj7
+    elif change == "remove every project":
+        for name in index.project_names():
+            index.remove(name)
+    else:
+        index.add_files([inspect_file(wheel("Proj.7", "2.0"))])
         index.add_files([inspect_file(wheel("proj70", "1.0"))])
-    monkeypatch.setattr(render._Manifest, "load_all", lambda self: pytest.fail("every shard read"))
+    if change != "remove every project":  # (made from every card: no entry is left to splice around)
+        monkeypatch.setattr(render._Manifest, "load_all", lambda self: pytest.fail("every shard read"))
     build_site(index)
     monkeypatch.undo()
     _same_as_a_fresh_build(index, tmp_path, change)

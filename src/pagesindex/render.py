@@ -1494,8 +1494,8 @@ def _splice_projects(renderer: "Renderer", names: List[str], card_changes: List[
     changed one replaced, an added one put before the entry that follows it in name order. ``None``
     when a page is not what its code makes, an entry is not found exactly once, or more than
     :data:`_SPLICE_MAX` entries change: the caller then makes the pages from every card."""
-    if len(added) + len(gone) + len(card_changes) > _SPLICE_MAX:
-        return None
+    if len(added) + len(gone) + len(card_changes) > _SPLICE_MAX or not names or not manifest.summary:
+        return None  # many changes, or a list that is or was empty (its page has no entry to keep the frame)
     out = renderer.out
 
     def fields(line: Optional[str]) -> "Optional[tuple[str, str]]":
