@@ -359,10 +359,10 @@ def state_for(cache: Path, projects: int, files: int) -> Dict:
     return summary
 
 
-def one_change_wheel(cache: Path, project: str, version: str) -> Path:
+def one_change_wheel(cache: Path, project: str, version: str, folder_name: str = "change") -> Path:
     from factory import make_wheel
 
-    folder = cache / "change"
+    folder = cache / folder_name
     shutil.rmtree(folder, ignore_errors=True)
     return make_wheel(folder, project, version, requires_python=">=3.9")
 
@@ -452,7 +452,7 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
     show("pagesindex one-project rebuild (CLI)", res["one"])
     show("pagesindex one-project rebuild (API)", res["one"]["api"])
     # A project registered, then deleted: both change the API root and the landing page.
-    newcomer = one_change_wheel(cache, "zz-bench-newcomer", "1.0")
+    newcomer = one_change_wheel(cache, "zz-bench-newcomer", "1.0", "newcomer")  # the one-project wheel is used below
     pagesindex("--index", root, "add", newcomer)
     res["added"] = rec(pagesindex("--index", root, "build", "--out", site))
     pagesindex("--index", root, "remove", "zz-bench-newcomer")
