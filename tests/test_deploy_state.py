@@ -171,11 +171,13 @@ def test_a_restored_site_that_is_not_the_saved_one_is_not_adopted(deploy):
     (deploy.root / "_site" / "other" / "mine.txt").write_text("not the build's")
     proc = deploy.build(state)
     assert proc.returncode == 1 and "is not the site of the saved state" in proc.stderr, proc.stderr
+    assert "1 not in the state, such as 'other/mine.txt'" in proc.stderr, proc.stderr  # named, not guessed at
     assert not manifest_path(Index(deploy.root), deploy.root / "_site").exists()
     (deploy.root / "_site" / "other" / "mine.txt").unlink()
     (deploy.root / "_site" / "other" / "index.json").unlink()
     proc = deploy.build(state)
     assert proc.returncode == 1 and "is not the site of the saved state" in proc.stderr, proc.stderr
+    assert "1 of the state missing, such as 'other/index.json'" in proc.stderr, proc.stderr
 
 
 def test_a_restored_page_of_another_size_is_caught_by_verify(deploy):

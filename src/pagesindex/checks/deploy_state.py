@@ -283,7 +283,11 @@ def adopt(index: Index, out: Path, folder: Path) -> Tuple[bool, str]:
     # compares the sizes too.
     present, others, temporary = _site_entries(Path(out), sizes=False)
     if others or temporary or present.keys() != expected.keys():
-        return False, f"{os.fspath(out)!r} is not the site of the saved state (other files)"
+        extra = sorted(others + temporary + [rel for rel in present if rel not in expected])
+        missing = sorted(rel for rel in expected if rel not in present)
+        what = [f"{len(extra)} not in the state, such as {extra[0]!r}"] if extra else []
+        what += [f"{len(missing)} of the state missing, such as {missing[0]!r}"] if missing else []
+        return False, f"{os.fspath(out)!r} is not the site of the saved state (files: {'; '.join(what)})"
     stamp = site_stamp(Path(out))
     if stamp is None:
         return False, f"{os.fspath(out)!r} has no .nojekyll"
