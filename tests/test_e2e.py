@@ -130,6 +130,12 @@ def test_serve_negotiates_and_redirects(index, wheel, serve):
     assert info.value.code == 301 and info.value.headers["Location"].endswith("/abc1/")
     with PyPISimple(url, accept=ACCEPT_JSON_ONLY) as client:
         assert [p.filename for p in client.get_project_page("abc1").packages] == ["abc1-1.0-py3-none-any.whl"]
+    # a folder without index.html is not listed, as on GitHub Pages
+    for rel in ("_static/", "packages/", "packages/abc1/"):
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(url + rel)
+        assert info.value.code == 404, rel
+        assert b"abc1-1.0" not in info.value.read(), rel
 
 
 def test_demo_builds_the_example_projects(tmp_path, clients, serve):

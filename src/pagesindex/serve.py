@@ -2,7 +2,8 @@
 
 ``GET /<project>/`` returns ``index.json`` as ``application/vnd.pypi.simple.v1+json`` when the
 ``Accept`` header prefers it, and ``index.html`` otherwise (PEP 691, "Content negotiation").
-A folder URL without its trailing slash is redirected (301) to the URL with it.
+A folder URL without its trailing slash is redirected (301) to the URL with it. A folder
+without ``index.html`` is a 404, not a listing of its files, as on GitHub Pages.
 """
 
 from __future__ import annotations
@@ -89,6 +90,11 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
                 self.end_headers()
                 return fh
         return super().send_head()
+
+    def list_directory(self, path):  # noqa: D401 - http.server hook
+        # GitHub Pages lists no folder: a folder without index.html is not found there either.
+        self.send_error(404, "File not found")
+        return None
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         if not self.quiet:
