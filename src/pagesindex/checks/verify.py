@@ -769,6 +769,7 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
             problems.append(str(exc))
     site = Path(site) if site is not None else index.root / "_site"
     saved = dirty = None
+    listed: list = []  # the site's listing, made while git works
     if previous is not None:
         try:
             saved = deploy_state.load_state(Path(previous), index)
@@ -776,7 +777,10 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
                 raise deploy_state.StateRefused(f"no built site at {str(site)!r}")
             commit = saved.get("commit")
             if commit:
-                since, dirty = deploy_state.git_changed(index, commit)
+                def list_site() -> None:
+                    listed.append(_site_entries(site))
+
+                since, dirty = deploy_state.git_changed(index, commit, meanwhile=list_site)
                 moved = since | dirty
             else:
                 moved = dirty = None
@@ -785,7 +789,8 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
                 notes.append(f"checking everything: the saved state is not used ({exc})")
             saved = dirty = None
     if saved is not None:
-        new_state = _verify_incremental(index, site, saved, moved, problems, staged_sizes, check_store, full_store)
+        new_state = _verify_incremental(index, site, saved, moved, problems, staged_sizes, check_store, full_store,
+                                        entries=listed[0] if listed else None)
         if notes is not None:
             notes.append(f"incremental: {new_state.pop('_checked')} of {_count(len(new_state['projects']), 'project')} "
                          "checked in full, the rest against the saved state")
@@ -897,7 +902,8 @@ RESTORED_REMEDY = ("the site restored from the last deploy is not the one its sa
 
 
 def _verify_incremental(index: Index, site: Path, saved: Dict, moved: "Optional[set[str]]", problems: List[str], staged_sizes,
-                        check_store: bool, full_store: bool) -> Dict:
+                        check_store: bool, full_store: bool,
+                        entries: "Optional[tuple[Dict[str, int], List[str], List[str]]]" = None) -> Dict:
     """Check a site built from the site of a saved state (``saved``, see :mod:`.deploy_state`):
     in full (as :func:`verify` without it) every project whose record differs from the saved
     one, or whose files or record git lists as changed since the saved commit (``moved``), or
@@ -920,7 +926,7 @@ def _verify_incremental(index: Index, site: Path, saved: Dict, moved: "Optional[
     changed by anyone able to replace that artifact (a repository admin) with the same size is
     therefore not caught here; the full ``verify`` (the default, and the ci workflow on every
     pull request) reads every byte. Returns the new state to save (key ``_checked``: how many
-    projects were checked in full)."""
+    projects were checked in full). ``entries``: :func:`_site_entries` of ``site`` when already made."""
     from . import deploy_state
 
     names = index.project_names()
@@ -990,7 +996,7 @@ def _verify_incremental(index: Index, site: Path, saved: Dict, moved: "Optional[
     _check_provenance(index, site, problems, names=changed)
 
     # The site: what a build writes for the changed projects and the root, byte for byte.
-    present, others, temporary = _site_entries(site)
+    present, others, temporary = entries if entries is not None else _site_entries(site)
     for rel in sorted(others):
         problems.append(f"{rel}: not a regular file (a symbolic link?); a build writes none, and the Pages upload "
                         f"would publish what it points to ({FOREIGN_REMEDY})")
