@@ -517,6 +517,9 @@ def test_split_record_scan_gives_the_single_scan_result(tmp_path, monkeypatch):
     split = render._scan_records(str(folder))
     assert forks == [1], "the child process was used"
     assert split == single
+    ran = []
+    assert render._scan_records(str(folder), meanwhile=lambda: ran.append(os.getpid())) == single
+    assert forks == [1, 1] and ran == [os.getpid()], "meanwhile ran once, in this process"
     names = single[0]
     assert "alias" in names and "tab\tand\nnewline" in names
     assert not {"dangling", "dir", ".hidden", "notes"} & set(names)
@@ -561,6 +564,61 @@ def test_split_record_scan_falls_back_to_one_process(tmp_path, monkeypatch, how)
     render._scan_records(str(folder))
     if fds_before is not None:
         assert len(os.listdir("/proc/self/fd")) == fds_before, "no pipe end is left open"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork on this platform")
+@pytest.mark.parametrize("warm_up", ["works", "fails", "nothing added", "edited in place"])
+def test_the_renderer_is_loaded_while_the_child_stats(index, wheel, tmp_path, monkeypatch, warm_up):
+    """A large index's build loads Jinja and the templates while a child process stats the
+    records, when ``projects/`` changed since the manifest was written; a warm-up that fails
+    changes nothing (the render makes the environment again); a record edited in place (the
+    folder unchanged) is rendered all the same."""
+    import threading
+
+    index.add_files([inspect_file(wheel(f"proj{i}", "1.0")) for i in range(6)])
+    build_site(index, index.root / "_site")
+    if warm_up in ("works", "fails"):
+        index.add_files([inspect_file(wheel("proj3", "2.0"))])
+    elif warm_up == "edited in place":
+        record = index.projects_dir / "proj3.json"
+        data = json.loads(record.read_text())
+        data["author"] = "Someone Else"
+        with open(record, "r+") as f:  # the same file: the folder's mtime does not move
+            f.write(json.dumps(data))
+            f.truncate()
+    if warm_up in ("nothing added", "edited in place"):
+        os.utime(index.projects_dir, ns=(0, 0))  # the folder older than the manifest
+    events = []
+    real_env, real_lines = render.make_environment, render._record_lines
+
+    def make_environment(*a, **k):
+        events.append("environment")
+        if warm_up == "fails" and events.count("environment") == 1:
+            raise OSError(28, "No space left on device")
+        return real_env(*a, **k)
+
+    def record_lines(names, stat_of):
+        events.append("stat")
+        return real_lines(names, stat_of)
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(render, "SPLIT_SCAN_MIN_RECORDS", 2)
+    monkeypatch.setattr(render, "make_environment", make_environment)
+    monkeypatch.setattr(render, "_record_lines", record_lines)
+    result = build_site(index, index.root / "_site")
+    if warm_up == "nothing added":
+        assert result.rendered == [] and events == ["stat"]
+        return
+    assert result.rendered == ["proj3"]
+    if warm_up == "edited in place":  # no head start: the environment is made for the render
+        assert events == ["stat", "environment"]
+    else:  # this process: the environment first, then its third of the stats (the child's are not seen)
+        assert events[:2] == ["environment", "stat"]
+        assert events.count("environment") == (1 if warm_up == "works" else 2)
+    fresh = tmp_path / "fresh"
+    build_site(index, fresh)
+    for rel in ("index.html", "_pages/index.html", "_pages/proj3/index.html", "_pages/proj3/1.0.html"):
+        assert (index.root / "_site" / rel).read_bytes() == (fresh / rel).read_bytes(), rel
 
 
 def _same_as_a_fresh_build(index, tmp_path, label):
