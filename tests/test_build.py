@@ -376,3 +376,23 @@ def test_a_static_file_added_later_reaches_the_site_in_an_incremental_build(inde
     build_site(index)
     assert (index.root / "_site/_static/extra.css").read_text() == "body { color: teal }\n"
     assert verify(index) == []
+
+
+def test_the_build_line_names_the_projects_rendered(index, wheel):
+    """The build's last line names what it rendered (up to 8, then how many more), so that a
+    deploy log says which projects a merge changed."""
+    index.add_files([inspect_file(wheel(f"proj{i}", "1.0")) for i in range(10)])
+    first = run_cli("build", index=index.root).stdout
+    assert "10 rendered (proj0, proj1, proj2, proj3, proj4, proj5, proj6, proj7 and 2 more), " in first
+    index.add_files([inspect_file(wheel("proj3", "2.0"))])
+    assert "1 rendered (proj3), " in run_cli("build", index=index.root).stdout
+    assert ": 0 rendered, 0 files written" in run_cli("build", index=index.root).stdout
+
+
+def test_names_shown_quotes_what_is_not_a_normalized_name():
+    from pagesindex.model import names_shown
+
+    assert names_shown([]) == ""
+    assert names_shown(["abc", "x-1"]) == " (abc, x-1)"
+    assert names_shown(["a\x1b[2Jb", "Caf\u00e9", "ok"]) == " ('a\\x1b[2Jb', 'Caf\\xe9', ok)"
+    assert names_shown([f"p{i}" for i in range(3)], limit=2) == " (p0, p1 and 1 more)"

@@ -108,9 +108,9 @@ def test_one_release_merged_renders_and_checks_only_that_project(deploy):
     deploy.add(make_wheel(deploy.dist, "abc1", "1.1"))
     out = ok(deploy.build(state))
     assert "adopted the site of the saved state (3 projects)" in out
-    assert "1 rendered" in out, out  # abc1 only: the others' pages are the restored ones
+    assert "1 rendered (abc1)" in out, out  # abc1 only: the others' pages are the restored ones
     out = ok(deploy.verify(state))
-    assert "incremental: 1 of 3 projects checked in full" in out, out
+    assert "incremental: 1 of 3 projects checked in full (abc1), the rest against the saved state" in out, out
     site = deploy.root / "_site"
     assert (site / "packages" / "abc1" / "abc1-1.1-py3-none-any.whl").is_file()
     # nothing internal is published

@@ -460,6 +460,7 @@ def _plural(count: int, word: str) -> str:
 
 def _build(index: Index, out: Optional[str], full: bool = False, copy: bool = False,
            previous: Optional[str] = None) -> Path:
+    from .model import names_shown
     from .render import build_site
 
     out_path = Path(out) if out else index.root / "_site"
@@ -481,7 +482,8 @@ def _build(index: Index, out: Optional[str], full: bool = False, copy: bool = Fa
         )
     elapsed = time.perf_counter() - started
     console.print(
-        f"built {_plural(result.projects, 'project')} into {out_path}: {len(result.rendered)} rendered, "
+        f"built {_plural(result.projects, 'project')} into {out_path}: {len(result.rendered)} rendered"
+        f"{names_shown(sorted(result.rendered))}, "
         f"{_plural(len(result.written), 'file')} written, {len(result.removed)} removed in {elapsed:.2f} s"
     )
     return out_path

@@ -83,6 +83,19 @@ def _version(text: str) -> Version:
 
 
 _TAG_PREFIX = re.compile(r"^[vV](?=\d)")
+_NORMALIZED_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def names_shown(names: "List[str]", limit: int = 8) -> str:
+    """For a log line: ``" (a, b and 3 more)"``, the first ``limit`` of ``names`` in their order,
+    or ``""`` when there is none. A name that is not a normalized project name (PEP 503: lowercase
+    letters, digits, single ``-``), such as a hostile record file name, is shown as its
+    ``ascii()`` quote, so that no control character or look-alike reaches a terminal or a log."""
+    if not names:
+        return ""
+    shown = [n if _NORMALIZED_NAME.fullmatch(n) else ascii(n) for n in names[:limit]]
+    more = len(names) - len(shown)
+    return f" ({', '.join(shown)}{f' and {more} more' if more else ''})"
 
 
 def version_from_tag(tag: str) -> Version:

@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit
 from .. import limits
 from ..errors import PagesIndexError
 from ..inspect import hash_file, read_wheel_metadata
-from ..model import WHEEL
+from ..model import WHEEL, names_shown
 from ..render import (
     PEOPLE_DIR,
     BUILDING_MARKER,
@@ -791,9 +791,10 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
     if saved is not None:
         new_state = _verify_incremental(index, site, saved, moved, problems, staged_sizes, check_store, full_store,
                                         entries=listed[0] if listed else None)
+        checked = new_state.pop("_checked")
         if notes is not None:
-            notes.append(f"incremental: {new_state.pop('_checked')} of {_count(len(new_state['projects']), 'project')} "
-                         "checked in full, the rest against the saved state")
+            notes.append(f"incremental: {len(checked)} of {_count(len(new_state['projects']), 'project')} "
+                         f"checked in full{names_shown(checked)}, the rest against the saved state")
     else:
         new_state = _verify_full(index, site, problems, staged_sizes, check_store, full_store, require_projects,
                                  want_state=save_state is not None)
@@ -925,8 +926,8 @@ def _verify_incremental(index: Index, site: Path, saved: Dict, moved: "Optional[
     build of this run rewrites only the projects it renders, which are checked in full. A page
     changed by anyone able to replace that artifact (a repository admin) with the same size is
     therefore not caught here; the full ``verify`` (the default, and the ci workflow on every
-    pull request) reads every byte. Returns the new state to save (key ``_checked``: how many
-    projects were checked in full). ``entries``: :func:`_site_entries` of ``site`` when already made."""
+    pull request) reads every byte. Returns the new state to save (key ``_checked``: the
+    projects checked in full, sorted). ``entries``: :func:`_site_entries` of ``site`` when already made."""
     from . import deploy_state
 
     names = index.project_names()
@@ -1053,5 +1054,5 @@ def _verify_incremental(index: Index, site: Path, saved: Dict, moved: "Optional[
         problems.append(f"the site {site.name}/ holds {limits.human(sum(present.values()))}, over the GitHub Pages limit "
                         f"of {limits.human(site_bound)}")
     new_state = _new_state(index, expected, present, saved, digests, listing if moved is None else None)
-    new_state["_checked"] = len(changed)
+    new_state["_checked"] = sorted(changed)
     return new_state
