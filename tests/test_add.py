@@ -211,7 +211,8 @@ def test_a_missing_file_or_a_folder_is_named_as_such(index, tmp_path):
 def test_remove_release_and_project(index, wheel):
     a, b = wheel("abc1", "1.0"), wheel("abc1", "2.0")
     run_cli("add", str(a), str(b), index=index.root)
-    run_cli("remove", "ABC1", "1.0", index=index.root)
+    out = run_cli("remove", "ABC1", "1.0", index=index.root).stdout
+    assert out.strip().endswith("1 file removed"), out
     rec = record(index, "abc1")
     assert list(rec["releases"]) == ["2.0"]
     assert not (index.root / "packages/abc1" / a.name).exists()
@@ -220,6 +221,11 @@ def test_remove_release_and_project(index, wheel):
     assert not (index.root / "packages/abc1").exists()
     proc = run_cli("remove", "abc1", index=index.root, check=False)
     assert proc.returncode == 1 and "no project 'abc1'" in proc.stderr
+    # the last release removed: the project goes too, and the command says so
+    run_cli("add", str(b), index=index.root)
+    out = run_cli("remove", "abc1", "2.0", index=index.root).stdout
+    assert "1 file removed; that was the last release of abc1, so the project is removed too" in out, out
+    assert not (index.root / "projects/abc1.json").exists()
 
 
 def test_yank_and_unyank(index, wheel):

@@ -599,7 +599,7 @@ def test_yank_hostile_reason_runs_nothing(runner, workspace, tmp_path, hostile):
 def test_deploy_refuses_an_empty_index(runner, workspace):
     proc = runner.run(workflow_path(workspace, "deploy.yml"), "build", "site", {})
     assert proc.returncode == 1
-    assert "has no project: refusing to publish an empty site" in proc.stderr
+    assert "has no project: refusing to publish an empty site (add a project with 'pagesindex add'" in proc.stderr
 
 
 def test_deploy_builds_and_verifies_the_site(runner, workspace, tmp_path):

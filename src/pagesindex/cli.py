@@ -383,9 +383,11 @@ def remove(ctx: click.Context, name: str, version: Optional[str]) -> None:
         parse_version(version)
     with index.lock():
         removed = index.remove(name, version)
+        gone = version is not None and index.load_project(normalize_name(name)) is None
     for filename in removed:
         console.print(f"removed {filename}")
-    console.print(f"{_plural(len(removed), 'file')} removed")
+    console.print(f"{_plural(len(removed), 'file')} removed"
+                  + (f"; that was the last release of {normalize_name(name)}, so the project is removed too" if gone else ""))
 
 
 @main.command()

@@ -63,7 +63,8 @@ DEFAULT_CONFIG = """\
 [index]
 title = {title}
 description = {description}
-# Public URL of the built site (used only in the install commands that pages show).
+# Public URL of the built site (used in the install commands that pages show, and to make
+# the PEP 740 provenance URLs absolute).
 url = {url}
 
 [policy]

@@ -760,7 +760,8 @@ def verify(index: Index, site: Optional[Path] = None, *, require_projects: bool 
 
     problems: List[str] = []
     if require_projects and not index.project_names():
-        problems.append(f"the index at {str(index.root)!r} has no project: refusing to publish an empty site")
+        problems.append(f"the index at {str(index.root)!r} has no project: refusing to publish an empty site "
+                        "(add a project with 'pagesindex add' or the register workflow)")
     staged_sizes = None
     if staged and check_store and index.config.storage.is_object_store:
         try:
