@@ -387,6 +387,11 @@ def test_the_build_line_names_the_projects_rendered(index, wheel):
     index.add_files([inspect_file(wheel("proj3", "2.0"))])
     assert "1 rendered (proj3), " in run_cli("build", index=index.root).stdout
     assert ": 0 rendered, 0 files written" in run_cli("build", index=index.root).stdout
+    # projects whose records went: the line names them too
+    index.remove("proj9")
+    index.remove("proj2")
+    out = run_cli("build", index=index.root).stdout
+    assert re.search(r": 0 rendered, \d+ files? written, \d+ removed, 2 projects gone \(proj2, proj9\) in ", out), out
 
 
 def test_names_shown_quotes_what_is_not_a_normalized_name():

@@ -486,7 +486,9 @@ def _build(index: Index, out: Optional[str], full: bool = False, copy: bool = Fa
     console.print(
         f"built {_plural(result.projects, 'project')} into {out_path}: {len(result.rendered)} rendered"
         f"{names_shown(sorted(result.rendered))}, "
-        f"{_plural(len(result.written), 'file')} written, {len(result.removed)} removed in {elapsed:.2f} s"
+        f"{_plural(len(result.written), 'file')} written, {len(result.removed)} removed"
+        + (f", {_plural(len(result.gone), 'project')} gone{names_shown(result.gone)}" if result.gone else "")
+        + f" in {elapsed:.2f} s"
     )
     return out_path
 

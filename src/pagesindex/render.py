@@ -83,12 +83,14 @@ _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 
 
 @dataclass
 class BuildResult:
-    """Relative paths written and removed, and the projects rendered again."""
+    """Relative paths written and removed, the projects rendered again, and the projects whose
+    pages were removed because their records are gone (normalized names, sorted)."""
 
     written: List[str] = field(default_factory=list)
     removed: List[str] = field(default_factory=list)
     rendered: List[str] = field(default_factory=list)
     projects: int = 0
+    gone: List[str] = field(default_factory=list)
 
 
 def make_environment(index: Optional[Index] = None) -> jinja2.Environment:
@@ -1849,6 +1851,7 @@ def _build_site(index: Index, out: Path, progress: Optional[Callable[[str], None
         old = manifest.line(name)
         if old:
             renderer.remove(_old_outputs(name, old.split("\t", 6)[4]))
+    renderer.result.gone = list(gone)
     stamp = site_stamp(out)
     if dirty or stamp != header.get("site"):
         # Not synced: the site files it describes are not either (they are derived, and a
