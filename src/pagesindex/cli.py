@@ -378,16 +378,16 @@ def remove(ctx: click.Context, name: str, version: Optional[str]) -> None:
     from .model import normalize_name, parse_version
 
     index = open_index(ctx)
-    normalize_name(name)
+    normalized = normalize_name(name)
     if version is not None:
         parse_version(version)
     with index.lock():
         removed = index.remove(name, version)
-        gone = version is not None and index.load_project(normalize_name(name)) is None
+        gone = version is not None and index.load_project(normalized) is None
     for filename in removed:
         console.print(f"removed {filename}")
     console.print(f"{_plural(len(removed), 'file')} removed"
-                  + (f"; that was the last release of {normalize_name(name)}, so the project is removed too" if gone else ""))
+                  + (f"; that was the last release of {normalized}, so the project is removed too" if gone else ""))
 
 
 @main.command()

@@ -1352,9 +1352,10 @@ def _split_scan(files: List[str], stat_of: Callable[[str], os.stat_result],
     ``meanwhile`` (which must not raise), this process runs it first and then stats only the
     first third, the child the rest (at 50,000 records, loading Jinja and the templates costs
     about what a sixth of the stats does). ``None`` when no child could be used (no ``os.fork``,
-    another thread running, or the child failed): the caller then stats every file itself. The child only stats and writes its two lists to a pipe, each
-    joined with NUL (no file name holds one) behind the first one's length, then leaves with
-    ``os._exit``: no buffer, lock or exit handler of this process runs twice."""
+    another thread running, or the child failed): the caller then stats every file itself. The
+    child only stats and writes its two lists to a pipe, each joined with NUL (no file name holds
+    one) behind the first one's length, then leaves with ``os._exit``: no buffer, lock or exit
+    handler of this process runs twice."""
     import threading
 
     if not hasattr(os, "fork") or threading.active_count() != 1:
