@@ -8,8 +8,9 @@ Run from the repository with the project's virtual environment:
 
 The peers (simple503, dumb-pypi) are installed from PyPI into benchmarks/.venv-peers, apart from
 the project's own dependencies. Inputs and outputs live in a cache folder outside the repository
-(default ~/.cache/pagesindex-bench). Every figure is the wall time of one child process, and its
-peak resident memory as the operating system reports it when the child exits (``wait4``).
+(default ~/.cache/pagesindex-bench). Every figure is the wall time of one child process (of the
+small builds, the median of ``--repeat`` runs), and its peak resident memory as the operating
+system reports it when the child exits (``wait4``).
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ def rec(r: "Run", seconds: Optional[float] = None) -> Dict:
 
 
 def show(label: str, fig: Dict, extra: str = "") -> None:
-    say(f"  {label:<44}{fig['seconds']:9.3f} s  (CPU {fig['cpu']:7.2f} s)  {fig['peak_mib']:6.0f} MiB{extra}")
+    runs = fig.get("runs") or []
+    spread = f"   (median of {len(runs)}: {min(runs):.3f}-{max(runs):.3f} s)" if len(runs) > 1 else ""
+    say(f"  {label:<44}{fig['seconds']:9.3f} s  (CPU {fig['cpu']:7.2f} s)  {fig['peak_mib']:6.0f} MiB{extra}{spread}")
 
 
 def count_files(folder: Path) -> int:
@@ -144,6 +147,25 @@ def settle(*folders: Path) -> None:
     if hasattr(os, "sync"):
         os.sync()
     time.sleep(float(os.environ.get("PAGESINDEX_BENCH_SETTLE", "5")))
+
+
+#: Runs of each small build (no change, one project changed); ``--repeat`` sets it.
+REPEAT = 5
+
+
+def pause() -> None:
+    """Before a small timed build: the file system's pending writes flushed, then a second's
+    rest (``PAGESINDEX_BENCH_PAUSE`` seconds)."""
+    if hasattr(os, "sync"):
+        os.sync()
+    time.sleep(float(os.environ.get("PAGESINDEX_BENCH_PAUSE", "1")))
+
+
+def median_run(figures: List[Dict]) -> Dict:
+    """The figure of median wall time among ``figures`` (the lower middle one of an even count),
+    with ``runs``: every run's wall seconds, in order."""
+    ordered = sorted(figures, key=lambda f: f["seconds"])
+    return dict(ordered[(len(ordered) - 1) // 2], runs=[f["seconds"] for f in figures])
 
 
 def load() -> str:
@@ -428,9 +450,16 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
         say(f"  ratio (dumb-pypi / ours), s3 store: {d['seconds'] / s3_full.seconds:.2f}x wall, {d['cpu'] / s3_full.cpu:.2f}x CPU")
     shutil.rmtree(s3_site, ignore_errors=True)
 
-    nochange = pagesindex("--index", root, "build", "--out", site)
+    # The small builds take a fraction of a second, where one run is at the mercy of the disk's
+    # writeback and the load: each is run REPEAT times (``--repeat``), a pause between runs, and
+    # the run of median wall time is the figure (with the range of all).
+    nochanges = []
+    for _ in range(REPEAT):
+        pause()
+        nochanges.append(rec(pagesindex("--index", root, "build", "--out", site)))
+    nochange = median_run(nochanges)
     nochange_api = child("build", root, site)
-    res["nochange"] = dict(rec(nochange), api=rec(nochange_api, nochange_api.json()["seconds"]))
+    res["nochange"] = dict(nochange, api=rec(nochange_api, nochange_api.json()["seconds"]))
     show("pagesindex no-change build (CLI)", res["nochange"])
     show("pagesindex no-change build (API)", res["nochange"]["api"])
 
@@ -438,16 +467,22 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
     names = Index(root).project_names()
     name = names[len(names) // 2]
     display = Index(root).get_project(name).name
-    changes = []
-    for i, how in enumerate(("cli", "api")):
+    # Each round adds a release, times the build, removes the release and builds again (not
+    # timed), so that every timed build renders the one project.
+    cli_runs, api_runs = [], []
+    for i in range(REPEAT + 1):
+        how = "api" if i == REPEAT else "cli"
         wheel = one_change_wheel(cache, display, f"99.0.{i}")
         pagesindex("--index", root, "add", wheel)
+        pause()
         if how == "cli":
-            changes.append(rec(pagesindex("--index", root, "build", "--out", site)))
+            cli_runs.append(rec(pagesindex("--index", root, "build", "--out", site)))
         else:
             r = child("build", root, site)
-            changes.append(rec(r, r.json()["seconds"]))
+            api_runs.append(rec(r, r.json()["seconds"]))
         pagesindex("--index", root, "remove", name, f"99.0.{i}")
+        pagesindex("--index", root, "build", "--out", site)
+    changes = [median_run(cli_runs), api_runs[0]]
     res["one"] = dict(changes[0], api=changes[1])
     show("pagesindex one-project rebuild (CLI)", res["one"])
     show("pagesindex one-project rebuild (API)", res["one"]["api"])
@@ -573,7 +608,10 @@ def cell(fig: Optional[Dict], name: str = "") -> str:
     if not fig:
         return "-"
     split = f": user {fmt_s(fig['user'])}, system {fmt_s(fig['system'])}" if fig.get("user") else ""
-    return f"{name + ' ' if name else ''}{fmt_s(fig['seconds'])} (CPU {fmt_s(fig['cpu'])}{split}), {fig['peak_mib']:.0f} MiB"
+    runs = fig.get("runs") or []
+    spread = f" (median of {len(runs)}: {fmt_s(min(runs))}-{fmt_s(max(runs))})" if len(runs) > 1 else ""
+    return (f"{name + ' ' if name else ''}{fmt_s(fig['seconds'])}{spread} (CPU {fmt_s(fig['cpu'])}{split}), "
+            f"{fig['peak_mib']:.0f} MiB")
 
 
 def ratio(peer: Optional[Dict], ours: Dict) -> str:
@@ -657,6 +695,7 @@ def write_readme(results: Dict) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    global REPEAT
     # The inputs (8 GB of wheels, 100,000 files) are far past GitHub Pages' 1 GB site limit, which
     # pagesindex enforces; the benchmark measures speed, so it lifts that limit for its children.
     os.environ.setdefault("PAGESINDEX_MAX_SITE_BYTES", str(1 << 50))
@@ -682,11 +721,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pagesindex-bench", help="work folder (inputs, outputs)")
     parser.add_argument("--only", default="ingest,build,client", help="comma-separated: ingest, build, client")
     parser.add_argument("--no-peers", action="store_true", help="measure pagesindex only")
+    parser.add_argument("--repeat", type=int, default=REPEAT, help=f"runs of each small build (no change, one project changed); the median is shown (default {REPEAT})")
     parser.add_argument("--write-readme", action="store_true", help="put the figures into benchmarks/README.md")
     args = parser.parse_args(argv)
 
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, not {args.repeat}")
+    REPEAT = args.repeat
     if args.quick:
         os.environ.setdefault("PAGESINDEX_BENCH_SETTLE", "0")
+        os.environ.setdefault("PAGESINDEX_BENCH_PAUSE", "0")
         args.projects, args.files, args.no_peers = min(args.projects or 20, 20), min(args.files or 120, 120), True
         args.generate_wheels = args.generate_wheels or 8
     peers = not args.no_peers

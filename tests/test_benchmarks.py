@@ -30,6 +30,10 @@ def test_quick_benchmark_runs(tmp_path):
     assert build["projects"] == 20 and build["files"] == 120
     for figure in (build["full"], build["one"], build["one"]["api"], build["nochange"], build["nochange"]["api"]):
         assert figure["seconds"] > 0 and figure["peak_mib"] > 0
+    # The small builds: the median of 5 runs each, and the runs are kept beside it.
+    for figure in (build["one"], build["nochange"]):
+        assert len(figure["runs"]) == 5 and figure["seconds"] == sorted(figure["runs"])[2]
+    assert "(median of 5: " in proc.stdout
     assert client["sidecars"] > 0 and client["ours"] < client["wheels"]
     assert "| full build, 20 projects, 120 files (" in proc.stdout
     # The generated state is kept in the cache and is a valid index: it builds and verifies.
@@ -44,6 +48,9 @@ def test_unknown_option_is_a_usage_error(tmp_path):
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--no-such-option"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "--no-such-option" in proc.stderr
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--repeat", "0"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "--repeat must be at least 1, not 0" in proc.stderr
 
 
 def test_hostile_memory_benchmark_runs():
