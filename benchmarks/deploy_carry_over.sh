@@ -9,7 +9,8 @@
 # STATE: a folder of benchmarks/gen.py (index.toml, projects/, packages/); it is not changed
 # (its packages are hard-linked, and neither a build nor an add writes an existing file).
 # WORK: an empty folder for the runs. PAGESINDEX: the pagesindex command to time (default
-# "pagesindex" on PATH). Prints /usr/bin/time -v figures of each timed command to WORK/*.time.
+# "pagesindex" on PATH). Prints /usr/bin/time -v figures of each timed command to WORK/*.time,
+# and last what the same whole-site check costs when read from the tar (benchmarks/tar_index.py).
 set -euo pipefail
 state=$(cd "$1" && pwd)
 work=$2
@@ -70,3 +71,7 @@ timed verify-previous-save "$pagesindex" verify --require-projects --previous-st
 grep -h "adopted\|rendered\|incremental\|checking everything" "$work/build-previous.out" "$work/verify-previous-save.out" || true
 "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print('saved commit:', d['commit'], '| projects:', len(d['projects']))" "$work/state1/verified.json"
 timed pagesindex-startup "$pagesindex" --version
+
+# The other design (not built; benchmarks/README.md, "The deploy path"): the same whole-site check
+# read from the last deploy's tar (its member headers) instead of an extracted folder.
+"$python" "$here/tar_index.py" "$work/site0/artifact.tar" --state "$work/state0/verified.json"

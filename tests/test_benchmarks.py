@@ -7,6 +7,7 @@ and the client-bytes figure must show the sidecars' point (fewer bytes than the 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -42,6 +43,24 @@ def test_quick_benchmark_runs(tmp_path):
         check = subprocess.run([sys.executable, "-m", "pagesindex", "--index", str(state), *args],
                                capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_build_benchmark_beside_dumb_pypi_runs(tmp_path):
+    """The build figures beside dumb-pypi's, on a tiny generated state, when the peers' virtual
+    environment is there (benchmarks/.venv-peers: made from PyPI by a full run, so not in CI):
+    every ratio is printed."""
+    if not (REPO / "benchmarks" / ".venv-peers" / "bin" / "dumb-pypi").exists():
+        pytest.skip("no benchmarks/.venv-peers (a full benchmark run makes it)")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--only", "build", "--projects", "20", "--files", "60",
+         "--repeat", "2", "--cache", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "PAGESINDEX_BENCH_SETTLE": "0", "PAGESINDEX_BENCH_PAUSE": "0"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ratios (dumb-pypi / ours): one project " in proc.stdout and ", no change " in proc.stdout
+    build = json.loads((tmp_path / "last-run.json").read_text())["build"]
+    assert len(build["one"]["runs"]) == 2 and build["dumb_pypi"]["nochange"]["seconds"] > 0
+    assert "| one-project rebuild (CLI), 20 projects | " in proc.stdout and "(median of 2: " in proc.stdout
 
 
 def test_unknown_option_is_a_usage_error(tmp_path):
@@ -109,3 +128,44 @@ def test_quick_store_benchmark_runs(tmp_path):
         for step in ("add", "publish", "build", "verify", "total"):
             assert figures["median"][step]["seconds"] > 0 and figures["median"][step]["cpu"] > 0
     assert "| distribution files | 120 |" in proc.stdout and "| verify | " in proc.stdout
+
+
+def test_tar_index_reads_what_tar_wrote(tmp_path):
+    """benchmarks/tar_index.py: the member headers of a tar as GNU tar writes the Pages artifact
+    (``./`` names, folders, a name over 100 bytes in a GNU long-name member), and of tarfile's pax
+    format, give the same files and sizes as tarfile reads; a file that is not a tar is refused."""
+    import importlib.util
+    import shutil
+    import tarfile
+
+    spec = importlib.util.spec_from_file_location("pagesindex_bench_tar_index", REPO / "benchmarks" / "tar_index.py")
+    tar_index = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tar_index)
+
+    site = tmp_path / "site"
+    deep = site / "_pages" / ("p" * 90) / ("v" * 40)
+    deep.mkdir(parents=True)
+    (deep / "index.html").write_bytes(b"x" * 1000)
+    (site / "index.html").write_bytes(b"")
+    (site / "caf\u00e9.json").write_bytes(b"{}" * 300)
+    expected = {"index.html": 0, "caf\u00e9.json": 600, f"_pages/{'p' * 90}/{'v' * 40}/index.html": 1000}
+    tars = []
+    if shutil.which("tar"):
+        gnu = tmp_path / "gnu.tar"
+        subprocess.run(["tar", "--directory", str(site), "-cf", str(gnu), "."], check=True)
+        tars.append(gnu)
+    for fmt in (tarfile.GNU_FORMAT, tarfile.PAX_FORMAT):
+        made = tmp_path / f"{fmt}.tar"
+        with tarfile.open(made, "w", format=fmt) as tf:
+            tf.add(site, arcname=".")
+        tars.append(made)
+    for made in tars:
+        files, others = tar_index.files_of(made)
+        assert files == expected, made
+        assert others == 4, made  # ., _pages, and the two folders under it
+        with tarfile.open(made) as tf:
+            assert {m.name[2:]: m.size for m in tf.getmembers() if m.isfile()} == files
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(b"not a tar" + b"\1" * 1100)
+    with pytest.raises(ValueError, match="no tar header at byte 0"):
+        tar_index.files_of(bad)
