@@ -59,7 +59,10 @@ def _pax(data: bytes) -> Dict[str, str]:
 def members(path: Path) -> Iterator[Tuple[str, int, bytes]]:
     """``(name, size, type flag)`` of each member of the uncompressed tar at ``path``, in order:
     ustar, GNU (long names in ``L`` members) and pax (``x``) headers as GNU tar writes them; the
-    leading ``./`` is dropped. Raises ValueError for a header that is not one (checksum)."""
+    leading ``./`` is dropped. Raises ValueError for a header that is not one (no ``ustar``
+    magic, or a size that is not a number). The header checksums are not computed: summing 512
+    bytes in Python made the read four times slower (1.43 s against 0.35 s for the 287,160
+    members of a 10,000-project site), and the artifact's download has its own digest."""
     with open(path, "rb") as fh:
         if os.fstat(fh.fileno()).st_size == 0:
             return
@@ -72,10 +75,10 @@ def members(path: Path) -> Iterator[Tuple[str, int, bytes]]:
                 if header == b"\0" * BLOCK:
                     return
                 try:
-                    stored, size = _number(header[148:156]), _number(header[124:136])
+                    size = _number(header[124:136]) if header[257:262] == b"ustar" else -1
                 except ValueError:
-                    stored = size = -1
-                if stored != sum(header[:148]) + 256 + sum(header[156:]) or size < 0:
+                    size = -1
+                if size < 0:
                     raise ValueError(f"{os.fspath(path)!r}: no tar header at byte {pos}")
                 kind = header[156:157]
                 data_at = pos + BLOCK
