@@ -61,7 +61,7 @@ def members(path: Path) -> Iterator[Tuple[str, int, bytes]]:
     ustar, GNU (long names in ``L`` members) and pax (``x``) headers as GNU tar writes them; the
     leading ``./`` is dropped. Raises ValueError for a header that is not one (no ``ustar``
     magic, or a size that is not a number). The header checksums are not computed: summing 512
-    bytes in Python made the read four times slower (1.43 s against 0.35 s for the 287,160
+    bytes in Python made the read twice as slow (1.43 s against 0.66 s for the 287,160
     members of a 10,000-project site), and the artifact's download has its own digest."""
     with open(path, "rb") as fh:
         if os.fstat(fh.fileno()).st_size == 0:
@@ -82,14 +82,12 @@ def members(path: Path) -> Iterator[Tuple[str, int, bytes]]:
                     raise ValueError(f"{os.fspath(path)!r}: no tar header at byte {pos}")
                 kind = header[156:157]
                 data_at = pos + BLOCK
-                pos = data_at + (size + BLOCK - 1) // BLOCK * BLOCK
-                if kind == b"L":
-                    long_name = mm[data_at:data_at + size].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-                    continue
-                if kind == b"x":
-                    pax = _pax(mm[data_at:data_at + size])
-                    continue
-                if kind in (b"g", b"K"):
+                if kind in (b"L", b"x", b"g", b"K"):
+                    pos = data_at + (size + BLOCK - 1) // BLOCK * BLOCK
+                    if kind == b"L":
+                        long_name = mm[data_at:data_at + size].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+                    elif kind == b"x":
+                        pax = _pax(mm[data_at:data_at + size])
                     continue
                 if long_name is not None:
                     name = long_name
@@ -98,7 +96,8 @@ def members(path: Path) -> Iterator[Tuple[str, int, bytes]]:
                     if header[257:263] == b"ustar\0" and header[345:346] != b"\0":
                         name = header[345:500].split(b"\0", 1)[0].decode("utf-8", "surrogateescape") + "/" + name
                 name = pax.get("path", name)
-                size = int(pax["size"]) if "size" in pax else size
+                size = int(pax["size"]) if "size" in pax else size  # a pax size holds for the data too
+                pos = data_at + (size + BLOCK - 1) // BLOCK * BLOCK
                 long_name, pax = None, {}
                 if name.startswith("./"):
                     name = name[2:]
