@@ -164,12 +164,44 @@ def site_counts(folder: Path, state: Optional[Path] = None) -> Dict[str, int]:
     return {"entries": entries, "inodes": len(seen), "new": new, "bytes": written}
 
 
-def settle(*folders: Path) -> None:
-    """Delete ``folders`` and let the file system finish that work before the next timed run
-    (deleting a site of 250,000 files leaves seconds of journal work that would be charged to
-    whatever runs next)."""
+#: Where :func:`discard` moves what a run clears: ``<cache>/.bench-trash``, set by :func:`main`.
+TRASH: Optional[Path] = None
+
+
+def discard(*folders: Path) -> None:
+    """Move ``folders`` (those that exist) into :data:`TRASH`, which :func:`empty_trash` deletes
+    when the run ends, instead of deleting them now; deleted at once when they cannot be moved
+    there (another file system). This machine's disk is ext4 without a journal, where the kernel
+    does not reuse an inode freed less than 60 s ago, nor one freed less than 360 s ago whose
+    inode-table block is dirty (``recently_deleted`` in fs/ext4/ialloc.c), and steps past each
+    such inode every time it creates a file: recreating the 257,156 names of the 10,000-project
+    site took 58.9 s of system time right after deleting it and 6.1 s with nothing deleted in the
+    minute before (2026-12-03). A GitHub runner's disk has a journal and a fresh runner has
+    deleted nothing; a build timed here must not follow a deletion either."""
     for folder in folders:
+        folder = Path(folder)
+        if not os.path.lexists(folder):
+            continue
+        if TRASH is not None:
+            try:
+                TRASH.mkdir(parents=True, exist_ok=True)
+                folder.rename(TRASH / f"{folder.name}-{time.time_ns()}")
+                continue
+            except OSError:
+                pass
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def empty_trash() -> None:
+    """Delete :data:`TRASH` (what this run and any killed run before it moved there)."""
+    if TRASH is not None:
+        shutil.rmtree(TRASH, ignore_errors=True)
+
+
+def settle(*folders: Path) -> None:
+    """Clear ``folders`` (:func:`discard`) and let the file system finish its pending writes before
+    the next timed run (``sync``, then ``PAGESINDEX_BENCH_SETTLE`` seconds, default 5)."""
+    discard(*folders)
     if hasattr(os, "sync"):
         os.sync()
     time.sleep(float(os.environ.get("PAGESINDEX_BENCH_SETTLE", "5")))
@@ -474,7 +506,7 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
     if d_full is not None:
         d = res["dumb_pypi"]["full"]
         say(f"  ratio (dumb-pypi / ours), s3 store: {d['seconds'] / s3_full.seconds:.2f}x wall, {d['cpu'] / s3_full.cpu:.2f}x CPU")
-    shutil.rmtree(s3_site, ignore_errors=True)
+    discard(s3_site)
 
     # The small builds take a fraction of a second, where one run is at the mercy of the disk's
     # writeback and the load: each is run REPEAT times (``--repeat``), a pause between runs, and
@@ -520,7 +552,7 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
     res["removed"] = rec(pagesindex("--index", root, "build", "--out", site))
     show("pagesindex build after a project is added (CLI)", res["added"])
     show("pagesindex build after a project is removed (CLI)", res["removed"])
-    shutil.rmtree(site, ignore_errors=True)
+    discard(site)
 
     if peers:
         settle(out)
@@ -536,7 +568,7 @@ def bench_build(cache: Path, projects: int, files: int, peers: bool) -> Dict:
         show("dumb-pypi no-change", res["dumb_pypi"]["nochange"])
         say(f"  ratios (dumb-pypi / ours): one project {d_one.seconds / changes[0]['seconds']:.1f}x "
             f"(API {d_one.seconds / changes[1]['seconds']:.1f}x), no change {d_same.seconds / nochange['seconds']:.1f}x")
-        shutil.rmtree(out, ignore_errors=True)
+        discard(out)
     res["load"] = load()
     return res
 
@@ -721,7 +753,7 @@ def write_readme(results: Dict) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    global REPEAT
+    global REPEAT, TRASH
     # The inputs (8 GB of wheels, 100,000 files) are far past GitHub Pages' 1 GB site limit, which
     # pagesindex enforces; the benchmark measures speed, so it lifts that limit for its children.
     os.environ.setdefault("PAGESINDEX_MAX_SITE_BYTES", str(1 << 50))
@@ -759,9 +791,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         os.environ.setdefault("PAGESINDEX_BENCH_PAUSE", "0")
         args.projects, args.files, args.no_peers = min(args.projects or 20, 20), min(args.files or 120, 120), True
         args.generate_wheels = args.generate_wheels or 8
-    peers = not args.no_peers
     cache = args.cache.resolve()
     cache.mkdir(parents=True, exist_ok=True)
+    TRASH = cache / ".bench-trash"
+    try:
+        return _run(args, cache, argv)
+    finally:
+        empty_trash()
+
+
+def _run(args: argparse.Namespace, cache: Path, argv: Optional[Sequence[str]]) -> int:
+    """The run :func:`main` parsed ``args`` (from ``argv``) for, in the work folder ``cache``."""
+    peers = not args.no_peers
     if peers:
         ensure_peers()
     only = set(args.only.split(","))

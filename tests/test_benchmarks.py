@@ -37,6 +37,8 @@ def test_quick_benchmark_runs(tmp_path):
     assert "(median of 5: " in proc.stdout
     assert client["sidecars"] > 0 and client["ours"] < client["wheels"]
     assert "| full build, 20 projects, 120 files (" in proc.stdout
+    # What the run cleared was moved aside, not deleted before a timed build, and is gone at its end.
+    assert not (tmp_path / ".bench-trash").exists()
     # The generated state is kept in the cache and is a valid index: it builds and verifies.
     state, site = tmp_path / "state-20-120", tmp_path / "check-site"
     for args in (["build", "--out", str(site)], ["verify", "--out", str(site)]):
@@ -82,6 +84,31 @@ def test_hostile_memory_benchmark_runs():
     lines = [line for line in proc.stdout.splitlines() if line.startswith("sdist-")]
     assert len(lines) == 4, proc.stdout
     assert all("error: abc1-1.0.tar.gz: " in line and "Traceback" not in line for line in lines), proc.stdout
+
+
+def test_discard_moves_aside_and_the_trash_is_emptied(tmp_path, monkeypatch):
+    """run.py clears a site by moving it into the run's trash (a deletion right before a timed
+    build makes it pay for the freed inodes on this disk), deletes it at once without a trash, and
+    deletes the trash at the end."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pagesindex_bench_run", REPO / "benchmarks" / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    site = tmp_path / "site"
+    (site / "a").mkdir(parents=True)
+    (site / "a" / "index.html").write_text("x")
+    monkeypatch.setattr(run, "TRASH", tmp_path / ".bench-trash")
+    run.discard(site, tmp_path / "absent")
+    assert not site.exists()
+    [moved] = list((tmp_path / ".bench-trash").iterdir())
+    assert moved.name.startswith("site-") and (moved / "a" / "index.html").read_text() == "x"
+    run.empty_trash()
+    assert not (tmp_path / ".bench-trash").exists()
+    monkeypatch.setattr(run, "TRASH", None)
+    site.mkdir()
+    run.discard(site)
+    assert not site.exists() and not (tmp_path / ".bench-trash").exists()
 
 
 def test_generated_state_is_the_same_for_the_same_arguments(tmp_path):
