@@ -176,8 +176,8 @@ def discard(*folders: Path) -> None:
     inode-table block is dirty (``recently_deleted`` in fs/ext4/ialloc.c), and steps past each
     such inode every time it creates a file: recreating the 257,156 names of the 10,000-project
     site took 58.9 s (58.1 s of it system time) right after deleting it, and 6.7 s with nothing
-    deleted in the minute before (2026-12-03). A GitHub runner's disk has a journal and a fresh runner has
-    deleted nothing; a build timed here must not follow a deletion either."""
+    deleted in the minute before (2026-12-03). A GitHub runner's disk has a journal and a fresh
+    runner has deleted nothing; a build timed here must not follow a deletion either."""
     for folder in folders:
         folder = Path(folder)
         if not os.path.lexists(folder):

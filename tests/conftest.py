@@ -28,6 +28,17 @@ settings.register_profile("thorough", max_examples=3000, deadline=None, suppress
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def benchmark_module(name: str):
+    """``benchmarks/<name>.py`` loaded as a module (the folder is scripts, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"pagesindex_bench_{name}", REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 SHARED = REPO.parent / "shared"
 #: ../shared/seed-index; PAGESINDEX_SEED names another copy (for example from a git worktree elsewhere).
 SEED = Path(os.environ.get("PAGESINDEX_SEED") or SHARED / "seed-index")

@@ -194,16 +194,13 @@ def test_generated_1000_project_index_api_pages_are_exact(tmp_path, capsys):
     read from disk by the own parser, mousebender and pypi-simple (HTML and JSON) says exactly
     what the state says."""
     import collections
-    import importlib.util
     import time
 
-    from conftest import REPO
+    from conftest import benchmark_module
 
     from pagesindex.state import Index
 
-    spec = importlib.util.spec_from_file_location("pagesindex_bench_gen", REPO / "benchmarks" / "gen.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = benchmark_module("gen")
     started = time.perf_counter()
     summary = gen.generate_state(tmp_path / "index", projects=1000, files=4000, variety=True)
     generated = time.perf_counter()

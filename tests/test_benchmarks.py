@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, benchmark_module
 
 pytestmark = pytest.mark.bench
 
@@ -90,11 +90,7 @@ def test_discard_moves_aside_and_the_trash_is_emptied(tmp_path, monkeypatch):
     """run.py clears a site by moving it into the run's trash (a deletion right before a timed
     build makes it pay for the freed inodes on this disk), deletes it at once without a trash, and
     deletes the trash at the end."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("pagesindex_bench_run", REPO / "benchmarks" / "run.py")
-    run = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run)
+    run = benchmark_module("run")
     site = tmp_path / "site"
     (site / "a").mkdir(parents=True)
     (site / "a" / "index.html").write_text("x")
@@ -114,11 +110,7 @@ def test_discard_moves_aside_and_the_trash_is_emptied(tmp_path, monkeypatch):
 def test_generated_state_is_the_same_for_the_same_arguments(tmp_path):
     """benchmarks/gen.py: the same arguments give the same bytes (sdists' gzip headers carried
     the time of the run), and ``variety`` changes only what it adds."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("pagesindex_bench_gen", REPO / "benchmarks" / "gen.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = benchmark_module("gen")
 
     def files(root):
         return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
@@ -161,13 +153,10 @@ def test_tar_index_reads_what_tar_wrote(tmp_path):
     """benchmarks/tar_index.py: the member headers of a tar as GNU tar writes the Pages artifact
     (``./`` names, folders, a name over 100 bytes in a GNU long-name member), and of tarfile's pax
     format, give the same files and sizes as tarfile reads; a file that is not a tar is refused."""
-    import importlib.util
     import shutil
     import tarfile
 
-    spec = importlib.util.spec_from_file_location("pagesindex_bench_tar_index", REPO / "benchmarks" / "tar_index.py")
-    tar_index = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tar_index)
+    tar_index = benchmark_module("tar_index")
 
     site = tmp_path / "site"
     deep = site / "_pages" / ("p" * 90) / ("v" * 40)
