@@ -421,7 +421,8 @@ def test_index_publish_with_git_is_an_error_and_s3_without_boto3_names_the_extra
     with pytest.raises(PagesIndexError, match="nothing to publish: storage.kind is 'git'"):
         index.publish()
     monkeypatch.setitem(__import__("sys").modules, "boto3", None)
-    with pytest.raises(PagesIndexError, match=r"needs boto3: pip install 'pagesindex\[s3\]'"):
+    # The hint names boto3 itself, never 'pagesindex[s3]', a bare name that PyPI could answer.
+    with pytest.raises(PagesIndexError, match=r"needs boto3 \(pagesindex's s3 extra\): pip install 'boto3>=1\.34'$"):
         S3Store(parse_storage(S3))
 
 

@@ -70,7 +70,7 @@ class S3Store(Store):
                 import boto3
             except ImportError:
                 raise PagesIndexError(
-                    "storage.kind 's3' needs boto3: pip install 'pagesindex[s3]'"
+                    "storage.kind 's3' needs boto3 (pagesindex's s3 extra): pip install 'boto3>=1.34'"
                 ) from None
             kwargs = {}
             if config.endpoint_url:
